@@ -1,0 +1,106 @@
+"""The entry point for library users: ``Authkeeper(settings)`` builds everything once.
+
+    auth = Authkeeper(Settings(secret=..., base_url=...))
+    app = FastAPI(lifespan=auth.lifespan)
+    app.mount("/api/auth", auth.api)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from .core.context import AuthContext
+from .core.crypto.passwords import PasswordHasher
+from .core.crypto.signing import CookieSigner
+from .core.mail import MailService, Outbox, build_mailer
+from .core.redirects import OriginPolicy
+from .core.settings import Settings
+from .http.api import core_endpoints
+from .http.app import AuthApp
+from .http.ratelimit import Limiter, MemoryLimiter, RedisLimiter
+from .storage import create_store
+from .storage.base import Store
+
+log = logging.getLogger("authkeeper")
+
+
+class Authkeeper:
+    """Settings in, a running auth service out: context, ASGI API, background cleanup.
+
+    Args:
+        settings: the one settings object.
+        store: a ready store (tests); by default one is built from ``settings.database``.
+    """
+
+    def __init__(self, settings: Settings, *, store: Store | None = None) -> None:
+        problems = settings.problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+        self.settings = settings
+        p = settings.password
+        outbox = Outbox() if (not settings.is_production and settings.mail.outbox) else None
+        self.ctx = AuthContext(
+            settings=settings,
+            store=store or create_store(settings.database, settings.user.additional_fields),
+            hasher=PasswordHasher(
+                memory_kib=p.argon2_memory_kib, time_cost=p.argon2_time_cost,
+                parallelism=p.argon2_parallelism, workers=p.hash_workers,
+            ),
+            mail=MailService(build_mailer(settings.mail), outbox),
+            signer=CookieSigner((settings.secret, *settings.previous_secrets)),
+            origins=OriginPolicy(settings.base_origin, settings.trusted_origins),
+        )
+        limiter: Limiter = (
+            RedisLimiter(settings.rate_limit.redis_url)
+            if settings.rate_limit.storage == "redis"
+            else MemoryLimiter()
+        )
+        self.api = AuthApp(self.ctx, core_endpoints(), limiter=limiter)
+        self._cleanup_task: asyncio.Task[None] | None = None
+
+    @property
+    def store(self) -> Store:
+        return self.ctx.store
+
+    @property
+    def outbox(self) -> Outbox | None:
+        return self.ctx.mail.outbox
+
+    async def startup(self) -> None:
+        if self.settings.cleanup_interval > 0 and self._cleanup_task is None:
+            self._cleanup_task = asyncio.get_running_loop().create_task(self._cleanup_loop())
+
+    async def shutdown(self) -> None:
+        if self._cleanup_task is not None:
+            self._cleanup_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._cleanup_task
+            self._cleanup_task = None
+        await self.ctx.mail.drain()
+        await self.ctx.store.close()
+        self.ctx.hasher.close()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: Any = None) -> AsyncIterator[None]:
+        await self.startup()
+        try:
+            yield
+        finally:
+            await self.shutdown()
+
+    async def cleanup(self) -> dict[str, int]:
+        """Remove expired sessions and verification rows now."""
+        return await self.ctx.store.cleanup(self.ctx.now())
+
+    async def _cleanup_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.cleanup_interval)
+            try:
+                removed = await self.cleanup()
+                log.info("cleanup removed %s", removed)
+            except Exception:  # noqa: BLE001 - try again next round
+                log.exception("cleanup failed")

@@ -1,0 +1,1 @@
+"""Small, single-purpose crypto helpers: passwords, signing, random tokens."""

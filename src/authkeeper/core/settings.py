@@ -1,0 +1,298 @@
+"""One typed settings object, grouped by area.
+
+Every field has a default and says what it does. Nothing in the core reads the
+environment: ``authkeeper.config`` loads a TOML file and ``AUTHKEEPER_*`` variables
+into these classes at the edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlsplit
+
+Mode = Literal["development", "production"]
+FieldType = Literal["string", "number", "boolean", "date"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DatabaseSettings:
+    """Where users and sessions live."""
+
+    url: str = "sqlite:///authkeeper.db"
+    """SQLAlchemy-style URL: ``sqlite:///file.db`` or ``postgresql://user@host/db``."""
+    auto_migrate: bool = True
+    """Apply missing migrations when the server starts."""
+    pool_size: int = 10
+    """Connections kept open to PostgreSQL."""
+    busy_timeout_ms: int = 5000
+    """SQLite: how long a writer waits for the lock before giving up."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SessionSettings:
+    """Database sessions carried in a signed cookie (or a bearer token)."""
+
+    expires_in: int = 604800
+    """Session lifetime in seconds (7 days)."""
+    update_age: int = 86400
+    """Slide the expiry at most once per this many seconds (1 day)."""
+    fresh_age: int = 86400
+    """A session younger than this may do sensitive things without re-authenticating; 0 turns it off."""
+    dont_remember_expires_in: int = 86400
+    """Lifetime of a session signed in with ``rememberMe: false``."""
+    cookie_cache_enabled: bool = False
+    """Better Auth's ``session_data`` cookie cache. Off by default; never used for permission checks."""
+    cookie_cache_max_age: int = 300
+    """Lifetime of the cookie cache in seconds."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CookieSettings:
+    """Cookie names and attributes."""
+
+    prefix: str = "better-auth"
+    """Cookie name prefix; ``better-auth`` keeps the official client's defaults."""
+    secure: bool | None = None
+    """Force Secure cookies; ``None`` means: secure when the base URL is https or in production."""
+    domain: str | None = None
+    """Set a Domain attribute (for sharing cookies across subdomains)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PasswordSettings:
+    """Password rules and hashing."""
+
+    min_length: int = 8
+    """Shortest accepted password (NIST 800-63B §3.1.1.2: at least 8)."""
+    max_length: int = 128
+    """Longest accepted password; also caps the work done before hashing."""
+    reject_common: bool = True
+    """Refuse passwords from the shipped list of common passwords."""
+    reject_email: bool = True
+    """Refuse a password equal to the account's email address."""
+    rehash_legacy: bool = True
+    """Rehash Better Auth scrypt hashes to argon2id on a successful sign-in. Turn off while
+    Better Auth and authkeeper share one database."""
+    argon2_memory_kib: int = 19456
+    """argon2id memory cost (OWASP Password Storage Cheat Sheet minimum)."""
+    argon2_time_cost: int = 2
+    """argon2id iterations."""
+    argon2_parallelism: int = 1
+    """argon2id lanes."""
+    hash_workers: int = 0
+    """Threads hashing passwords; 0 means one per core. Bounds memory: workers × memory cost."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EmailPasswordSettings:
+    """Email and password sign-up and sign-in."""
+
+    enabled: bool = True
+    """Turn email and password authentication on."""
+    disable_sign_up: bool = False
+    """Refuse public sign-up; only admins (the CLI, the admin API) create users."""
+    require_email_verification: bool = False
+    """Refuse sign-in until the email address is verified."""
+    auto_sign_in: bool = True
+    """Sign the user in right after sign-up."""
+    send_verification_on_sign_up: bool = True
+    """Mail a verification link on sign-up."""
+    send_verification_on_sign_in: bool = False
+    """Mail a new verification link when an unverified user is refused sign-in."""
+    auto_sign_in_after_verification: bool = False
+    """Create a session when a verification link is followed."""
+    reset_token_expires_in: int = 3600
+    """Lifetime of a password-reset link in seconds."""
+    verification_expires_in: int = 3600
+    """Lifetime of an email-verification link in seconds."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AdditionalField:
+    """An extra column on the user table, like Better Auth's ``additionalFields``."""
+
+    name: str
+    """Column and JSON name (camelCase by convention, e.g. ``preferredCurrency``)."""
+    type: FieldType = "string"
+    """One of string, number, boolean, date."""
+    required: bool = False
+    """Must be given on sign-up (unless it has a default)."""
+    default: str | int | float | bool | None = None
+    """Value used when none is given."""
+    input: bool = True
+    """Whether a client may set it (sign-up, update-user); otherwise FIELD_NOT_ALLOWED."""
+    max_length: int = 255
+    """Longest accepted string value."""
+    returned: bool = True
+    """Whether it appears in the user object."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UserSettings:
+    """The user model and self-service account changes."""
+
+    additional_fields: tuple[AdditionalField, ...] = ()
+    """Extra user columns (added by the migrations)."""
+    change_email_enabled: bool = True
+    """Allow change-email (confirmed by the new address)."""
+    notify_old_email_on_change: bool = True
+    """Tell the old address when the email changes."""
+    delete_user_enabled: bool = True
+    """Allow users to delete their own account."""
+    delete_confirm_by_email: bool = False
+    """Confirm account deletion through a mailed link instead of at once."""
+    delete_token_expires_in: int = 86400
+    """Lifetime of a delete-account link in seconds."""
+    max_name_length: int = 255
+    """Longest accepted name."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RateLimitRule:
+    """At most ``max`` requests per ``window`` seconds per client IP."""
+
+    window: int
+    max: int
+
+
+def _default_rules() -> dict[str, RateLimitRule]:
+    # Better Auth's defaults (spec §6.4).
+    strict = RateLimitRule(window=10, max=3)
+    mail = RateLimitRule(window=60, max=3)
+    return {
+        "/sign-in/*": strict,
+        "/sign-up/*": strict,
+        "/change-password": strict,
+        "/change-email": strict,
+        "/request-password-reset": mail,
+        "/send-verification-email": mail,
+    }
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RateLimitSettings:
+    """Rate limiting per client IP and path; on by default, in every mode."""
+
+    enabled: bool = True
+    """Turn rate limiting on."""
+    window: int = 10
+    """Default window in seconds."""
+    max: int = 100
+    """Default requests per window."""
+    rules: dict[str, RateLimitRule] = field(default_factory=_default_rules)
+    """Per-path rules (path relative to the base path, ``*`` matches a suffix); a rule here
+    replaces the default for that path."""
+    storage: Literal["memory", "redis"] = "memory"
+    """Where counters live: this process's memory, or Redis (shared by several processes)."""
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    """Redis URL when ``storage`` is redis."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LockoutSettings:
+    """Account lockout after repeated wrong passwords, counted per email in the database."""
+
+    enabled: bool = True
+    """Turn account lockout on."""
+    max_failures: int = 5
+    """Failed sign-ins within ``window`` that lock the email."""
+    window: int = 900
+    """Counting window and lock duration in seconds (15 minutes)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MailSettings:
+    """How mail leaves the server."""
+
+    backend: Literal["console", "smtp", "none"] = "console"
+    """console prints links; smtp sends through an SMTP server; none drops mail."""
+    from_address: str = "authkeeper <no-reply@localhost>"
+    """The From header."""
+    smtp_host: str = "127.0.0.1"
+    """SMTP server host."""
+    smtp_port: int = 25
+    """SMTP server port."""
+    smtp_user: str | None = None
+    """SMTP user name, if the server wants one."""
+    smtp_password: str | None = None
+    """SMTP password (never logged)."""
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    """Plain, STARTTLS after connect, or TLS from the start."""
+    smtp_timeout: float = 10.0
+    """Seconds before an SMTP attempt gives up."""
+    outbox: bool = True
+    """Development only: keep every mail for ``GET /__mailbox``."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Settings:
+    """Everything authkeeper can be told. Construct with keywords; every field has a default."""
+
+    mode: Mode = "development"
+    """development (the default, with a banner and a dev mailbox) or production."""
+    secret: str = ""
+    """Signs cookies and tokens; at least 32 characters in production."""
+    previous_secrets: tuple[str, ...] = ()
+    """Older secrets still accepted when verifying (rotation); the first secret signs."""
+    base_url: str = "http://127.0.0.1:8000"
+    """Public URL of the server; every link in a mail is built from it."""
+    base_path: str = "/api/auth"
+    """Where the auth API is mounted."""
+    app_name: str = "authkeeper"
+    """Shown in mails and pages."""
+    trusted_origins: tuple[str, ...] = ()
+    """Origins (or ``*.example.com`` patterns) trusted besides the base URL's own."""
+    trusted_proxies: tuple[str, ...] = ()
+    """IPs/CIDRs of proxies whose X-Forwarded-For is believed. Empty: the socket's address."""
+    cleanup_interval: int = 3600
+    """Seconds between removals of expired sessions and verification rows; 0 turns it off."""
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    session: SessionSettings = field(default_factory=SessionSettings)
+    cookies: CookieSettings = field(default_factory=CookieSettings)
+    password: PasswordSettings = field(default_factory=PasswordSettings)
+    email_password: EmailPasswordSettings = field(default_factory=EmailPasswordSettings)
+    user: UserSettings = field(default_factory=UserSettings)
+    rate_limit: RateLimitSettings = field(default_factory=RateLimitSettings)
+    lockout: LockoutSettings = field(default_factory=LockoutSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
+
+    @property
+    def is_production(self) -> bool:
+        return self.mode == "production"
+
+    @property
+    def base_origin(self) -> str:
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}".lower()
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookies.secure is not None:
+            return self.cookies.secure
+        return self.base_url.lower().startswith("https://")
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url.rstrip("/") + self.base_path
+
+    def problems(self) -> list[str]:
+        """What makes these settings unsafe or unusable; empty when all is well."""
+        found: list[str] = []
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            found.append(f"base_url: not an http(s) URL: {self.base_url!r}")
+        if self.is_production:
+            if len(self.secret) < 32:
+                found.append("secret: production needs AUTHKEEPER_SECRET of at least 32 characters")
+            host = (parts.hostname or "").lower()
+            local = host in ("localhost", "127.0.0.1", "::1")
+            if parts.scheme == "http" and not local:
+                found.append("base_url: production needs https (plain http only for localhost)")
+        elif not self.secret:
+            found.append("secret: empty")
+        if not self.base_path.startswith("/") or self.base_path.endswith("/"):
+            found.append("base_path: must start with / and not end with /")
+        if self.password.min_length < 1 or self.password.max_length < self.password.min_length:
+            found.append("password: min_length/max_length out of order")
+        return found

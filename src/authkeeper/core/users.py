@@ -1,0 +1,113 @@
+"""User-input rules shared by sign-up, update-user and the admin: emails, names, extra fields."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from . import errors
+from .settings import AdditionalField, UserSettings
+
+# Plain ASCII addresses with a dotted domain, as zod's email check accepts.
+_EMAIL = re.compile(
+    r"^(?!\.)(?!.*\.\.)[A-Za-z0-9_'+\-.]*[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$"
+)
+
+# Columns nobody sets through sign-up or update-user: core, admin and two-factor fields.
+PROTECTED_FIELDS = frozenset(
+    {
+        "id", "emailVerified", "createdAt", "updatedAt", "role", "banned", "banReason",
+        "banExpires", "twoFactorEnabled", "isAnonymous", "phoneNumberVerified",
+    }
+)
+
+
+def normalise_email(value: str) -> str:
+    """NFKC, trimmed, lower-cased: the form used for lookup and uniqueness."""
+    return unicodedata.normalize("NFKC", value).strip().lower()
+
+
+def is_valid_email(email: str) -> bool:
+    return len(email) <= 254 and bool(_EMAIL.match(email))
+
+
+def check_email(value: str) -> str:
+    email = normalise_email(value)
+    if not is_valid_email(email):
+        raise errors.AuthError(errors.INVALID_EMAIL)
+    return email
+
+
+def check_name(settings: UserSettings, name: str) -> str:
+    name = name.strip()
+    if len(name) > settings.max_name_length:
+        raise errors.AuthError(errors.VALIDATION_ERROR, f"[body.name] Too long: at most {settings.max_name_length} characters")
+    return name
+
+
+def check_image(image: str | None) -> str | None:
+    if image is not None and len(image) > 2048:
+        raise errors.AuthError(errors.VALIDATION_ERROR, "[body.image] Too long: at most 2048 characters")
+    return image
+
+
+def _coerce(spec: AdditionalField, value: Any) -> Any:
+    where = f"[body.{spec.name}]"
+    if value is None:
+        if spec.required:
+            raise errors.AuthError(errors.VALIDATION_ERROR, f"{where} Invalid input: expected {spec.type}, received null")
+        return None
+    if spec.type == "string":
+        if not isinstance(value, str):
+            raise errors.AuthError(errors.VALIDATION_ERROR, f"{where} Invalid input: expected string")
+        if len(value) > spec.max_length:
+            raise errors.AuthError(errors.VALIDATION_ERROR, f"{where} Too long: at most {spec.max_length} characters")
+        return value
+    if spec.type == "number":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise errors.AuthError(errors.VALIDATION_ERROR, f"{where} Invalid input: expected number")
+        return value
+    if spec.type == "boolean":
+        if not isinstance(value, bool):
+            raise errors.AuthError(errors.VALIDATION_ERROR, f"{where} Invalid input: expected boolean")
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            return parsed
+    raise errors.AuthError(errors.VALIDATION_ERROR, f"{where} Invalid input: expected an ISO 8601 date")
+
+
+def check_protected(body: Mapping[str, Any], settings: UserSettings) -> None:
+    """FIELD_NOT_ALLOWED for any field a client may not set, whatever its value."""
+    closed = PROTECTED_FIELDS | {f.name for f in settings.additional_fields if not f.input}
+    for key in body:
+        if key in closed:
+            raise errors.AuthError(errors.FIELD_NOT_ALLOWED, f"{key} is not allowed to be set")
+
+
+def additional_values(settings: UserSettings, body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
+    """Validated additional-field values from a request body (defaults applied on create)."""
+    check_protected(body, settings)
+    values: dict[str, Any] = {}
+    for spec in settings.additional_fields:
+        if spec.name in body:
+            values[spec.name] = _coerce(spec, body[spec.name])
+        elif creating:
+            if spec.default is not None:
+                values[spec.name] = spec.default
+            elif spec.required and spec.input:
+                raise errors.AuthError(errors.MISSING_FIELD, f"{spec.name} is required")
+            else:
+                values[spec.name] = None
+    return values
+
+
+def hidden_fields(settings: UserSettings) -> frozenset[str]:
+    return frozenset(f.name for f in settings.additional_fields if not f.returned)

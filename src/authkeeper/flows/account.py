@@ -1,0 +1,146 @@
+"""Changes a signed-in user makes to their own account: profile, password, email,
+deletion, linked accounts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
+
+from ..core import errors
+from ..core.context import AuthContext
+from ..core.crypto.random import LOWER_ALPHANUMERIC, generate_id
+from ..core.mail import link_message
+from ..core.models import Account, ClientInfo, Session, User
+from ..core.passwords import check_new_password
+from ..core.users import additional_values, check_email, check_image, check_name
+from . import sessions, verify_email
+from .sign_in import verify_current_password
+
+_UNSET: Any = object()
+
+
+async def update_user(
+    ctx: AuthContext, user: User, *, name: Any = _UNSET, image: Any = _UNSET, extra: dict[str, Any]
+) -> User:
+    if "email" in extra:
+        raise errors.AuthError(errors.EMAIL_CAN_NOT_BE_UPDATED)
+    values: dict[str, Any] = additional_values(ctx.settings.user, extra, creating=False)
+    if name is not _UNSET:
+        values["name"] = check_name(ctx.settings.user, name)
+    if image is not _UNSET:
+        values["image"] = check_image(image)
+    if not values:
+        raise errors.AuthError(errors.NO_FIELDS_TO_UPDATE)
+    values["updatedAt"] = ctx.now()
+    updated = await ctx.store.update_user(user.id, values)
+    if updated is None:
+        raise errors.AuthError(errors.USER_NOT_FOUND)
+    return updated
+
+
+@dataclass(slots=True)
+class PasswordChanged:
+    user: User
+    new_session: Session | None
+
+
+async def change_password(
+    ctx: AuthContext,
+    user: User,
+    current: Session,
+    *,
+    current_password: str,
+    new_password: str,
+    revoke_other_sessions: bool,
+    client: ClientInfo,
+) -> PasswordChanged:
+    check_new_password(ctx.settings.password, new_password, email=user.email)
+    account = await verify_current_password(ctx, user, current_password)
+    await ctx.store.update_account_password(account.id, await ctx.hasher.hash(new_password))
+    new_session = None
+    if revoke_other_sessions:
+        await sessions.revoke_all(ctx, user.id)
+        remember = (current.expires_at - current.created_at).total_seconds() > ctx.settings.session.dont_remember_expires_in
+        new_session = await sessions.create_session(ctx, user, client, remember=remember)
+    return PasswordChanged(user, new_session)
+
+
+async def change_email(ctx: AuthContext, user: User, new_email: str, callback_url: str | None) -> None:
+    """Start an email change. It takes effect when the new address confirms; an address
+    that is taken gets the same answer and no mail."""
+    if not ctx.settings.user.change_email_enabled:
+        raise errors.AuthError(errors.CHANGE_EMAIL_DISABLED)
+    email = check_email(new_email)
+    if email == user.email:
+        raise errors.AuthError(errors.EMAIL_IS_THE_SAME)
+    if await ctx.store.find_user_by_email(email) is not None:
+        return
+    await verify_email.start_email_change(ctx, user, email, callback_url)
+
+
+DELETE_PREFIX = "delete-account-"
+
+
+async def delete_user(
+    ctx: AuthContext,
+    user: User,
+    current: Session,
+    *,
+    password: str | None,
+    token: str | None,
+    callback_url: str | None,
+    confirm_by_email: bool,
+) -> bool:
+    """Delete the account; returns False when a confirmation mail was sent instead."""
+    if not ctx.settings.user.delete_user_enabled:
+        raise errors.AuthError(errors.NOT_FOUND)
+    if token:
+        await consume_delete_token(ctx, user, token)
+        return True
+    if password is not None:
+        await verify_current_password(ctx, user, password)
+    elif not sessions.is_fresh(ctx, current):
+        raise errors.AuthError(errors.SESSION_EXPIRED)
+    if confirm_by_email:
+        token = generate_id(32, LOWER_ALPHANUMERIC)
+        lifetime = ctx.settings.user.delete_token_expires_in
+        await ctx.store.create_verification(DELETE_PREFIX + token, user.id, ctx.now() + timedelta(seconds=lifetime))
+        url = (
+            f"{ctx.settings.api_url}/delete-user/callback?token={token}"
+            f"&callbackURL={quote(callback_url or '/', safe='')}"
+        )
+        ctx.mail.send(
+            link_message(
+                app=ctx.settings.app_name, to=user.email, subject="Confirm account deletion",
+                intro="Someone asked to delete your account and all its data.",
+                action="Delete my account", url=url,
+                outro="If this was not you, ignore this mail and change your password.",
+            )
+        )
+        return False
+    await ctx.store.delete_user(user.id)
+    return True
+
+
+async def consume_delete_token(ctx: AuthContext, user: User, token: str) -> None:
+    row = await ctx.store.find_verification(DELETE_PREFIX + token, ctx.now())
+    if row is None or row.value != user.id:
+        raise errors.AuthError(errors.INVALID_TOKEN)
+    if await ctx.store.consume_verification(DELETE_PREFIX + token, ctx.now()) is None:
+        raise errors.AuthError(errors.INVALID_TOKEN)
+    await ctx.store.delete_user(user.id)
+
+
+async def list_accounts(ctx: AuthContext, user: User) -> list[Account]:
+    return await ctx.store.list_accounts(user.id)
+
+
+async def unlink_account(ctx: AuthContext, user: User, account_row_id: str) -> None:
+    accounts = await ctx.store.list_accounts(user.id)
+    if not any(a.id == account_row_id for a in accounts):
+        raise errors.AuthError(errors.ACCOUNT_NOT_FOUND)
+    if len(accounts) <= 1:
+        raise errors.AuthError(errors.FAILED_TO_UNLINK_LAST_ACCOUNT)
+    await ctx.store.delete_account(user.id, account_row_id)

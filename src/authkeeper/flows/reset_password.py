@@ -1,0 +1,78 @@
+"""Password reset by a single-use mailed link (spec §7.13)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import quote
+
+from ..core import errors
+from ..core.context import AuthContext
+from ..core.crypto.random import generate_id
+from ..core.mail import link_message
+from ..core.models import Account
+from ..core.passwords import check_new_password
+from ..core.users import normalise_email
+
+PREFIX = "reset-password:"
+
+
+async def request_reset(ctx: AuthContext, email: str, redirect_to: str | None) -> None:
+    """Mail a reset link if the address has an account; the caller answers the same either way."""
+    user = await ctx.store.find_user_by_email(normalise_email(email))
+    if user is None:
+        return
+    token = generate_id(24)
+    lifetime = ctx.settings.email_password.reset_token_expires_in
+    await ctx.store.create_verification(PREFIX + token, user.id, ctx.now() + timedelta(seconds=lifetime))
+    url = f"{ctx.settings.api_url}/reset-password/{token}?callbackURL={quote(redirect_to or '', safe='')}"
+    ctx.mail.send(
+        link_message(
+            app=ctx.settings.app_name,
+            to=user.email,
+            subject="Reset your password",
+            intro="Someone asked to reset the password of your account. The link works once and "
+            f"expires in {lifetime // 60} minutes.",
+            action="Choose a new password",
+            url=url,
+            outro="If this was not you, ignore this mail: your password stays as it is.",
+        )
+    )
+
+
+async def token_is_valid(ctx: AuthContext, token: str) -> bool:
+    return await ctx.store.find_verification(PREFIX + token, ctx.now()) is not None
+
+
+async def reset_password(ctx: AuthContext, token: str, new_password: str) -> None:
+    """Set a new password; the token works once, and every session and older reset link dies."""
+    if not token:
+        raise errors.AuthError(errors.INVALID_TOKEN)
+    row = await ctx.store.find_verification(PREFIX + token, ctx.now())
+    if row is None:
+        raise errors.AuthError(errors.INVALID_TOKEN)
+    user = await ctx.store.find_user_by_id(row.value)
+    if user is None:
+        raise errors.AuthError(errors.USER_NOT_FOUND)
+    # Check the password before spending the token, so a refused password keeps the link.
+    check_new_password(ctx.settings.password, new_password, email=user.email)
+    password_hash = await ctx.hasher.hash(new_password)
+    async with ctx.store.transaction() as tx:
+        if await tx.consume_verification(PREFIX + token, ctx.now()) is None:
+            raise errors.AuthError(errors.INVALID_TOKEN)
+        account = await tx.find_account(user.id, "credential")
+        if account is None:
+            now = ctx.now()
+            await tx.create_account(
+                Account(
+                    id=generate_id(), account_id=user.id, provider_id="credential", user_id=user.id,
+                    created_at=now, updated_at=now, password=password_hash,
+                )
+            )
+        else:
+            await tx.update_account_password(account.id, password_hash)
+        await tx.delete_user_sessions(user.id)
+        await tx.delete_verifications(prefix=PREFIX, value=user.id)
+    if ctx.settings.lockout.enabled:
+        from .sign_in import lockout_key
+
+        await ctx.store.clear_failures(lockout_key(user.email))

@@ -1,0 +1,133 @@
+"""Sign-in as a pipeline: check the password (with lockout), run the registered stages
+(e.g. two-factor), and only then issue a session."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from ..core import errors
+from ..core.context import AuthContext
+from ..core.models import Account, ClientInfo, Session, User
+from ..core.passwords import check_length
+from ..core.users import is_valid_email, normalise_email
+from . import sessions, verify_email
+
+
+@dataclass(slots=True)
+class PendingSignIn:
+    """A user whose password checked out but who holds no session yet."""
+
+    user: User
+    client: ClientInfo
+    remember: bool = True
+    method: str = "email"
+    context: dict[str, Any] = field(default_factory=dict)
+    """Request facts a stage may need (e.g. a trust-device cookie value)."""
+
+
+@dataclass(slots=True)
+class Interruption:
+    """A stage stopped the sign-in: ``body`` answers the request, ``state`` (logical cookie
+    name → (value to sign, max age)) travels with the client until the stage resumes."""
+
+    body: dict[str, Any]
+    state: dict[str, tuple[str, int]] = field(default_factory=dict)
+    expire_session: bool = True
+
+
+@dataclass(slots=True)
+class SignedIn:
+    user: User
+    session: Session
+    state: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+
+def lockout_key(email: str) -> str:
+    return "sign-in:" + email
+
+
+async def _locked_for(ctx: AuthContext, key: str) -> int:
+    """Seconds until ``key`` may try again, counting this attempt; 0 if it may try now."""
+    lo = ctx.settings.lockout
+    if not lo.enabled:
+        return 0
+    count, started = await ctx.store.record_failure(key, ctx.now(), lo.window)
+    if count <= lo.max_failures:
+        return 0
+    left = (started + timedelta(seconds=lo.window) - ctx.now()).total_seconds()
+    return max(1, math.ceil(left))
+
+
+async def check_password(ctx: AuthContext, email: str, password: str) -> tuple[User, Account]:
+    """The user whose password this is, or INVALID_EMAIL_OR_PASSWORD / ACCOUNT_LOCKED.
+
+    Every attempt is counted *before* the hash is checked, so concurrent guesses cannot
+    exceed the limit; a success clears the count. Unknown emails are counted and hashed
+    the same way, so the answer and its timing reveal nothing.
+    """
+    if not ctx.settings.email_password.enabled:
+        raise errors.AuthError(errors.EMAIL_PASSWORD_DISABLED)
+    email = normalise_email(email)
+    if not is_valid_email(email):
+        raise errors.AuthError(errors.INVALID_EMAIL)
+    check_length(ctx.settings.password, password)
+    key = lockout_key(email)
+    wait = await _locked_for(ctx, key)
+    if wait:
+        raise errors.AuthError(errors.ACCOUNT_LOCKED, headers={"Retry-After": str(wait)}, extra={"retryAfter": wait})
+    user = await ctx.store.find_user_by_email(email)
+    account = await ctx.store.find_account(user.id, "credential") if user else None
+    if user is None or account is None or not account.password:
+        await ctx.hasher.burn(password)
+        raise errors.AuthError(errors.INVALID_EMAIL_OR_PASSWORD)
+    if not await ctx.hasher.verify(account.password, password):
+        raise errors.AuthError(errors.INVALID_EMAIL_OR_PASSWORD)
+    if ctx.settings.lockout.enabled:
+        await ctx.store.clear_failures(key)
+    if ctx.settings.password.rehash_legacy and ctx.hasher.needs_rehash(account.password):
+        await ctx.store.update_account_password(account.id, await ctx.hasher.hash(password))
+    return user, account
+
+
+async def verify_current_password(ctx: AuthContext, user: User, password: str) -> Account:
+    """For signed-in users confirming it is them: INVALID_PASSWORD on a mismatch."""
+    check_length(ctx.settings.password, password)
+    account = await ctx.store.find_account(user.id, "credential")
+    if account is None or not account.password:
+        raise errors.AuthError(errors.CREDENTIAL_ACCOUNT_NOT_FOUND)
+    if not await ctx.hasher.verify(account.password, password):
+        raise errors.AuthError(errors.INVALID_PASSWORD)
+    return account
+
+
+async def complete(ctx: AuthContext, pending: PendingSignIn) -> SignedIn | Interruption:
+    """Run the stages; issue the session when none interrupts."""
+    for stage in ctx.sign_in_stages:
+        interruption = await stage(ctx, pending)
+        if interruption is not None:
+            return interruption
+    session = await sessions.create_session(ctx, pending.user, pending.client, remember=pending.remember)
+    return SignedIn(pending.user, session)
+
+
+async def sign_in_email(
+    ctx: AuthContext,
+    *,
+    email: str,
+    password: str,
+    client: ClientInfo,
+    remember: bool = True,
+    callback_url: str | None = None,
+    context: dict[str, Any] | None = None,
+) -> SignedIn | Interruption:
+    user, _ = await check_password(ctx, email, password)
+    ep = ctx.settings.email_password
+    if ep.require_email_verification and not user.email_verified:
+        if ep.send_verification_on_sign_in:
+            verify_email.send_verification(ctx, user, callback_url)
+        raise errors.AuthError(errors.EMAIL_NOT_VERIFIED)
+    pending = PendingSignIn(user=user, client=client, remember=remember, context=context or {})
+    return await complete(ctx, pending)

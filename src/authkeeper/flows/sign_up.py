@@ -1,0 +1,85 @@
+"""Sign-up with email and password."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core import errors
+from ..core.context import AuthContext
+from ..core.crypto.random import generate_id
+from ..core.models import Account, ClientInfo, Session, User
+from ..core.passwords import check_new_password
+from ..core.users import additional_values, check_email, check_image, check_name
+from ..storage.base import DuplicateError
+from . import sessions, verify_email
+
+
+@dataclass(slots=True)
+class SignUpInput:
+    name: str
+    email: str
+    password: str
+    image: str | None = None
+    callback_url: str | None = None
+    remember: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class SignUpResult:
+    user: User
+    session: Session | None
+
+
+async def create_user(
+    ctx: AuthContext,
+    *,
+    name: str,
+    email: str,
+    password: str | None,
+    image: str | None = None,
+    extra: dict[str, Any] | None = None,
+    email_verified: bool = False,
+) -> User:
+    """Validate and insert a user with a credential account (shared with the CLI and admin)."""
+    email = check_email(email)
+    name = check_name(ctx.settings.user, name)
+    image = check_image(image)
+    if password is not None:
+        check_new_password(ctx.settings.password, password, email=email)
+    if await ctx.store.find_user_by_email(email) is not None:
+        raise errors.AuthError(errors.USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL)
+    now = ctx.now()
+    user = User(
+        id=generate_id(), name=name, email=email, email_verified=email_verified, image=image,
+        created_at=now, updated_at=now, extra={"role": "user", "banned": False, **(extra or {})},
+    )
+    account = None
+    if password is not None:
+        account = Account(
+            id=generate_id(), account_id=user.id, provider_id="credential", user_id=user.id,
+            created_at=now, updated_at=now, password=await ctx.hasher.hash(password),
+        )
+    try:
+        # The unique index decides between concurrent sign-ups of one address.
+        await ctx.store.create_user(user, account)
+    except DuplicateError:
+        raise errors.AuthError(errors.USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL) from None
+    return user
+
+
+async def sign_up(ctx: AuthContext, data: SignUpInput, client: ClientInfo) -> SignUpResult:
+    ep = ctx.settings.email_password
+    if not ep.enabled or ep.disable_sign_up:
+        raise errors.AuthError(errors.EMAIL_PASSWORD_SIGN_UP_DISABLED)
+    extra = additional_values(ctx.settings.user, data.extra, creating=True)
+    user = await create_user(
+        ctx, name=data.name, email=data.email, password=data.password, image=data.image, extra=extra
+    )
+    if ep.send_verification_on_sign_up or ep.require_email_verification:
+        verify_email.send_verification(ctx, user, data.callback_url)
+    session = None
+    if ep.auto_sign_in and not ep.require_email_verification:
+        session = await sessions.create_session(ctx, user, client, remember=data.remember)
+    return SignUpResult(user, session)

@@ -1,0 +1,157 @@
+"""Email verification by a signed, stateless link (spec §7.14), and the change-email link."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import quote, urlencode
+
+from ..core import errors
+from ..core.context import AuthContext
+from ..core.crypto.random import generate_id
+from ..core.crypto.tokens import TokenError, decode_jwt, encode_jwt
+from ..core.mail import link_message, notice_message
+from ..core.models import User
+from ..core.users import normalise_email
+from ..storage.base import DuplicateError
+
+CHANGE_EMAIL_PREFIX = "change-email:"
+
+
+def verification_url(ctx: AuthContext, token: str, callback_url: str | None) -> str:
+    query = urlencode({"token": token, "callbackURL": callback_url or "/"}, quote_via=quote)
+    return f"{ctx.settings.api_url}/verify-email?{query}"
+
+
+def send_verification(ctx: AuthContext, user: User, callback_url: str | None) -> None:
+    s = ctx.settings
+    token = encode_jwt(
+        s.secret, {"email": user.email, "userId": user.id}, s.email_password.verification_expires_in
+    )
+    ctx.mail.send(
+        link_message(
+            app=s.app_name,
+            to=user.email,
+            subject="Verify your email address",
+            intro=f"Confirm that {user.email} is your address to finish setting up your account.",
+            action="Verify email",
+            url=verification_url(ctx, token, callback_url),
+            outro="If you did not create an account, ignore this mail.",
+        )
+    )
+
+
+async def request_verification(
+    ctx: AuthContext, email: str, callback_url: str | None, signed_in: User | None
+) -> None:
+    """Send a new link. Signed in: only to one's own unverified address. Signed out: the
+    same answer whether or not the address exists, after the same minimum delay."""
+    email = normalise_email(email)
+    if signed_in is not None:
+        if signed_in.email != email:
+            raise errors.AuthError(errors.EMAIL_MISMATCH)
+        if signed_in.email_verified:
+            raise errors.AuthError(errors.EMAIL_ALREADY_VERIFIED)
+        send_verification(ctx, signed_in, callback_url)
+        return
+    started = asyncio.get_running_loop().time()
+    user = await ctx.store.find_user_by_email(email)
+    if user is not None and not user.email_verified:
+        send_verification(ctx, user, callback_url)
+    # A floor on the answer time so lookups and sends do not reveal who exists.
+    delay = 0.5 - (asyncio.get_running_loop().time() - started)
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
+async def start_email_change(ctx: AuthContext, user: User, new_email: str, callback_url: str | None) -> None:
+    """Mail a single-use link to the new address; nothing changes until it is followed."""
+    s = ctx.settings
+    nonce = generate_id()
+    expires_in = s.email_password.verification_expires_in
+    await ctx.store.create_verification(
+        CHANGE_EMAIL_PREFIX + nonce,
+        json.dumps({"userId": user.id, "newEmail": new_email}),
+        ctx.now() + timedelta(seconds=expires_in),
+    )
+    token = encode_jwt(
+        s.secret,
+        {
+            "email": user.email,
+            "updateTo": new_email,
+            "requestType": "change-email-verification",
+            "userId": user.id,
+            "jti": nonce,
+        },
+        expires_in,
+    )
+    ctx.mail.send(
+        link_message(
+            app=s.app_name,
+            to=new_email,
+            subject="Confirm your new email address",
+            intro=f"Someone asked to change the email of a {s.app_name} account to {new_email}.",
+            action="Confirm new email",
+            url=verification_url(ctx, token, callback_url),
+            outro="If this was not you, ignore this mail: nothing changes until the link is followed.",
+        )
+    )
+
+
+@dataclass(slots=True)
+class Verified:
+    user: User
+    changed_email: bool = False
+
+
+async def verify(ctx: AuthContext, token: str) -> Verified:
+    """Follow a verification link. Raises INVALID_TOKEN, TOKEN_EXPIRED or USER_NOT_FOUND."""
+    try:
+        claims = decode_jwt(ctx.secrets, token)
+    except TokenError as exc:
+        raise errors.AuthError(errors.TOKEN_EXPIRED if exc.expired else errors.INVALID_TOKEN) from None
+    email = claims.get("email")
+    if not isinstance(email, str):
+        raise errors.AuthError(errors.INVALID_TOKEN)
+    if claims.get("requestType") == "change-email-verification":
+        return await _confirm_change(ctx, claims)
+    user = await ctx.store.find_user_by_email(normalise_email(email))
+    if user is None or (claims.get("userId") not in (None, user.id)):
+        raise errors.AuthError(errors.USER_NOT_FOUND)
+    if not user.email_verified:
+        updated = await ctx.store.update_user(user.id, {"emailVerified": True, "updatedAt": ctx.now()})
+        user = updated or user
+    return Verified(user)
+
+
+async def _confirm_change(ctx: AuthContext, claims: dict[str, object]) -> Verified:
+    nonce, user_id, new_email = claims.get("jti"), claims.get("userId"), claims.get("updateTo")
+    if not isinstance(nonce, str) or not isinstance(user_id, str) or not isinstance(new_email, str):
+        raise errors.AuthError(errors.INVALID_TOKEN)
+    async with ctx.store.transaction() as tx:
+        row = await tx.consume_verification(CHANGE_EMAIL_PREFIX + nonce, ctx.now())
+        if row is None or json.loads(row.value) != {"userId": user_id, "newEmail": new_email}:
+            raise errors.AuthError(errors.INVALID_TOKEN)
+        old = await tx.find_user_by_id(user_id)
+        if old is None:
+            raise errors.AuthError(errors.USER_NOT_FOUND)
+        try:
+            user = await tx.update_user(
+                user_id, {"email": new_email, "emailVerified": True, "updatedAt": ctx.now()}
+            )
+        except DuplicateError:
+            raise errors.AuthError(errors.USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL) from None
+    assert user is not None
+    if ctx.settings.user.notify_old_email_on_change and old.email != new_email:
+        ctx.mail.send(
+            notice_message(
+                app=ctx.settings.app_name,
+                to=old.email,
+                subject="Your email address was changed",
+                text=f"The email of your {ctx.settings.app_name} account was changed to {new_email}. "
+                "If you did not do this, reset your password and contact support.",
+            )
+        )
+    return Verified(user, changed_email=True)

@@ -1,0 +1,247 @@
+"""The ASGI app of the JSON API: one dispatcher, every rule applied in one order.
+
+Order per request: route lookup → rate limit → body (size, type, JSON) → origin/CSRF →
+callback URLs → session → validation → handler. Every error leaves as ``{code, message}``
+from :func:`error_response`; nothing else builds an error body.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from ..core import errors
+from ..core.context import AuthContext
+from ..core.models import ClientInfo
+from ..flows import sessions
+from .call import Call, Endpoint
+from .client_ip import client_ip, parse_networks
+from .cookies import CookieJar
+from .ratelimit import Limiter, MemoryLimiter, RuleBook
+from .schemas import validate
+from .security import (
+    check_callbacks,
+    check_login_csrf,
+    check_origin,
+    cors_headers,
+    security_headers,
+)
+
+log = logging.getLogger("authkeeper.http")
+
+MAX_BODY = 1024 * 1024
+_RAW_TOKEN = re.compile(r"^[A-Za-z0-9]{32}$")
+_NO_STORE = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
+
+
+def error_response(exc: errors.AuthError) -> Response:
+    """The one place an AuthError becomes HTTP."""
+    headers = dict(exc.headers)
+    if exc.status == 429 and "Retry-After" in headers:
+        headers.setdefault("X-Retry-After", headers["Retry-After"])
+    return Response(
+        json.dumps(exc.body(), separators=(",", ":")),
+        status_code=exc.status,
+        headers=headers,
+        media_type="application/json",
+    )
+
+
+class AuthApp:
+    """Serves the endpoints relative to wherever it is mounted (``root_path`` aware)."""
+
+    def __init__(
+        self,
+        ctx: AuthContext,
+        endpoints: Iterable[Endpoint],
+        *,
+        limiter: Limiter | None = None,
+        strip_prefix: str = "",
+    ) -> None:
+        self.ctx = ctx
+        s = ctx.settings
+        self.cookies = CookieJar.from_settings(s)
+        self.routes: dict[str, dict[str, Endpoint]] = {}
+        self.param_routes: list[tuple[str, dict[str, Endpoint]]] = []
+        for ep in endpoints:
+            if "{" in ep.path:
+                prefix = ep.path[: ep.path.index("{")]
+                table = next((t for p, t in self.param_routes if p == prefix), None)
+                if table is None:
+                    table = {}
+                    self.param_routes.append((prefix, table))
+                table[ep.method] = ep
+            else:
+                self.routes.setdefault(ep.path, {})[ep.method] = ep
+        self.limiter: Limiter = limiter or MemoryLimiter()
+        self.rules = RuleBook(s.rate_limit)
+        self.proxies = parse_networks(s.trusted_proxies)
+        self.strip_prefix = strip_prefix
+        self._base_headers = security_headers(s.base_url.startswith("https://")) + _NO_STORE
+
+    # -- helpers -----------------------------------------------------------------------
+    def relative_path(self, scope: Scope) -> str:
+        path: str = scope["path"]
+        root: str = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root):]
+        if self.strip_prefix and path.startswith(self.strip_prefix):
+            path = path[len(self.strip_prefix):]
+        return path or "/"
+
+    def find(self, path: str, method: str) -> Endpoint | None:
+        table = self.routes.get(path)
+        if table is None:
+            for prefix, candidates in self.param_routes:
+                rest = path[len(prefix):]
+                if path.startswith(prefix) and rest and "/" not in rest:
+                    table = candidates
+                    break
+        return table.get(method) if table else None
+
+    def session_token(self, request: Request) -> str | None:
+        """Bearer (signed, or the raw 32-char token) first, then the session cookie."""
+        auth = request.headers.get("authorization")
+        if auth:
+            scheme, _, value = auth.partition(" ")
+            value = value.strip()
+            if scheme.lower() == "bearer" and value:
+                if "." in value or "%" in value:
+                    token = self.ctx.signer.unsign(value)
+                    if token:
+                        return token
+                elif _RAW_TOKEN.match(value):
+                    return value
+        return self.ctx.signer.unsign(request.cookies.get(self.cookies.session_token))
+
+    async def read_body(self, call: Call, ep: Endpoint) -> None:
+        request = call.request
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            raise errors.AuthError(errors.PAYLOAD_TOO_LARGE)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise errors.AuthError(errors.PAYLOAD_TOO_LARGE)
+            chunks.append(chunk)
+        raw = b"".join(chunks)
+        if not raw.strip():
+            call.raw = {}
+            return
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        allowed = "application/json" + (", application/x-www-form-urlencoded" if ep.form else "")
+        if ctype == "application/json":
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                raise errors.AuthError(errors.BAD_REQUEST) from None
+            if not isinstance(data, dict):
+                raise errors.AuthError(errors.VALIDATION_ERROR, "[body] Invalid input: expected object")
+            call.raw = data
+        elif ctype == "application/x-www-form-urlencoded" and ep.form:
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise errors.AuthError(errors.BAD_REQUEST, "Invalid UTF-8 in request body") from None
+            call.raw = dict(parse_qsl(text, keep_blank_values=True))
+            call.is_form = True
+        elif not ctype:
+            raise errors.AuthError(
+                errors.UNSUPPORTED_MEDIA_TYPE, f"Content-Type is required. Allowed types: {allowed}"
+            )
+        else:
+            raise errors.AuthError(
+                errors.UNSUPPORTED_MEDIA_TYPE,
+                f'Content-Type "{ctype[:100]}" is not allowed. Allowed types: {allowed}',
+            )
+
+    # -- the pipeline ------------------------------------------------------------------
+    async def run(self, call: Call, ep: Endpoint) -> Response:
+        s = self.ctx.settings
+        if s.rate_limit.enabled:
+            rule = self.rules.rule_for(call.path)
+            wait = await self.limiter.hit(f"{call.client.ip}|{call.path}", rule)
+            if wait:
+                raise errors.AuthError(
+                    errors.TOO_MANY_REQUESTS, headers={"Retry-After": str(wait)}, extra={"retryAfter": wait}
+                )
+        if ep.method == "POST":
+            await self.read_body(call, ep)
+            if "cookie" in call.request.headers:
+                check_origin(call, self.ctx.origins)
+            elif ep.login_csrf:
+                check_login_csrf(call, self.ctx.origins)
+        check_callbacks(call, self.ctx.origins)
+        if ep.auth != "none":
+            token = self.session_token(call.request)
+            call.session_token = token
+            if token:
+                refresh = not call.dont_remember() and not call.query_flag("disableRefresh")
+                call.resolved = await sessions.resolve(self.ctx, token, refresh=refresh)
+                if call.resolved is None:
+                    call.clear_session_cookies()
+                elif call.resolved.refreshed:
+                    call.set_session_cookie(token)
+            if ep.auth in ("session", "fresh") and call.resolved is None:
+                raise errors.AuthError(errors.UNAUTHORIZED)
+            if ep.auth == "fresh":
+                assert call.resolved is not None
+                sessions.require_fresh(self.ctx, call.resolved.session)
+        if ep.body is not None:
+            call.body = validate(ep.body, call.raw, form=call.is_form)
+        return await ep.handler(call)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        path = self.relative_path(scope)
+        method = scope["method"]
+        headers = request.headers
+        origin = headers.get("origin")
+        cors = origin is not None and origin != "null" and self.ctx.origins.is_trusted_origin(origin)
+        peer = scope["client"][0] if scope.get("client") else None
+        ip = client_ip(peer, headers.get("x-forwarded-for"), self.proxies)
+        call = Call(
+            ctx=self.ctx,
+            request=request,
+            cookies=self.cookies,
+            client=ClientInfo(ip=ip, user_agent=headers.get("user-agent", "")[:512]),
+            path=path,
+        )
+        extra: list[tuple[bytes, bytes]] = []
+        try:
+            if method == "OPTIONS":
+                response = Response(status_code=204)
+                if cors and origin:
+                    extra += cors_headers(origin, preflight=True)
+            else:
+                ep = self.find(path, "GET" if method == "HEAD" else method)
+                if ep is None:
+                    raise errors.AuthError(errors.NOT_FOUND)
+                response = await self.run(call, ep)
+        except errors.AuthError as exc:
+            response = error_response(exc)
+        except Exception:  # noqa: BLE001 - the client gets a clean 500, the log the details
+            log.exception("unhandled error on %s %s", method, path)
+            response = error_response(errors.AuthError(errors.INTERNAL_SERVER_ERROR))
+        if cors and origin and method != "OPTIONS":
+            extra += cors_headers(origin, preflight=False)
+        for cookie in call.set_cookies:
+            extra.append((b"set-cookie", cookie.encode("latin-1")))
+        if call.new_session_value:
+            extra.append((b"set-auth-token", call.new_session_value.encode("latin-1")))
+            extra.append((b"access-control-expose-headers", b"set-auth-token"))
+        response.raw_headers.extend(self._base_headers)
+        response.raw_headers.extend(extra)
+        await response(scope, receive, send)
+

@@ -1,0 +1,118 @@
+"""What a handler gets (one request's facts) and how endpoints are declared."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..core import errors
+from ..core.context import AuthContext
+from ..core.models import ClientInfo
+from ..flows.sessions import Resolved
+from .cookies import CookieJar
+from .schemas import Body
+
+Auth = Literal["none", "optional", "session", "fresh"]
+
+
+@dataclass
+class Call:
+    ctx: AuthContext
+    request: Request
+    cookies: CookieJar
+    client: ClientInfo
+    path: str
+    """Path relative to the base path, e.g. ``/sign-in/email``."""
+    raw: dict[str, Any] = field(default_factory=dict)
+    """The parsed body before validation (JSON object or form fields)."""
+    body: Any = None
+    is_form: bool = False
+    resolved: Resolved | None = None
+    session_token: str | None = None
+    """The token the client presented (cookie or bearer), valid or not."""
+    set_cookies: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    new_session_value: str | None = None
+
+    @property
+    def user(self):  # type: ignore[no-untyped-def]
+        assert self.resolved is not None
+        return self.resolved.user
+
+    @property
+    def session(self):  # type: ignore[no-untyped-def]
+        assert self.resolved is not None
+        return self.resolved.session
+
+    def query(self, name: str) -> str | None:
+        return self.request.query_params.get(name)
+
+    def query_flag(self, name: str) -> bool:
+        """A boolean query value: absent, empty, ``false`` and ``0`` are false."""
+        value = self.query(name)
+        return value is not None and value.strip().lower() not in ("", "false", "0", "no", "off")
+
+    def dont_remember(self) -> bool:
+        signed = self.request.cookies.get(self.cookies.dont_remember)
+        return self.ctx.signer.unsign(signed) == "true"
+
+    def set_session_cookie(self, token: str, *, remember: bool = True) -> None:
+        value = self.ctx.signer.sign_for_cookie(token)
+        max_age = self.ctx.settings.session.expires_in if remember else None
+        self.set_cookies.append(self.cookies.header(self.cookies.session_token, value, max_age))
+        if remember:
+            if self.request.cookies.get(self.cookies.dont_remember):
+                self.set_cookies.append(self.cookies.delete(self.cookies.dont_remember))
+        else:
+            dont = self.ctx.signer.sign_for_cookie("true")
+            self.set_cookies.append(self.cookies.header(self.cookies.dont_remember, dont, None))
+        self.new_session_value = self.ctx.signer.sign(token)
+
+    def set_signed_cookie(self, logical: str, value: str, max_age: int | None) -> None:
+        name = self.cookies.name(logical)
+        self.set_cookies.append(self.cookies.header(name, self.ctx.signer.sign_for_cookie(value), max_age))
+
+    def delete_cookie(self, logical: str) -> None:
+        self.set_cookies.append(self.cookies.delete(self.cookies.name(logical)))
+
+    def clear_session_cookies(self) -> None:
+        for name in (self.cookies.session_token, self.cookies.session_data, self.cookies.dont_remember):
+            self.set_cookies.append(self.cookies.delete(name))
+
+    def json(self, data: Any, status: int = 200) -> Response:
+        return Response(
+            json.dumps(data, separators=(",", ":"), ensure_ascii=False),
+            status_code=status,
+            media_type="application/json",
+        )
+
+    def redirect(self, location: str) -> Response:
+        return Response(status_code=302, headers={"Location": location})
+
+
+Handler = Callable[[Call], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One route of the API: declared once, served by the router."""
+
+    method: str
+    path: str
+    handler: Handler
+    body: type[Body] | None = None
+    auth: Auth = "none"
+    form: bool = False
+    """Also accept ``application/x-www-form-urlencoded`` (sign-in and sign-up)."""
+    login_csrf: bool = False
+    """Apply the form CSRF rule (cross-site navigations cannot sign anyone in)."""
+
+
+def require(call: Call) -> None:
+    if call.resolved is None:
+        raise errors.AuthError(errors.UNAUTHORIZED)
