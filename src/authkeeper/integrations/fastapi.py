@@ -1,0 +1,66 @@
+"""FastAPI dependencies: ``current_user``, ``optional_user``, ``verified_user``.
+
+    auth = Authkeeper(settings)
+    app = FastAPI(lifespan=auth.lifespan)
+    users = AuthDependencies(auth)
+    users.install(app)                      # mounts /api/auth and maps AuthError to JSON
+
+    @app.get("/me")
+    async def me(user: User = Depends(users.current_user)) -> dict: ...
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..auth import Authkeeper
+from ..core import errors
+from ..core.models import Session, User
+from ..http.app import error_response
+from .starlette import authenticate
+
+
+class AuthDependencies:
+    """Dependencies bound to one :class:`~authkeeper.Authkeeper`."""
+
+    def __init__(self, auth: Authkeeper) -> None:
+        self.auth = auth
+
+    def install(self, app: Any, *, mount: bool = True) -> None:
+        """Map AuthError to ``{code, message}`` and mount the API at the base path."""
+
+        async def handler(_request: Request, exc: Exception) -> Response:
+            assert isinstance(exc, errors.AuthError)
+            return error_response(exc)
+
+        app.add_exception_handler(errors.AuthError, handler)
+        if mount:
+            app.mount(self.auth.settings.base_path, self.auth.api)
+
+    async def optional_session(self, request: Request) -> tuple[User, Session] | None:
+        return await authenticate(self.auth, request)
+
+    async def optional_user(self, request: Request) -> User | None:
+        found = await authenticate(self.auth, request)
+        return found[0] if found else None
+
+    async def current_session(self, request: Request) -> Session:
+        found = await authenticate(self.auth, request)
+        if found is None:
+            raise errors.AuthError(errors.UNAUTHORIZED)
+        return found[1]
+
+    async def current_user(self, request: Request) -> User:
+        found = await authenticate(self.auth, request)
+        if found is None:
+            raise errors.AuthError(errors.UNAUTHORIZED)
+        return found[0]
+
+    async def verified_user(self, request: Request) -> User:
+        user = await self.current_user(request)
+        if not user.email_verified:
+            raise errors.AuthError(errors.EMAIL_NOT_VERIFIED)
+        return user
