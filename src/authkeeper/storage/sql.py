@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+import asyncio
+
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -19,7 +21,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from ..core import errors
-from ..core.models import Account, Session, User, Verification
+from ..core.models import UTC, Account, Session, User, Verification
 from ..core.settings import AdditionalField, DatabaseSettings
 from .base import DuplicateError
 from .tables import Tables, build_tables
@@ -95,6 +97,9 @@ class SqlStore:
         u, s = tables.user, tables.session
         self._user_cols = list(u.c)
         self._session_cols = list(s.c)
+        self._pg_pool: Any = None
+        self._pg_lock = asyncio.Lock()
+        self._find_session_sql = self._compile_find_session() if self.dialect == "postgresql" else ""
         self._find_session_stmt = (
             sa.select(*[c.label(f"s_{c.name}") for c in s.c], *[c.label(f"u_{c.name}") for c in u.c])
             .select_from(s.join(u, s.c.userId == u.c.id))
@@ -109,6 +114,9 @@ class SqlStore:
             return
         try:
             async with self.engine.connect() as conn:
+                if self.dialect == "postgresql":
+                    # One statement needs no transaction: skip the BEGIN/ROLLBACK round trips.
+                    await conn.execution_options(isolation_level="AUTOCOMMIT")
                 yield conn
         except OperationalError as exc:
             if _is_locked(exc):
@@ -140,6 +148,9 @@ class SqlStore:
             await conn.execute(sa.text("SELECT 1"))
 
     async def close(self) -> None:
+        if self._pg_pool is not None:
+            await self._pg_pool.close()
+            self._pg_pool = None
         await self.engine.dispose()
 
     def _insert(self, table: sa.Table) -> Any:
@@ -332,9 +343,49 @@ class SqlStore:
         async with self._write() as conn:
             await conn.execute(sa.insert(self.t.session).values(values))
 
+    def _compile_find_session(self) -> str:
+        q = self.engine.dialect.identifier_preparer.quote
+        cols = [f"s.{q(c.name)} AS {q('s_' + c.name)}" for c in self.t.session.c]
+        cols += [f"u.{q(c.name)} AS {q('u_' + c.name)}" for c in self.t.user.c]
+        return (
+            f"SELECT {', '.join(cols)} FROM {q('session')} s JOIN {q('user')} u "
+            f"ON s.{q('userId')} = u.{q('id')} WHERE s.{q('token')} = $1"
+        )
+
+    async def _pg_fetch_session(self, token: str) -> Mapping[str, Any] | None:
+        """The hottest query (every get-session), on a plain asyncpg pool: SQLAlchemy's
+        per-use BEGIN/ROLLBACK and greenlet hops would triple its cost."""
+        if self._pg_pool is None:
+            async with self._pg_lock:
+                if self._pg_pool is None:
+                    import asyncpg
+
+                    url = self.engine.url.set(drivername="postgresql")
+                    async def no_reset(_conn: Any) -> None:
+                        # Only this one SELECT ever runs here: no session state to reset,
+                        # so skip asyncpg's reset round trip on every release.
+                        return None
+
+                    self._pg_pool = await asyncpg.create_pool(
+                        url.render_as_string(hide_password=False), min_size=1,
+                        max_size=self.engine.pool.size(),  # type: ignore[attr-defined]
+                        reset=no_reset,
+                    )
+        row = await self._pg_pool.fetchrow(self._find_session_sql, token)
+        if row is None:
+            return None
+        data = dict(row)
+        for key, value in data.items():
+            if isinstance(value, datetime) and value.tzinfo is None:
+                data[key] = value.replace(tzinfo=UTC)
+        return data
+
     async def find_session(self, token: str) -> tuple[Session, User] | None:
-        async with self._read() as conn:
-            row = (await conn.execute(self._find_session_stmt, {"token": token})).mappings().first()
+        if self._conn is None and self.dialect == "postgresql":
+            row = await self._pg_fetch_session(token)
+        else:
+            async with self._read() as conn:
+                row = (await conn.execute(self._find_session_stmt, {"token": token})).mappings().first()
         if row is None:
             return None
         return self._session(row, "s_"), self._user(row, "u_")
