@@ -8,6 +8,7 @@ import getpass
 import json
 import os
 import socket
+import subprocess
 import sys
 from typing import Any
 
@@ -71,8 +72,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
         raise CliError(problems[0])
     _check_port(args.host, args.port)
     if not args.no_migrate and settings.database.auto_migrate:
-        for change in asyncio.run(_migrate(settings)):
-            print(f"migrate: {change}", file=sys.stderr)
+        # In a child process: the migration tooling then takes no memory in the server.
+        cmd = [sys.executable, "-m", "authkeeper", "migrate", "--quiet"]
+        if args.config:
+            cmd += ["--config", args.config]
+        env = {**os.environ, "DATABASE_URL": settings.database.url}
+        if subprocess.run(cmd, env=env).returncode != 0:
+            raise SystemExit(1)
+    _return_freed_memory()
     from .auth import Authkeeper
     from .server import create_server_app
 
@@ -98,8 +105,25 @@ def cmd_serve(args: argparse.Namespace) -> None:
 def cmd_migrate(args: argparse.Namespace) -> None:
     changes = asyncio.run(_migrate(_settings(args)))
     for change in changes:
-        print(change)
-    print("migrate: database is up to date")
+        print(f"migrate: {change}", file=sys.stderr if args.quiet else sys.stdout)
+    if not args.quiet:
+        print("migrate: database is up to date")
+
+
+def _return_freed_memory() -> None:
+    """Make glibc serve large blocks (argon2's 19 MiB) with mmap, so they go back to the
+    OS after each hash instead of staying in per-thread arenas."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name or not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        libc.mallopt(-3, 1024 * 1024)  # M_MMAP_THRESHOLD: fixed at 1 MiB (no dynamic growth)
+    except (OSError, AttributeError):
+        return
 
 
 async def _with_auth(settings: Settings, fn: Any) -> Any:
@@ -184,6 +208,7 @@ def parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="apply database migrations")
     common(migrate)
+    migrate.add_argument("--quiet", action="store_true", help="print only changes (to stderr)")
     migrate.set_defaults(fn=cmd_migrate)
 
     cleanup = sub.add_parser("cleanup", help="remove expired sessions and verification rows")

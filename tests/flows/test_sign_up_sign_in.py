@@ -124,3 +124,29 @@ async def test_sign_out_deletes_the_session(app: TestApp) -> None:
     assert r.json() == {"success": True}
     assert any(c.startswith("better-auth.session_token=;") for c in r.headers.get_list("set-cookie"))
     assert (await app.get("/get-session")).json() is None
+
+
+async def test_cookie_cache_is_written_when_enabled_and_never_trusted(make_app) -> None:  # type: ignore[no-untyped-def]
+    import base64
+    import dataclasses
+    import hashlib
+    import hmac
+    import json
+
+    from authkeeper.core.settings import SessionSettings
+    from tests.conftest import SECRET
+
+    app = await make_app(session=dataclasses.replace(SessionSettings(), cookie_cache_enabled=True))
+    await app.sign_up()
+    r = await app.get("/get-session")
+    cookie = next(c for c in r.headers.get_list("set-cookie") if c.startswith("better-auth.session_data="))
+    raw = cookie.split(";")[0].split("=", 1)[1]
+    data = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    assert data["session"]["user"]["email"] == "ann@example.com"
+    signed = json.dumps({**data["session"], "expiresAt": data["expiresAt"]}, separators=(",", ":"))
+    mac = base64.urlsafe_b64encode(hmac.new(SECRET.encode(), signed.encode(), hashlib.sha256).digest()).rstrip(b"=")
+    assert mac.decode() == data["signature"]
+    # Revoke the session: the cached cookie still sits in the jar, but get-session says null.
+    await app.post("/revoke-sessions")
+    app.client.cookies.set("better-auth.session_data", raw)
+    assert (await app.get("/get-session")).json() is None

@@ -98,7 +98,9 @@ async def get_session(call: Call) -> Response:
     if call.resolved is None:
         return call.json(None)
     r = call.resolved
-    return call.json({"session": r.session.to_json(), "user": user_json(call, r.user)})
+    user = user_json(call, r.user)
+    call.set_cookie_cache(r.session, user)
+    return call.json({"session": r.session.to_json(), "user": user})
 
 
 async def post_get_session(call: Call) -> Response:

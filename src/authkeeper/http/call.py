@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -73,6 +76,28 @@ class Call:
             self.set_cookies.append(self.cookies.header(self.cookies.dont_remember, dont, None))
         self.new_session_value = self.ctx.signer.sign(token)
 
+    def set_cookie_cache(self, session: Any, user_data: dict[str, Any]) -> None:
+        """Better Auth's ``session_data`` cookie (compact strategy, spec §2.4) for front-end
+        middleware that reads it. Written only when enabled; authkeeper itself never reads it,
+        so a revoked session is never revived by a stale cache."""
+        cfg = self.ctx.settings.session
+        if not cfg.cookie_cache_enabled:
+            return
+        max_age = cfg.cookie_cache_max_age
+        payload = {
+            "session": session.to_json(),
+            "user": user_data,
+            "updatedAt": int(self.ctx.now().timestamp() * 1000),
+            "version": "1",
+        }
+        expires_at = int(self.ctx.now().timestamp() * 1000) + max_age * 1000
+        signed = json.dumps({**payload, "expiresAt": expires_at}, separators=(",", ":"), ensure_ascii=False)
+        mac = hmac.new(self.ctx.settings.secret.encode(), signed.encode(), hashlib.sha256).digest()
+        value = {"session": payload, "expiresAt": expires_at, "signature": _b64url(mac)}
+        encoded = _b64url(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+        remember = not self.dont_remember()
+        self.set_cookies.append(self.cookies.header(self.cookies.session_data, encoded, max_age if remember else None))
+
     def set_signed_cookie(self, logical: str, value: str, max_age: int | None) -> None:
         name = self.cookies.name(logical)
         self.set_cookies.append(self.cookies.header(name, self.ctx.signer.sign_for_cookie(value), max_age))
@@ -93,6 +118,10 @@ class Call:
 
     def redirect(self, location: str) -> Response:
         return Response(status_code=302, headers={"Location": location})
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 Handler = Callable[[Call], Awaitable[Response]]
