@@ -121,3 +121,41 @@ class ClientInfo:
 
     ip: str = ""
     user_agent: str = ""
+
+
+@dataclass(slots=True)
+class TwoFactorRecord:
+    """A user's second factor: encrypted TOTP secret and backup codes (Better Auth's format)."""
+
+    id: str
+    user_id: str
+    secret: str
+    backup_codes: str
+    verified: bool = True
+    failed_count: int = 0
+    locked_until: datetime | None = None
+    last_totp_counter: int | None = None
+
+
+@dataclass(slots=True)
+class AuditEvent:
+    id: str
+    created_at: datetime
+    event: str
+    actor_id: str | None
+    user_id: str | None
+    ip_address: str | None
+    user_agent: str | None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "createdAt": iso(self.created_at),
+            "event": self.event,
+            "actorId": self.actor_id,
+            "userId": self.user_id,
+            "ipAddress": self.ip_address,
+            "userAgent": self.user_agent,
+            "details": self.details,
+        }

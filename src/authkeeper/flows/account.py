@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
-from ..core import errors
+from ..core import audit, errors
 from ..core.context import AuthContext
 from ..core.crypto.random import LOWER_ALPHANUMERIC, generate_id
 from ..core.mail import link_message
@@ -58,12 +58,16 @@ async def change_password(
 ) -> PasswordChanged:
     check_new_password(ctx.settings.password, new_password, email=user.email)
     account = await verify_current_password(ctx, user, current_password)
-    await ctx.store.update_account_password(account.id, await ctx.hasher.hash(new_password))
+    password_hash = await ctx.hasher.hash(new_password)
     new_session = None
-    if revoke_other_sessions:
-        await sessions.revoke_all(ctx, user.id)
-        remember = (current.expires_at - current.created_at).total_seconds() > ctx.settings.session.dont_remember_expires_in
-        new_session = await sessions.create_session(ctx, user, client, remember=remember)
+    async with ctx.store.transaction() as tx:
+        await tx.update_account_password(account.id, password_hash)
+        if revoke_other_sessions:
+            await tx.delete_user_sessions(user.id)
+            remember = (current.expires_at - current.created_at).total_seconds() > ctx.settings.session.dont_remember_expires_in
+            new_session = await sessions.create_session(ctx, user, client, remember=remember, store=tx)
+        await audit.record(tx, audit.Event.PASSWORD_CHANGED, user_id=user.id, client=client,
+                           revoked_other_sessions=revoke_other_sessions)
     return PasswordChanged(user, new_session)
 
 
@@ -92,12 +96,13 @@ async def delete_user(
     token: str | None,
     callback_url: str | None,
     confirm_by_email: bool,
+    client: ClientInfo | None = None,
 ) -> bool:
     """Delete the account; returns False when a confirmation mail was sent instead."""
     if not ctx.settings.user.delete_user_enabled:
         raise errors.AuthError(errors.NOT_FOUND)
     if token:
-        await consume_delete_token(ctx, user, token)
+        await consume_delete_token(ctx, user, token, client)
         return True
     if password is not None:
         await verify_current_password(ctx, user, password)
@@ -120,17 +125,25 @@ async def delete_user(
             )
         )
         return False
-    await ctx.store.delete_user(user.id)
+    await remove_user(ctx, user, client=client)
     return True
 
 
-async def consume_delete_token(ctx: AuthContext, user: User, token: str) -> None:
+async def remove_user(ctx: AuthContext, user: User, *, client: ClientInfo | None = None, actor_id: str | None = None) -> None:
+    """Delete a user with their sessions and accounts; the audit history stays."""
+    async with ctx.store.transaction() as tx:
+        await tx.delete_user(user.id)
+        await audit.record(tx, audit.Event.USER_REMOVED, user_id=user.id, actor_id=actor_id, client=client,
+                           email=user.email)
+
+
+async def consume_delete_token(ctx: AuthContext, user: User, token: str, client: ClientInfo | None = None) -> None:
     row = await ctx.store.find_verification(DELETE_PREFIX + token, ctx.now())
     if row is None or row.value != user.id:
         raise errors.AuthError(errors.INVALID_TOKEN)
     if await ctx.store.consume_verification(DELETE_PREFIX + token, ctx.now()) is None:
         raise errors.AuthError(errors.INVALID_TOKEN)
-    await ctx.store.delete_user(user.id)
+    await remove_user(ctx, user, client=client)
 
 
 async def list_accounts(ctx: AuthContext, user: User) -> list[Account]:

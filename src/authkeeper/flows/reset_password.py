@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import quote
 
-from ..core import errors
+from ..core import audit, errors
 from ..core.context import AuthContext
 from ..core.crypto.random import generate_id
 from ..core.mail import link_message
-from ..core.models import Account
+from ..core.models import Account, ClientInfo
 from ..core.passwords import check_new_password
 from ..core.users import normalise_email
 
@@ -43,7 +43,7 @@ async def token_is_valid(ctx: AuthContext, token: str) -> bool:
     return await ctx.store.find_verification(PREFIX + token, ctx.now()) is not None
 
 
-async def reset_password(ctx: AuthContext, token: str, new_password: str) -> None:
+async def reset_password(ctx: AuthContext, token: str, new_password: str, client: ClientInfo | None = None) -> None:
     """Set a new password; the token works once, and every session and older reset link dies."""
     if not token:
         raise errors.AuthError(errors.INVALID_TOKEN)
@@ -70,8 +70,9 @@ async def reset_password(ctx: AuthContext, token: str, new_password: str) -> Non
             )
         else:
             await tx.update_account_password(account.id, password_hash)
-        await tx.delete_user_sessions(user.id)
+        revoked = await tx.delete_user_sessions(user.id)
         await tx.delete_verifications(prefix=PREFIX, value=user.id)
+        await audit.record(tx, audit.Event.PASSWORD_RESET, user_id=user.id, client=client, sessions_revoked=revoked)
     if ctx.settings.lockout.enabled:
         from .sign_in import lockout_key
 

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from ..core import errors
+from ..core import audit, errors
 from ..core.context import AuthContext
 from ..core.crypto.random import generate_id
 from ..core.models import ClientInfo, Session, User
+from ..storage.base import Store
 
 HANDLE_PREFIX = "sid_"
 
@@ -29,6 +30,7 @@ async def create_session(
     remember: bool = True,
     extra: dict[str, Any] | None = None,
     expires_in: int | None = None,
+    store: Store | None = None,
 ) -> Session:
     now = ctx.now()
     s = ctx.settings.session
@@ -44,7 +46,7 @@ async def create_session(
         user_agent=client.user_agent[:512],
         extra=extra or {},
     )
-    await ctx.store.create_session(session)
+    await (store or ctx.store).create_session(session)
     return session
 
 
@@ -94,26 +96,45 @@ async def list_sessions(ctx: AuthContext, current: Session) -> list[dict[str, An
     ]
 
 
-async def revoke_session(ctx: AuthContext, current: Session, token: str) -> bool:
+async def revoke_session(ctx: AuthContext, current: Session, token: str, client: ClientInfo | None = None) -> bool:
     """Revoke one of the caller's sessions by token or handle; True if it was the current one.
 
     Unknown or foreign tokens are ignored (same answer either way).
     """
-    if token.startswith(HANDLE_PREFIX):
-        await ctx.store.delete_session_by_id(token[len(HANDLE_PREFIX):], current.user_id)
-        return token[len(HANDLE_PREFIX):] == current.id
-    await ctx.store.delete_session(token, current.user_id)
-    return token == current.token
+    async with ctx.store.transaction() as tx:
+        if token.startswith(HANDLE_PREFIX):
+            session_id = token[len(HANDLE_PREFIX):]
+            done = await tx.delete_session_by_id(session_id, current.user_id)
+            is_current = session_id == current.id
+        else:
+            done = await tx.delete_session(token, current.user_id)
+            is_current = token == current.token
+        if done:
+            await audit.record(tx, audit.Event.SESSION_REVOKED, user_id=current.user_id, client=client, scope="one")
+    return is_current
 
 
-async def revoke_all(ctx: AuthContext, user_id: str) -> int:
-    return await ctx.store.delete_user_sessions(user_id)
+async def revoke_all(ctx: AuthContext, user_id: str, client: ClientInfo | None = None, actor_id: str | None = None) -> int:
+    async with ctx.store.transaction() as tx:
+        count = await tx.delete_user_sessions(user_id)
+        await audit.record(tx, audit.Event.SESSION_REVOKED, user_id=user_id, actor_id=actor_id,
+                           client=client, scope="all", count=count)
+    return count
 
 
-async def revoke_others(ctx: AuthContext, current: Session) -> int:
-    return await ctx.store.delete_user_sessions(current.user_id, keep_token=current.token)
+async def revoke_others(ctx: AuthContext, current: Session, client: ClientInfo | None = None) -> int:
+    async with ctx.store.transaction() as tx:
+        count = await tx.delete_user_sessions(current.user_id, keep_token=current.token)
+        await audit.record(tx, audit.Event.SESSION_REVOKED, user_id=current.user_id, client=client,
+                           scope="others", count=count)
+    return count
 
 
-async def sign_out(ctx: AuthContext, token: str | None) -> None:
-    if token:
-        await ctx.store.delete_session(token)
+async def sign_out(ctx: AuthContext, token: str | None, client: ClientInfo | None = None) -> None:
+    if not token:
+        return
+    async with ctx.store.transaction() as tx:
+        found = await tx.find_session(token)
+        if found is not None:
+            await tx.delete_session(token)
+            await audit.record(tx, audit.Event.SIGN_OUT, user_id=found[0].user_id, client=client)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from ..core import errors
+from ..core import audit, errors
 from ..core.context import AuthContext
 from ..core.models import Account, ClientInfo, Session, User
 from ..core.passwords import check_length
@@ -49,19 +49,30 @@ def lockout_key(email: str) -> str:
     return "sign-in:" + email
 
 
-async def _locked_for(ctx: AuthContext, key: str) -> int:
-    """Seconds until ``key`` may try again, counting this attempt; 0 if it may try now."""
+async def _locked_for(ctx: AuthContext, key: str) -> tuple[int, bool]:
+    """Seconds until ``key`` may try again, counting this attempt (0: it may try now), and
+    whether this attempt is the one that locked it."""
     lo = ctx.settings.lockout
     if not lo.enabled:
-        return 0
+        return 0, False
     count, started = await ctx.store.record_failure(key, ctx.now(), lo.window)
     if count <= lo.max_failures:
-        return 0
+        return 0, False
     left = (started + timedelta(seconds=lo.window) - ctx.now()).total_seconds()
-    return max(1, math.ceil(left))
+    return max(1, math.ceil(left)), count == lo.max_failures + 1
 
 
-async def check_password(ctx: AuthContext, email: str, password: str) -> tuple[User, Account]:
+async def _failed(ctx: AuthContext, email: str, user: User | None, client: ClientInfo | None, code: str) -> None:
+    # The attempted email is kept only when well-formed: a mistyped password never lands here.
+    details: dict[str, Any] = {"reason_code": code}
+    if is_valid_email(email):
+        details["email"] = email
+    await audit.record(ctx.store, audit.Event.SIGN_IN_FAILED, user_id=user.id if user else None, client=client, **details)
+
+
+async def check_password(
+    ctx: AuthContext, email: str, password: str, client: ClientInfo | None = None
+) -> tuple[User, Account]:
     """The user whose password this is, or INVALID_EMAIL_OR_PASSWORD / ACCOUNT_LOCKED.
 
     Every attempt is counted *before* the hash is checked, so concurrent guesses cannot
@@ -75,15 +86,22 @@ async def check_password(ctx: AuthContext, email: str, password: str) -> tuple[U
         raise errors.AuthError(errors.INVALID_EMAIL)
     check_length(ctx.settings.password, password)
     key = lockout_key(email)
-    wait = await _locked_for(ctx, key)
+    wait, just_locked = await _locked_for(ctx, key)
     if wait:
+        if just_locked:
+            found = await ctx.store.find_user_by_email(email)
+            await audit.record(ctx.store, audit.Event.ACCOUNT_LOCKED, user_id=found.id if found else None,
+                               client=client, email=email, retry_after=wait)
+        await _failed(ctx, email, None, client, errors.ACCOUNT_LOCKED.code)
         raise errors.AuthError(errors.ACCOUNT_LOCKED, headers={"Retry-After": str(wait)}, extra={"retryAfter": wait})
     user = await ctx.store.find_user_by_email(email)
     account = await ctx.store.find_account(user.id, "credential") if user else None
     if user is None or account is None or not account.password:
         await ctx.hasher.burn(password)
+        await _failed(ctx, email, user, client, errors.INVALID_EMAIL_OR_PASSWORD.code)
         raise errors.AuthError(errors.INVALID_EMAIL_OR_PASSWORD)
     if not await ctx.hasher.verify(account.password, password):
+        await _failed(ctx, email, user, client, errors.INVALID_EMAIL_OR_PASSWORD.code)
         raise errors.AuthError(errors.INVALID_EMAIL_OR_PASSWORD)
     if ctx.settings.lockout.enabled:
         await ctx.store.clear_failures(key)
@@ -109,7 +127,17 @@ async def complete(ctx: AuthContext, pending: PendingSignIn) -> SignedIn | Inter
         interruption = await stage(ctx, pending)
         if interruption is not None:
             return interruption
-    session = await sessions.create_session(ctx, pending.user, pending.client, remember=pending.remember)
+    return await issue_session(ctx, pending)
+
+
+async def issue_session(ctx: AuthContext, pending: PendingSignIn, **details: Any) -> SignedIn:
+    """The session at the end of a sign-in, with its audit row in the same transaction."""
+    async with ctx.store.transaction() as tx:
+        session = await sessions.create_session(
+            ctx, pending.user, pending.client, remember=pending.remember, store=tx
+        )
+        await audit.record(tx, audit.Event.SIGN_IN, user_id=pending.user.id, client=pending.client,
+                           method=pending.method, **details)
     return SignedIn(pending.user, session)
 
 
@@ -123,11 +151,12 @@ async def sign_in_email(
     callback_url: str | None = None,
     context: dict[str, Any] | None = None,
 ) -> SignedIn | Interruption:
-    user, _ = await check_password(ctx, email, password)
+    user, _ = await check_password(ctx, email, password, client)
     ep = ctx.settings.email_password
     if ep.require_email_verification and not user.email_verified:
         if ep.send_verification_on_sign_in:
             verify_email.send_verification(ctx, user, callback_url)
+        await _failed(ctx, user.email, user, client, errors.EMAIL_NOT_VERIFIED.code)
         raise errors.AuthError(errors.EMAIL_NOT_VERIFIED)
     pending = PendingSignIn(user=user, client=client, remember=remember, context=context or {})
     return await complete(ctx, pending)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core import errors
+from ..core import audit, errors
 from ..core.context import AuthContext
 from ..core.crypto.random import generate_id
 from ..core.models import Account, ClientInfo, Session, User
@@ -41,6 +41,9 @@ async def create_user(
     image: str | None = None,
     extra: dict[str, Any] | None = None,
     email_verified: bool = False,
+    client: ClientInfo | None = None,
+    actor_id: str | None = None,
+    event: audit.Event = audit.Event.USER_CREATED,
 ) -> User:
     """Validate and insert a user with a credential account (shared with the CLI and admin)."""
     email = check_email(email)
@@ -53,7 +56,7 @@ async def create_user(
     now = ctx.now()
     user = User(
         id=generate_id(), name=name, email=email, email_verified=email_verified, image=image,
-        created_at=now, updated_at=now, extra={"role": "user", "banned": False, **(extra or {})},
+        created_at=now, updated_at=now, extra={"role": "user", "banned": False, "twoFactorEnabled": False, **(extra or {})},
     )
     account = None
     if password is not None:
@@ -63,7 +66,9 @@ async def create_user(
         )
     try:
         # The unique index decides between concurrent sign-ups of one address.
-        await ctx.store.create_user(user, account)
+        async with ctx.store.transaction() as tx:
+            await tx.create_user(user, account)
+            await audit.record(tx, event, user_id=user.id, actor_id=actor_id or user.id, client=client)
     except DuplicateError:
         raise errors.AuthError(errors.USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL) from None
     return user
@@ -75,7 +80,8 @@ async def sign_up(ctx: AuthContext, data: SignUpInput, client: ClientInfo) -> Si
         raise errors.AuthError(errors.EMAIL_PASSWORD_SIGN_UP_DISABLED)
     extra = additional_values(ctx.settings.user, data.extra, creating=True)
     user = await create_user(
-        ctx, name=data.name, email=data.email, password=data.password, image=data.image, extra=extra
+        ctx, name=data.name, email=data.email, password=data.password, image=data.image, extra=extra,
+        client=client, event=audit.Event.SIGN_UP,
     )
     if ep.send_verification_on_sign_up or ep.require_email_verification:
         verify_email.send_verification(ctx, user, data.callback_url)

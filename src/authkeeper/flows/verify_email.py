@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import quote, urlencode
 
-from ..core import errors
+from ..core import audit, errors
 from ..core.context import AuthContext
 from ..core.crypto.random import generate_id
 from ..core.crypto.tokens import TokenError, decode_jwt, encode_jwt
 from ..core.mail import link_message, notice_message
-from ..core.models import User
+from ..core.models import ClientInfo, User
 from ..core.users import normalise_email
 from ..storage.base import DuplicateError
 
@@ -106,7 +106,7 @@ class Verified:
     changed_email: bool = False
 
 
-async def verify(ctx: AuthContext, token: str) -> Verified:
+async def verify(ctx: AuthContext, token: str, client: ClientInfo | None = None) -> Verified:
     """Follow a verification link. Raises INVALID_TOKEN, TOKEN_EXPIRED or USER_NOT_FOUND."""
     try:
         claims = decode_jwt(ctx.secrets, token)
@@ -116,17 +116,19 @@ async def verify(ctx: AuthContext, token: str) -> Verified:
     if not isinstance(email, str):
         raise errors.AuthError(errors.INVALID_TOKEN)
     if claims.get("requestType") == "change-email-verification":
-        return await _confirm_change(ctx, claims)
+        return await _confirm_change(ctx, claims, client)
     user = await ctx.store.find_user_by_email(normalise_email(email))
     if user is None or (claims.get("userId") not in (None, user.id)):
         raise errors.AuthError(errors.USER_NOT_FOUND)
     if not user.email_verified:
-        updated = await ctx.store.update_user(user.id, {"emailVerified": True, "updatedAt": ctx.now()})
+        async with ctx.store.transaction() as tx:
+            updated = await tx.update_user(user.id, {"emailVerified": True, "updatedAt": ctx.now()})
+            await audit.record(tx, audit.Event.EMAIL_VERIFIED, user_id=user.id, client=client)
         user = updated or user
     return Verified(user)
 
 
-async def _confirm_change(ctx: AuthContext, claims: dict[str, object]) -> Verified:
+async def _confirm_change(ctx: AuthContext, claims: dict[str, object], client: ClientInfo | None) -> Verified:
     nonce, user_id, new_email = claims.get("jti"), claims.get("userId"), claims.get("updateTo")
     if not isinstance(nonce, str) or not isinstance(user_id, str) or not isinstance(new_email, str):
         raise errors.AuthError(errors.INVALID_TOKEN)
@@ -143,6 +145,8 @@ async def _confirm_change(ctx: AuthContext, claims: dict[str, object]) -> Verifi
             )
         except DuplicateError:
             raise errors.AuthError(errors.USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL) from None
+        await audit.record(tx, audit.Event.EMAIL_CHANGED, user_id=user_id, client=client,
+                           old_email=old.email, new_email=new_email)
     assert user is not None
     if ctx.settings.user.notify_old_email_on_change and old.email != new_email:
         ctx.mail.send(

@@ -88,7 +88,7 @@ async def sign_in_email(call: Call) -> Response:
 
 
 async def sign_out(call: Call) -> Response:
-    await sessions.sign_out(call.ctx, call.session_token)
+    await sessions.sign_out(call.ctx, call.session_token, call.client)
     call.clear_session_cookies()
     return call.json({"success": True})
 
@@ -113,19 +113,19 @@ async def list_sessions(call: Call) -> Response:
 
 async def revoke_session(call: Call) -> Response:
     b: s.TokenBody = call.body
-    if await sessions.revoke_session(call.ctx, call.session, b.token):
+    if await sessions.revoke_session(call.ctx, call.session, b.token, call.client):
         call.clear_session_cookies()
     return call.json({"status": True})
 
 
 async def revoke_sessions(call: Call) -> Response:
-    await sessions.revoke_all(call.ctx, call.user.id)
+    await sessions.revoke_all(call.ctx, call.user.id, call.client)
     call.clear_session_cookies()
     return call.json({"status": True})
 
 
 async def revoke_other_sessions(call: Call) -> Response:
-    await sessions.revoke_others(call.ctx, call.session)
+    await sessions.revoke_others(call.ctx, call.session, call.client)
     return call.json({"status": True})
 
 
@@ -181,6 +181,7 @@ async def delete_user(call: Call) -> Response:
     deleted = await account.delete_user(
         call.ctx, call.user, call.session, password=b.password, token=b.token,
         callback_url=b.callbackURL, confirm_by_email=call.ctx.settings.user.delete_confirm_by_email,
+        client=call.client,
     )
     if not deleted:
         return call.json({"success": True, "message": "Verification email sent"})
@@ -193,7 +194,7 @@ async def delete_user_callback(call: Call) -> Response:
         raise errors.AuthError(errors.FAILED_TO_GET_USER_INFO)
     token = call.query("token") or ""
     try:
-        await account.consume_delete_token(call.ctx, call.user, token)
+        await account.consume_delete_token(call.ctx, call.user, token, call.client)
     except errors.AuthError as exc:
         raise errors.AuthError(exc.error, status=404) from None
     call.clear_session_cookies()
@@ -226,7 +227,7 @@ async def verify_email_link(call: Call) -> Response:
     token = call.query("token") or ""
     callback = call.query("callbackURL")
     try:
-        result = await verify_email.verify(call.ctx, token)
+        result = await verify_email.verify(call.ctx, token, call.client)
     except errors.AuthError as exc:
         if callback:
             return call.redirect(with_query(callback, error=exc.code))
@@ -263,7 +264,7 @@ async def reset_password_link(call: Call) -> Response:
 async def reset_password_post(call: Call) -> Response:
     b: s.ResetPasswordBody = call.body
     token = b.token or call.query("token") or ""
-    await reset_password.reset_password(call.ctx, token, b.newPassword)
+    await reset_password.reset_password(call.ctx, token, b.newPassword, call.client)
     return call.json({"status": True})
 
 

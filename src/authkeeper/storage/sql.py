@@ -24,9 +24,12 @@ from ..core import errors
 from ..core.models import UTC, Account, Session, User, Verification
 from ..core.settings import AdditionalField, DatabaseSettings
 from .base import DuplicateError
+from .sql_plugins import PluginStoreMixin
 from .tables import Tables, build_tables
 
 _USER_CORE = {"id", "name", "email", "emailVerified", "image", "createdAt", "updatedAt"}
+# Columns the user JSON shows as booleans even when a Better Auth database left them NULL.
+_USER_FLAGS = ("banned", "twoFactorEnabled")
 _SESSION_CORE = {"id", "token", "userId", "expiresAt", "createdAt", "updatedAt", "ipAddress", "userAgent"}
 
 
@@ -79,7 +82,7 @@ def _is_locked(exc: OperationalError) -> bool:
     return "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower()
 
 
-class SqlStore:
+class SqlStore(PluginStoreMixin):
     """The :class:`~authkeeper.storage.base.Store` on SQLAlchemy Core."""
 
     def __init__(
@@ -169,6 +172,9 @@ class SqlStore:
             for k, v in row.items()
             if k.startswith(prefix) and k[len(prefix):] not in _USER_CORE
         }
+        for flag in _USER_FLAGS:
+            if flag in extra and extra[flag] is None:
+                extra[flag] = False
         return User(
             id=get("id"),
             name=get("name"),

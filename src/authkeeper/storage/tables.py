@@ -54,6 +54,8 @@ class Tables:
     account: sa.Table
     verification: sa.Table
     lockout: sa.Table
+    two_factor: sa.Table
+    audit: sa.Table
 
 
 def build_tables(additional_fields: tuple[AdditionalField, ...] = ()) -> Tables:
@@ -74,6 +76,8 @@ def build_tables(additional_fields: tuple[AdditionalField, ...] = ()) -> Tables:
         sa.Column("banned", sa.Boolean),
         sa.Column("banReason", sa.Text),
         sa.Column("banExpires", ts),
+        # The two-factor plugin's column.
+        sa.Column("twoFactorEnabled", sa.Boolean),
         *(column_for(f) for f in additional_fields),
     )
     session = sa.Table(
@@ -127,4 +131,32 @@ def build_tables(additional_fields: tuple[AdditionalField, ...] = ()) -> Tables:
         sa.Column("count", sa.Integer, nullable=False),
         sa.Column("windowStart", ts, nullable=False),
     )
-    return Tables(md, user, session, account, verification, lockout)
+    two_factor = sa.Table(
+        "twoFactor",
+        md,
+        sa.Column("id", sa.Text, primary_key=True),
+        sa.Column("secret", sa.Text, nullable=False, index=True),
+        sa.Column("backupCodes", sa.Text, nullable=False),
+        sa.Column(
+            "userId", sa.Text, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True
+        ),
+        sa.Column("verified", sa.Boolean),
+        sa.Column("failedVerificationCount", sa.Integer),
+        sa.Column("lockedUntil", ts),
+        # authkeeper's own: the last accepted TOTP step, so each code works once.
+        sa.Column("lastTotpCounter", sa.BigInteger),
+    )
+    # No foreign key on purpose: a removed user's history stays.
+    audit = sa.Table(
+        "auditEvent",
+        md,
+        sa.Column("id", sa.Text, primary_key=True),
+        sa.Column("createdAt", ts, nullable=False, index=True),
+        sa.Column("event", sa.Text, nullable=False, index=True),
+        sa.Column("actorId", sa.Text),
+        sa.Column("userId", sa.Text, index=True),
+        sa.Column("ipAddress", sa.Text),
+        sa.Column("userAgent", sa.Text),
+        sa.Column("details", sa.Text),
+    )
+    return Tables(md, user, session, account, verification, lockout, two_factor, audit)
