@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -22,10 +23,32 @@ from .core.settings import Settings
 from .http.api import core_endpoints
 from .http.app import AuthApp
 from .http.ratelimit import Limiter, MemoryLimiter, RedisLimiter
+from .plugins.base import Plugin
 from .storage import create_store
 from .storage.base import Store
 
 log = logging.getLogger("authkeeper")
+
+
+def default_plugins(settings: Settings) -> list[Plugin]:
+    """The plugins the settings turn on (admin before two-factor: a banned user gets no
+    second-factor challenge)."""
+    found: list[Plugin] = []
+    if settings.admin.enabled:
+        try:
+            from .plugins.admin import admin
+        except ImportError:  # pragma: no cover - while the plugin is being built
+            pass
+        else:
+            found.append(admin(settings.admin))
+    if settings.two_factor.enabled:
+        try:
+            from .plugins.two_factor import two_factor
+        except ImportError:  # pragma: no cover
+            pass
+        else:
+            found.append(two_factor(settings.two_factor))
+    return found
 
 
 class Authkeeper:
@@ -36,7 +59,9 @@ class Authkeeper:
         store: a ready store (tests); by default one is built from ``settings.database``.
     """
 
-    def __init__(self, settings: Settings, *, store: Store | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, store: Store | None = None, plugins: list[Plugin] | None = None
+    ) -> None:
         problems = settings.problems()
         if problems:
             raise ValueError("; ".join(problems))
@@ -54,12 +79,21 @@ class Authkeeper:
             signer=CookieSigner((settings.secret, *settings.previous_secrets)),
             origins=OriginPolicy(settings.base_origin, settings.trusted_origins),
         )
+        self.plugins = default_plugins(settings) if plugins is None else plugins
+        stages = sorted((p for plugin in self.plugins for p in plugin.sign_in_stages), key=lambda p: p[0])
+        self.ctx.sign_in_stages.extend(stage for _, stage in stages)
+        rules = {}
+        for plugin in self.plugins:
+            rules.update(plugin.rate_limits)
+        rules.update(settings.rate_limit.rules)
+        rate_settings = dataclasses.replace(settings.rate_limit, rules=rules)
         limiter: Limiter = (
             RedisLimiter(settings.rate_limit.redis_url)
             if settings.rate_limit.storage == "redis"
             else MemoryLimiter()
         )
-        self.api = AuthApp(self.ctx, core_endpoints(), limiter=limiter)
+        endpoints = core_endpoints() + [ep for plugin in self.plugins for ep in plugin.endpoints]
+        self.api = AuthApp(self.ctx, endpoints, limiter=limiter, rate_limit=rate_settings)
         self._cleanup_task: asyncio.Task[None] | None = None
 
     @property
@@ -71,6 +105,11 @@ class Authkeeper:
         return self.ctx.mail.outbox
 
     async def startup(self) -> None:
+        for plugin in self.plugins:
+            if plugin.init is not None:
+                result = plugin.init(self.ctx)
+                if result is not None:
+                    await result
         if self.settings.cleanup_interval > 0 and self._cleanup_task is None:
             self._cleanup_task = asyncio.get_running_loop().create_task(self._cleanup_loop())
 

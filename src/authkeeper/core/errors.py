@@ -151,6 +151,9 @@ FAILED_TO_UNLINK_LAST_ACCOUNT = define(
 )
 PROVIDER_NOT_FOUND = define("PROVIDER_NOT_FOUND", 404, "Provider not found")
 FAILED_TO_GET_USER_INFO = define("FAILED_TO_GET_USER_INFO", 404, "Failed to get user info")
+NOT_ALLOWED_WHILE_IMPERSONATING = define(
+    "NOT_ALLOWED_WHILE_IMPERSONATING", 403, "This action is not allowed while impersonating a user"
+)
 METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED = define(
     "METHOD_NOT_ALLOWED_DEFER_SESSION_REQUIRED",
     405,

@@ -226,6 +226,71 @@ class MailSettings:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class TwoFactorSettings:
+    """TOTP (RFC 6238), backup codes and email one-time codes, as Better Auth's plugin."""
+
+    enabled: bool = True
+    """Serve the ``/two-factor/*`` endpoints and challenge 2FA users at sign-in."""
+    issuer: str | None = None
+    """Shown in authenticator apps; defaults to ``app_name``."""
+    digits: int = 6
+    """TOTP code length (6 or 8)."""
+    period: int = 30
+    """TOTP step in seconds."""
+    backup_code_count: int = 10
+    """Backup codes per set."""
+    otp_expires_in: int = 300
+    """Lifetime of an emailed one-time code in seconds."""
+    otp_max_attempts: int = 5
+    """Wrong codes before an emailed code dies."""
+    challenge_expires_in: int = 600
+    """Lifetime of a sign-in challenge (the ``two_factor`` cookie) in seconds."""
+    challenge_max_attempts: int = 5
+    """Wrong codes before a sign-in challenge dies."""
+    trust_device_max_age: int = 2592000
+    """Lifetime of a trusted device (30 days)."""
+
+
+def _default_roles() -> dict[str, dict[str, tuple[str, ...]]]:
+    user_all = ("create", "list", "set-role", "ban", "impersonate", "delete", "set-password", "update", "get")
+    return {
+        "admin": {"user": user_all, "session": ("list", "revoke", "delete"), "audit": ("list",)},
+        "moderator": {"user": ("list", "ban", "get"), "session": ("list", "revoke"), "audit": ("list",)},
+        "user": {},
+    }
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AdminSettings:
+    """Roles, permissions and admin user management, as Better Auth's admin plugin."""
+
+    enabled: bool = True
+    """Serve the ``/admin/*`` endpoints and refuse banned users."""
+    roles: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=_default_roles)
+    """Role → resource → allowed actions. Resources: user, session, audit."""
+    default_role: str = "user"
+    """Role of new users."""
+    admin_emails: tuple[str, ...] = ()
+    """These users are admins whatever their role column says."""
+    admin_user_ids: tuple[str, ...] = ()
+    """These users are admins whatever their role column says."""
+    impersonation_session_duration: int = 3600
+    """Lifetime of an impersonation session in seconds."""
+    banned_user_message: str = (
+        "You have been banned from this application. Please contact support if you believe this is an error."
+    )
+    """What a banned user is told (never the reason)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AuditSettings:
+    """The audit log of security events."""
+
+    retention_days: int = 365
+    """Events older than this are pruned (``authkeeper audit prune`` and the cleanup task)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Settings:
     """Everything authkeeper can be told. Construct with keywords; every field has a default."""
 
@@ -256,6 +321,9 @@ class Settings:
     rate_limit: RateLimitSettings = field(default_factory=RateLimitSettings)
     lockout: LockoutSettings = field(default_factory=LockoutSettings)
     mail: MailSettings = field(default_factory=MailSettings)
+    two_factor: TwoFactorSettings = field(default_factory=TwoFactorSettings)
+    admin: AdminSettings = field(default_factory=AdminSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
 
     @property
     def is_production(self) -> bool:

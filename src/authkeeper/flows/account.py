@@ -56,6 +56,7 @@ async def change_password(
     revoke_other_sessions: bool,
     client: ClientInfo,
 ) -> PasswordChanged:
+    sessions.forbid_impersonation(current)
     check_new_password(ctx.settings.password, new_password, email=user.email)
     account = await verify_current_password(ctx, user, current_password)
     password_hash = await ctx.hasher.hash(new_password)
@@ -71,9 +72,13 @@ async def change_password(
     return PasswordChanged(user, new_session)
 
 
-async def change_email(ctx: AuthContext, user: User, new_email: str, callback_url: str | None) -> None:
+async def change_email(
+    ctx: AuthContext, user: User, new_email: str, callback_url: str | None, current: Session | None = None
+) -> None:
     """Start an email change. It takes effect when the new address confirms; an address
     that is taken gets the same answer and no mail."""
+    if current is not None:
+        sessions.forbid_impersonation(current)
     if not ctx.settings.user.change_email_enabled:
         raise errors.AuthError(errors.CHANGE_EMAIL_DISABLED)
     email = check_email(new_email)
@@ -101,6 +106,7 @@ async def delete_user(
     """Delete the account; returns False when a confirmation mail was sent instead."""
     if not ctx.settings.user.delete_user_enabled:
         raise errors.AuthError(errors.NOT_FOUND)
+    sessions.forbid_impersonation(current)
     if token:
         await consume_delete_token(ctx, user, token, client)
         return True

@@ -82,6 +82,12 @@ def require_fresh(ctx: AuthContext, session: Session) -> None:
         raise errors.AuthError(errors.SESSION_NOT_FRESH)
 
 
+def forbid_impersonation(session: Session) -> None:
+    """Password, email, deletion and two-factor changes need the user, not an admin acting as them."""
+    if session.extra.get("impersonatedBy"):
+        raise errors.AuthError(errors.NOT_ALLOWED_WHILE_IMPERSONATING)
+
+
 def handle_for(session: Session) -> str:
     """What list-sessions shows instead of another session's token: revocable, not usable."""
     return HANDLE_PREFIX + session.id

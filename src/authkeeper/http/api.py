@@ -172,7 +172,7 @@ async def change_password(call: Call) -> Response:
 
 async def change_email(call: Call) -> Response:
     b: s.ChangeEmailBody = call.body
-    await account.change_email(call.ctx, call.user, b.newEmail, b.callbackURL)
+    await account.change_email(call.ctx, call.user, b.newEmail, b.callbackURL, call.session)
     return call.json({"status": True})
 
 

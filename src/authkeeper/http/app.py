@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 from ..core import errors
 from ..core.context import AuthContext
 from ..core.models import ClientInfo
+from ..core.settings import RateLimitSettings
 from ..flows import sessions
 from .call import Call, Endpoint
 from .client_ip import client_ip, parse_networks
@@ -64,6 +65,7 @@ class AuthApp:
         *,
         limiter: Limiter | None = None,
         strip_prefix: str = "",
+        rate_limit: RateLimitSettings | None = None,
     ) -> None:
         self.ctx = ctx
         s = ctx.settings
@@ -81,7 +83,7 @@ class AuthApp:
             else:
                 self.routes.setdefault(ep.path, {})[ep.method] = ep
         self.limiter: Limiter = limiter or MemoryLimiter()
-        self.rules = RuleBook(s.rate_limit)
+        self.rules = RuleBook(rate_limit or s.rate_limit)
         self.proxies = parse_networks(s.trusted_proxies)
         self.strip_prefix = strip_prefix
         self._base_headers = security_headers(s.base_url.startswith("https://")) + _NO_STORE
