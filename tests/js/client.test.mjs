@@ -10,8 +10,13 @@
 // Each "device" is its own client with its own cookie jar. Assertions are on what the client
 // hands an application: `{data, error}`, `error.status`, `error.code`, and data shapes (dates as
 // Date objects). Where authkeeper deliberately differs from Better Auth, the test asserts
-// authkeeper's behaviour and says so in a comment marked "authkeeper:". reference-server.mjs runs
-// the same suite against a real Better Auth server.
+// authkeeper's behaviour and says so in a comment marked "authkeeper:".
+//
+// reference-server.mjs runs a real Better Auth server to check the suite itself:
+//   node reference-server.mjs 8124 &
+//   AUTHKEEPER_URL=http://127.0.0.1:8124 BETTER_AUTH_REFERENCE=1 node --test client.test.mjs
+// BETTER_AUTH_REFERENCE=1 skips the tests named "authkeeper only: …", which check where authkeeper
+// is stricter than Better Auth on purpose (they fail there, as they should).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -24,6 +29,9 @@ if (!/^https?:\/\/[^/]+$/.test(BASE)) {
 const API = `${BASE}/api/auth`;
 const DAY = 24 * 60 * 60 * 1000;
 const T = { timeout: 20_000 };
+const REFERENCE = /^(1|true|yes)$/i.test(process.env.BETTER_AUTH_REFERENCE || "");
+/** Options for a test of deliberate authkeeper behaviour, skipped against the Better Auth reference. */
+const AK_ONLY = { ...T, skip: REFERENCE ? "authkeeper-only behaviour (BETTER_AUTH_REFERENCE=1)" : false };
 
 // -- helpers --------------------------------------------------------------------------------
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -82,14 +90,16 @@ class CookieJar {
 }
 
 /**
- * One device: an auth client with its own cookie jar (unless `cookies: false`) that always sends
- * `Origin: BASE`, as a browser page served from BASE would.
+ * One device: an auth client with its own cookie jar (unless `cookies: false`) that sends
+ * `Origin: BASE`, as a browser page served from BASE would (`origin` overrides it; `false` sends
+ * none, as a native app would).
  */
-function device({ cookies = true, fetchOptions = {} } = {}) {
+function device({ cookies = true, origin = BASE, fetchOptions = {} } = {}) {
   const jar = new CookieJar();
   const customFetchImpl = async (input, init = {}) => {
     const headers = new Headers(init.headers);
-    headers.set("origin", BASE);
+    if (origin) headers.set("origin", origin);
+    else headers.delete("origin");
     if (cookies && jar.cookies.size) headers.set("cookie", jar.header());
     const response = await fetch(input, { ...init, headers });
     if (cookies) jar.store(response);
@@ -230,6 +240,25 @@ test("signUp.email with a short password is 400 PASSWORD_TOO_SHORT", T, async ()
   assert.equal(jar.find(".session_token"), undefined, "no session cookie on a failed sign-up");
 });
 
+test("signUp.email with a too long password is 400 PASSWORD_TOO_LONG", T, async () => {
+  const { client } = device();
+  assertError(
+    await client.signUp.email({ email: uniqueEmail("long"), password: "x".repeat(129), name: "Long" }),
+    400, "PASSWORD_TOO_LONG", "129-character password",
+  );
+});
+
+test("signUp.email cannot make a verified user", T, async () => {
+  const { client } = device();
+  const result = await client.signUp.email({ email: uniqueEmail("forged"), password: newPassword(), name: "Forged", emailVerified: true });
+  // Better Auth 1.7.25 drops the field; authkeeper refuses it (checked below, "authkeeper only").
+  if (result.error) assertError(result, 400, "FIELD_NOT_ALLOWED", "sign-up with emailVerified: true");
+  else {
+    assert.equal(result.data.user.emailVerified, false);
+    assert.equal((await sessionOf({ client })).user.emailVerified, false);
+  }
+});
+
 // -- sign-in --------------------------------------------------------------------------------
 test("signIn.email returns token and user, and a 7-day remembered session", T, async () => {
   const user = await newUser("signin");
@@ -242,13 +271,38 @@ test("signIn.email returns token and user, and a 7-day remembered session", T, a
   assert.equal(data.user.email, user.email);
   const line = jar.lastLine(".session_token");
   assert.ok(line, "sign-in sets the session cookie");
-  assert.match(line, /Max-Age=\d+/i, "a remembered session cookie is persistent");
-  assert.match(line, /HttpOnly/i);
+  // Better Auth's name over http; server-side code (e.g. getSessionCookie in middleware) reads it.
+  assert.ok(line.startsWith("better-auth.session_token="), line);
+  assert.match(line, /;\s*Max-Age=\d+/i, "a remembered session cookie is persistent");
+  assert.match(line, /;\s*HttpOnly/i);
+  assert.match(line, /;\s*Path=\//i);
+  assert.match(line, /;\s*SameSite=Lax/i);
 
   const session = await sessionOf({ client });
   assert.equal(session.session.token, data.token);
   const left = session.session.expiresAt.getTime() - Date.now();
   assert.ok(left > 6 * DAY && left <= 7 * DAY + 60_000, `expiresAt about 7 days ahead (${left} ms)`);
+});
+
+test("signIn.email ignores the case of the email", T, async () => {
+  const user = await newUser("case");
+  const { client } = device();
+  const data = assertOk(await client.signIn.email({ email: user.email.toUpperCase(), password: user.password }), "sign-in");
+  assert.equal(data.user.id, user.id);
+  assert.equal(data.user.email, user.email);
+});
+
+test("passwords are compared after Unicode NFKC normalisation", T, async () => {
+  const composed = `Crème-brûlée-${randomBytes(4).toString("hex")}-ﬁne`; // é, û precomposed; "ﬁ" ligature
+  const decomposed = composed.normalize("NFD");
+  const compat = composed.normalize("NFKC"); // the ligature becomes "fi"
+  assert.notEqual(decomposed, composed);
+  assert.notEqual(compat, composed);
+  const email = uniqueEmail("unicode");
+  assertOk(await device().client.signUp.email({ email, password: composed, name: "Unicode" }), "sign-up");
+  for (const password of [composed, decomposed, compat]) {
+    assertOk(await device().client.signIn.email({ email, password }), `sign-in with ${JSON.stringify(password)}`);
+  }
 });
 
 test("signIn.email with a wrong password or unknown email is 401 INVALID_EMAIL_OR_PASSWORD", T, async () => {
@@ -278,6 +332,20 @@ test("signIn.email with rememberMe: false gives a browser-session cookie and a 1
   const session = await sessionOf({ client });
   const left = session.session.expiresAt.getTime() - Date.now();
   assert.ok(left > DAY - 5 * 60_000 && left <= DAY + 60_000, `expiresAt about 1 day ahead (${left} ms)`);
+
+  // Cookies the server re-issues later stay browser-session cookies.
+  assertOk(await client.updateUser({ name: "Still forgetful" }), "update-user");
+  const reissued = jar.lastLine(".session_token");
+  if (reissued) assert.doesNotMatch(reissued, /Max-Age|Expires/i, `update-user re-issued ${reissued}`);
+  const fresh = newPassword();
+  assertOk(
+    await client.changePassword({ currentPassword: user.password, newPassword: fresh, revokeOtherSessions: true }),
+    "change-password",
+  );
+  const renewed = jar.lastLine(".session_token");
+  assert.ok(renewed, "change-password with revokeOtherSessions sets a new session cookie");
+  assert.doesNotMatch(renewed, /Max-Age|Expires/i, `change-password issued ${renewed}`);
+  assert.equal((await sessionOf({ client })).user.name, "Still forgetful");
 });
 
 test("signIn.email with callbackURL answers redirect: true and the url", T, async () => {
@@ -297,7 +365,12 @@ test("signIn.email with callbackURL answers redirect: true and the url", T, asyn
 // -- sessions -------------------------------------------------------------------------------
 test("getSession returns session and user with dates as Date objects", T, async () => {
   const user = await newUser("getsession");
-  const data = await sessionOf(user.dev);
+  let cacheControl = null;
+  const data = assertOk(
+    await user.dev.client.getSession({ fetchOptions: { onSuccess: (ctx) => { cacheControl = ctx.response.headers.get("cache-control"); } } }),
+    "get-session",
+  );
+  assert.match(cacheControl || "", /no-store/, "get-session answers Cache-Control: no-store");
   assert.ok(data, "a session");
   const { session, user: u } = data;
   assert.equal(u.id, user.id);
@@ -361,13 +434,34 @@ test("revokeSession revokes another device by the token list-sessions gave", T, 
   assert.deepEqual(after.map((s) => s.id), [current.id]);
 });
 
-test("revokeSession ignores another user's session token", T, async () => {
+test("revokeSession ignores another user's sessions", T, async () => {
   const alice = await newUser("revoke-a");
   const bob = await newUser("revoke-b");
+  const bobPhone = await signedIn(bob);
   const bobToken = (await sessionOf(bob.dev)).session.token;
-  const data = assertOk(await alice.dev.client.revokeSession({ token: bobToken }), "revoke-session");
-  assert.equal(data.status, true);
+  const bobList = assertOk(await bob.dev.client.listSessions(), "list-sessions");
+  const bobPhoneId = (await sessionOf(bobPhone)).session.id;
+  const bobPhoneListed = bobList.find((s) => s.id === bobPhoneId);
+  assert.ok(bobPhoneListed, "bob's phone is listed");
+
+  // Bob's own token, and what bob's list-sessions shows for his other device, in alice's hands.
+  for (const token of [bobToken, bobPhoneListed.token]) {
+    const data = assertOk(await alice.dev.client.revokeSession({ token }), "revoke-session");
+    assert.equal(data.status, true);
+  }
   assert.equal((await sessionOf(bob.dev)).user.id, bob.id, "bob is still signed in");
+  assert.equal((await sessionOf(bobPhone)).user.id, bob.id, "bob's phone is still signed in");
+  assert.equal((await sessionOf(alice.dev)).user.id, alice.id, "alice is still signed in");
+});
+
+test("revokeSession of the current session signs this device out", T, async () => {
+  const user = await newUser("revokeself");
+  const other = await signedIn(user);
+  const { token } = (await sessionOf(user.dev)).session;
+  assert.equal(assertOk(await user.dev.client.revokeSession({ token }), "revoke-session").status, true);
+  assert.equal(user.dev.jar.find(".session_token"), undefined, "the session cookie was deleted");
+  assert.equal((await user.dev.client.getSession()).data, null);
+  assert.equal((await sessionOf(other)).user.id, user.id, "the other device stays signed in");
 });
 
 test("revokeSessions signs out every device, this one included", T, async () => {
@@ -375,6 +469,7 @@ test("revokeSessions signs out every device, this one included", T, async () => 
   const other = await signedIn(user);
   const data = assertOk(await user.dev.client.revokeSessions(), "revoke-sessions");
   assert.equal(data.status, true);
+  assert.equal(user.dev.jar.find(".session_token"), undefined, "the session cookie was deleted");
   assert.equal((await user.dev.client.getSession()).data, null);
   assert.equal((await other.client.getSession()).data, null);
 });
@@ -414,6 +509,12 @@ test("updateUser changes name and image; email cannot be changed there", T, asyn
   const session = await sessionOf(user.dev);
   assert.equal(session.user.name, "Renamed");
   assert.equal(session.user.image, image);
+
+  const unicode = "Zoë Ångström 👩‍💻";
+  assertOk(await user.dev.client.updateUser({ name: unicode, image: null }), "update-user");
+  const cleared = await sessionOf(user.dev);
+  assert.equal(cleared.user.name, unicode);
+  assert.equal(cleared.user.image ?? null, null, "image: null clears the image");
 
   assertError(
     await user.dev.client.updateUser({ email: uniqueEmail("nope") }),
@@ -604,6 +705,10 @@ test("changeEmail takes effect only when the new address confirms the mailed lin
   assert.equal(data.status, true);
   // authkeeper: nothing changes before the new address confirms.
   assert.equal((await sessionOf(user.dev)).user.email, user.email, "unchanged before confirmation");
+  assertError(
+    await device().client.signIn.email({ email: newEmail, password: user.password }),
+    401, "INVALID_EMAIL_OR_PASSWORD", "sign-in with the new email before confirmation",
+  );
 
   const mail = await waitForMail(newEmail, { match: (m) => typeof m.url === "string" && m.url.startsWith(API) });
   const response = await followLink(mail.url);
@@ -627,6 +732,63 @@ test("changeEmail takes effect only when the new address confirms the mailed lin
   const failed = again.status >= 400 || (again.status === 302 && locationOf(again).searchParams.get("error"));
   assert.ok(failed, `a used change-email link must fail (got ${again.status} ${again.headers.get("location")})`);
   assert.equal((await sessionOf(user.dev)).user.email, newEmail);
+});
+
+// -- origin checks --------------------------------------------------------------------------
+test("a cookie-carrying POST without Origin, or from a foreign origin, is refused with 403", T, async () => {
+  const user = await newUser("origin");
+  const cookie = user.dev.jar.header();
+  const noOrigin = device({ origin: false });
+  const foreign = device({ origin: "https://evil.example" });
+  for (const dev of [noOrigin, foreign]) for (const [name, value] of user.dev.jar.cookies) dev.jar.cookies.set(name, value);
+  assert.equal(noOrigin.jar.header(), cookie);
+
+  assertError(await noOrigin.client.updateUser({ name: "Hijacked" }), 403, "MISSING_OR_NULL_ORIGIN", "update-user without Origin");
+  assertError(await foreign.client.updateUser({ name: "Hijacked" }), 403, "INVALID_ORIGIN", "update-user from a foreign origin");
+  assertError(await foreign.client.signOut(), 403, "INVALID_ORIGIN", "sign-out from a foreign origin");
+  const session = await sessionOf(user.dev);
+  assert.equal(session.user.name, user.name, "nothing changed");
+
+  // Reads need no Origin.
+  assert.equal((await sessionOf(noOrigin)).user.id, user.id);
+});
+
+test("redirect targets must be trusted: callbackURL and redirectTo on a foreign origin are 403", T, async () => {
+  const user = await newUser("redirects");
+  const evil = "https://evil.example/landing";
+  assertError(
+    await device().client.signIn.email({ email: user.email, password: user.password, callbackURL: evil }),
+    403, "INVALID_CALLBACK_URL", "sign-in with a foreign callbackURL",
+  );
+  assertError(
+    await device().client.requestPasswordReset({ email: user.email, redirectTo: evil }),
+    403, "INVALID_REDIRECT_URL", "request-password-reset with a foreign redirectTo",
+  );
+  assertError(
+    await user.dev.client.sendVerificationEmail({ email: user.email, callbackURL: evil }),
+    403, "INVALID_CALLBACK_URL", "send-verification-email with a foreign callbackURL",
+  );
+  assertError(
+    await user.dev.client.changeEmail({ newEmail: uniqueEmail("redir"), callbackURL: evil }),
+    403, "INVALID_CALLBACK_URL", "change-email with a foreign callbackURL",
+  );
+  assert.equal(await countMails(user.email, isResetLink), 0, "no reset mail was sent");
+});
+
+test("a tampered verification link redirects with error=INVALID_TOKEN and verifies nothing", T, async () => {
+  const user = await newUser("tamper");
+  const seen = await countMails(user.email, isVerifyLink);
+  assertOk(await user.dev.client.sendVerificationEmail({ email: user.email, callbackURL: `${BASE}/verified` }), "send-verification-email");
+  const mail = await waitForMail(user.email, { after: seen, match: isVerifyLink });
+  const link = new URL(mail.url);
+  const token = link.searchParams.get("token");
+  link.searchParams.set("token", token.slice(0, -3) + (token.endsWith("AAA") ? "BBB" : "AAA"));
+  const response = await followLink(link.href);
+  assert.equal(response.status, 302);
+  const location = locationOf(response);
+  assert.equal(location.origin + location.pathname, `${BASE}/verified`);
+  assert.equal(location.searchParams.get("error"), "INVALID_TOKEN");
+  assert.equal((await sessionOf(user.dev)).user.emailVerified, false);
 });
 
 // -- accounts -------------------------------------------------------------------------------
@@ -692,4 +854,115 @@ test("bearer: an invalid token authenticates nothing", T, async () => {
   const result = await bearer.client.getSession();
   assert.equal(result.error, null);
   assert.equal(result.data, null);
+});
+
+// -- where authkeeper is stricter than Better Auth, on purpose --------------------------------
+test("authkeeper only: signUp.email refuses fields a client may not set", AK_ONLY, async () => {
+  const { client, jar } = device();
+  for (const extra of [{ emailVerified: true }, { emailVerified: false }]) {
+    assertError(
+      await client.signUp.email({ email: uniqueEmail("forged"), password: newPassword(), name: "Forged", ...extra }),
+      400, "FIELD_NOT_ALLOWED", `sign-up with ${JSON.stringify(extra)}`,
+    );
+  }
+  assert.equal(jar.find(".session_token"), undefined);
+});
+
+test("authkeeper only: list-sessions shows other sessions as handles that authenticate nothing", AK_ONLY, async () => {
+  const user = await newUser("handles");
+  const phone = await signedIn(user);
+  const phoneSession = (await sessionOf(phone)).session;
+  const list = assertOk(await user.dev.client.listSessions(), "list-sessions");
+  const listed = list.find((s) => s.id === phoneSession.id);
+  assert.ok(listed, "the phone's session is listed");
+  // authkeeper: Better Auth lists every session's real token; authkeeper only the caller's own.
+  assert.notEqual(listed.token, phoneSession.token, "the phone's real token is not disclosed");
+  assert.ok(!listed.token.includes(phoneSession.token), "the handle does not contain the real token");
+
+  const thief = device({ cookies: false, fetchOptions: { auth: { type: "Bearer", token: listed.token } } });
+  const result = await thief.client.getSession();
+  assert.equal(result.error, null);
+  assert.equal(result.data, null, "a handle used as a bearer token authenticates nothing");
+  assertError(await thief.client.listSessions(), 401, "UNAUTHORIZED", "list-sessions with a handle");
+  assert.equal((await sessionOf(phone)).session.id, phoneSession.id, "the phone is still signed in");
+});
+
+test("authkeeper only: a password reset invalidates older reset links", AK_ONLY, async () => {
+  const user = await newUser("reset-old");
+  const redirectTo = `${BASE}/reset`;
+  const seen = await countMails(user.email, isResetLink);
+  assertOk(await user.dev.client.requestPasswordReset({ email: user.email, redirectTo }), "request-password-reset #1");
+  const first = await waitForMail(user.email, { after: seen, match: isResetLink });
+  assertOk(await user.dev.client.requestPasswordReset({ email: user.email, redirectTo }), "request-password-reset #2");
+  const second = await waitForMail(user.email, { after: seen + 1, match: isResetLink });
+  assert.notEqual(first.url, second.url);
+
+  const firstToken = locationOf(await followLink(first.url)).searchParams.get("token");
+  const secondToken = locationOf(await followLink(second.url)).searchParams.get("token");
+  assert.ok(firstToken && secondToken, "both links were valid before a reset");
+
+  const fresh = newPassword();
+  assertOk(await device().client.resetPassword({ newPassword: fresh, token: secondToken }), "reset-password");
+  assertError(
+    await device().client.resetPassword({ newPassword: newPassword(), token: firstToken }),
+    400, "INVALID_TOKEN", "reset-password with an older link's token",
+  );
+  assert.equal(locationOf(await followLink(first.url)).searchParams.get("error"), "INVALID_TOKEN");
+  assertOk(await device().client.signIn.email({ email: user.email, password: fresh }), "sign-in with the new password");
+});
+
+test("authkeeper only: a reset token is single-use under concurrent requests", AK_ONLY, async () => {
+  const user = await newUser("reset-race");
+  const seen = await countMails(user.email, isResetLink);
+  assertOk(await user.dev.client.requestPasswordReset({ email: user.email, redirectTo: `${BASE}/reset` }), "request-password-reset");
+  const mail = await waitForMail(user.email, { after: seen, match: isResetLink });
+  const token = locationOf(await followLink(mail.url)).searchParams.get("token");
+  assert.ok(token);
+
+  const passwords = [newPassword(), newPassword(), newPassword(), newPassword()];
+  const results = await Promise.all(passwords.map((newPassword) => device().client.resetPassword({ newPassword, token })));
+  const winners = results.flatMap((r, i) => (r.error ? [] : [passwords[i]]));
+  assert.equal(winners.length, 1, `exactly one reset succeeds: ${JSON.stringify(results.map((r) => r.error ?? r.data))}`);
+  for (const r of results) if (r.error) assertError(r, 400, "INVALID_TOKEN", "a losing concurrent reset");
+  for (const password of passwords) {
+    const result = await device().client.signIn.email({ email: user.email, password });
+    if (password === winners[0]) assertOk(result, "sign-in with the winning password");
+    else assertError(result, 401, "INVALID_EMAIL_OR_PASSWORD", "sign-in with a losing password");
+  }
+});
+
+test("authkeeper only: the old address is told once the change of email takes effect", AK_ONLY, async () => {
+  const user = await newUser("change-notice");
+  const newEmail = uniqueEmail("change-notice-new");
+  // Not counting verification mails: authkeeper may mail one on sign-up, in the background.
+  const isNotice = (m) => !isVerifyLink(m);
+  const seen = await countMails(user.email, isNotice);
+  assertOk(await user.dev.client.changeEmail({ newEmail, callbackURL: `${BASE}/x` }), "change-email");
+  const mail = await waitForMail(newEmail, { match: isVerifyLink });
+  assert.equal((await followLink(mail.url)).status, 302);
+  assert.equal((await sessionOf(user.dev)).user.email, newEmail);
+
+  const notice = await waitForMail(user.email, { after: seen, match: isNotice });
+  assert.equal(notice.to.toLowerCase(), user.email);
+  assert.ok(notice.text.includes(newEmail), `the notice names the new address: ${notice.text}`);
+});
+
+test("authkeeper only: bearer-authenticated POSTs need no Origin header", AK_ONLY, async () => {
+  const user = await newUser("bearer-noorigin");
+  let token = null;
+  assertOk(
+    await device({ cookies: false }).client.signIn.email(
+      { email: user.email, password: user.password },
+      { onSuccess: (ctx) => { token = ctx.response.headers.get("set-auth-token"); } },
+    ),
+    "sign-in",
+  );
+  assert.ok(token);
+  // A native app: no cookies, no Origin. (Better Auth turns the bearer token into a cookie first,
+  // so it then demands an Origin: 403 MISSING_OR_NULL_ORIGIN.)
+  const app = device({ cookies: false, origin: false, fetchOptions: { auth: { type: "Bearer", token } } });
+  assertOk(await app.client.updateUser({ name: "From the app" }), "update-user with bearer, no Origin");
+  assert.equal((await sessionOf(app)).user.name, "From the app");
+  assert.equal(assertOk(await app.client.signOut(), "sign-out with bearer, no Origin").success, true);
+  assert.equal((await app.client.getSession()).data, null);
 });

@@ -2,7 +2,10 @@
 // reference implementation before trusting it against authkeeper (CI never runs this).
 //
 //   node reference-server.mjs 8124
-//   AUTHKEEPER_URL=http://127.0.0.1:8124 node --test client.test.mjs
+//   AUTHKEEPER_URL=http://127.0.0.1:8124 BETTER_AUTH_REFERENCE=1 node --test client.test.mjs
+//
+// (BETTER_AUTH_REFERENCE=1 skips the "authkeeper only: …" tests, where authkeeper is stricter than
+// Better Auth on purpose; without it they fail here, which shows they test something.)
 //
 // It mirrors the configuration the suite needs: email and password with reset mails, email
 // verification mails, change-email and delete-user enabled, the bearer plugin, and the same
