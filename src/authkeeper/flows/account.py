@@ -65,6 +65,7 @@ async def change_password(
         await tx.update_account_password(account.id, password_hash)
         if revoke_other_sessions:
             await tx.delete_user_sessions(user.id)
+            await sessions.all_sessions_revoked(ctx, tx, user.id)
             remember = (current.expires_at - current.created_at).total_seconds() > ctx.settings.session.dont_remember_expires_in
             new_session = await sessions.create_session(ctx, user, client, remember=remember, store=tx)
         await audit.record(tx, audit.Event.PASSWORD_CHANGED, user_id=user.id, client=client,

@@ -12,6 +12,7 @@ from ..core.mail import link_message
 from ..core.models import Account, ClientInfo
 from ..core.passwords import check_new_password
 from ..core.users import normalise_email
+from . import sessions
 
 PREFIX = "reset-password:"
 
@@ -71,6 +72,7 @@ async def reset_password(ctx: AuthContext, token: str, new_password: str, client
         else:
             await tx.update_account_password(account.id, password_hash)
         revoked = await tx.delete_user_sessions(user.id)
+        await sessions.all_sessions_revoked(ctx, tx, user.id)
         await tx.delete_verifications(prefix=PREFIX, value=user.id)
         await audit.record(tx, audit.Event.PASSWORD_RESET, user_id=user.id, client=client, sessions_revoked=revoked)
     if ctx.settings.lockout.enabled:

@@ -14,6 +14,17 @@ from ..storage.base import Store
 
 HANDLE_PREFIX = "sid_"
 
+SESSIONS_REVOKED_HOOKS = "on_sessions_revoked"
+"""``ctx.state`` key: plugins' ``async (store, user_id)`` callables, run in the transaction
+that removes every session of a user (two-factor forgets the user's trusted devices)."""
+
+
+async def all_sessions_revoked(ctx: AuthContext, store: Store, user_id: str) -> None:
+    """Tell the plugins that none of the user's sessions survives (revoke-sessions, password
+    reset, password change with revokeOtherSessions, ban)."""
+    for hook in ctx.state.get(SESSIONS_REVOKED_HOOKS, ()):
+        await hook(store, user_id)
+
 
 @dataclass(slots=True)
 class Resolved:
@@ -123,6 +134,7 @@ async def revoke_session(ctx: AuthContext, current: Session, token: str, client:
 async def revoke_all(ctx: AuthContext, user_id: str, client: ClientInfo | None = None, actor_id: str | None = None) -> int:
     async with ctx.store.transaction() as tx:
         count = await tx.delete_user_sessions(user_id)
+        await all_sessions_revoked(ctx, tx, user_id)
         await audit.record(tx, audit.Event.SESSION_REVOKED, user_id=user_id, actor_id=actor_id,
                            client=client, scope="all", count=count)
     return count

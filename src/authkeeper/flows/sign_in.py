@@ -26,6 +26,8 @@ class PendingSignIn:
     method: str = "email"
     context: dict[str, Any] = field(default_factory=dict)
     """Request facts a stage may need (e.g. a trust-device cookie value)."""
+    state: dict[str, tuple[str, int]] = field(default_factory=dict)
+    """Signed cookies a stage wants set if the sign-in completes (e.g. a rotated trust-device cookie)."""
 
 
 @dataclass(slots=True)
@@ -138,7 +140,7 @@ async def issue_session(ctx: AuthContext, pending: PendingSignIn, **details: Any
         )
         await audit.record(tx, audit.Event.SIGN_IN, user_id=pending.user.id, client=pending.client,
                            method=pending.method, **details)
-    return SignedIn(pending.user, session)
+    return SignedIn(pending.user, session, dict(pending.state))
 
 
 async def sign_in_email(

@@ -92,7 +92,7 @@ async def start_email_change(ctx: AuthContext, user: User, new_email: str, callb
             app=s.app_name,
             to=new_email,
             subject="Confirm your new email address",
-            intro=f"Someone asked to change the email of a {s.app_name} account to {new_email}.",
+            intro=f"Someone asked to use {new_email} as the email address of their {s.app_name} account.",
             action="Confirm new email",
             url=verification_url(ctx, token, callback_url),
             outro="If this was not you, ignore this mail: nothing changes until the link is followed.",

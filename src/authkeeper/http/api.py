@@ -87,9 +87,16 @@ async def sign_in_email(call: Call) -> Response:
     return response
 
 
+SIGN_OUT_HOOKS = "on_sign_out"
+"""``ctx.state`` key: plugins' ``async (call)`` callables run on sign-out (two-factor drops a
+pending challenge and its cookie)."""
+
+
 async def sign_out(call: Call) -> Response:
     await sessions.sign_out(call.ctx, call.session_token, call.client)
     call.clear_session_cookies()
+    for hook in call.ctx.state.get(SIGN_OUT_HOOKS, ()):
+        await hook(call)
     return call.json({"success": True})
 
 

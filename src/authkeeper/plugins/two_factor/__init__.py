@@ -1,0 +1,43 @@
+"""Two-factor authentication, wire-compatible with Better Auth's ``twoFactor`` plugin.
+
+TOTP authenticator apps (RFC 6238), emailed one-time codes, single-use backup codes and
+trusted devices. Signing in as a user with two-factor on yields a challenge (the signed
+``two_factor`` cookie) instead of a session; ``/two-factor/verify-*`` completes it.
+"""
+
+from __future__ import annotations
+
+from ...core.context import AuthContext
+from ...core.settings import RateLimitRule, TwoFactorSettings
+from ...flows.sessions import SESSIONS_REVOKED_HOOKS
+from ...http.api import SIGN_OUT_HOOKS
+from ..base import Plugin
+from . import challenge, endpoints
+from .constants import PLUGIN_ID, SIGN_IN_STAGE_ORDER
+from .qr import qr_svg
+
+__all__ = ["qr_svg", "two_factor"]
+
+
+def _register(ctx: AuthContext) -> None:
+    for key, hook in ((SESSIONS_REVOKED_HOOKS, challenge.forget_user),
+                      (SIGN_OUT_HOOKS, endpoints.wipe_challenge_on_sign_out)):
+        hooks = ctx.state.setdefault(key, [])
+        if hook not in hooks:
+            hooks.append(hook)
+
+
+def two_factor(settings: TwoFactorSettings | None = None) -> Plugin:
+    """The plugin. Its options are ``Settings.two_factor`` (read through the context at
+    request time, so there is one source of truth); ``settings`` is accepted for the
+    uniform factory signature and only checked for ``enabled``."""
+    if settings is not None and not settings.enabled:
+        return Plugin(id=PLUGIN_ID)
+    return Plugin(
+        id=PLUGIN_ID,
+        endpoints=endpoints.endpoints(),
+        sign_in_stages=((SIGN_IN_STAGE_ORDER, challenge.sign_in_stage),),
+        # Better Auth's default for its two-factor paths: 3 requests per 10 s per client.
+        rate_limits={"/two-factor/*": RateLimitRule(window=10, max=3)},
+        init=_register,
+    )

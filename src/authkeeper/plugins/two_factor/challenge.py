@@ -1,0 +1,215 @@
+"""The sign-in side of two-factor: the challenge a 2FA user gets instead of a session,
+its attempt budget, the per-user lockout, and trusted devices.
+
+A challenge is Better Auth's pair of verification rows, ``2fa-<20 chars>`` → user id and
+``2fa-attempts-2fa-<20 chars>`` → wrong codes so far, plus authkeeper's
+``2fa-options-…`` row remembering the pending sign-in's remember-me. The challenge id
+travels in the signed ``two_factor`` cookie. No session exists until a factor passes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ...core import errors
+from ...core.context import AuthContext
+from ...core.crypto.random import URL_SAFE, generate_id
+from ...core.models import User
+from ...flows.sign_in import Interruption, PendingSignIn
+from ...storage.base import Store
+from . import errors as tf_errors
+from .constants import (
+    ATTEMPTS_PREFIX,
+    CHALLENGE_ID_LENGTH,
+    CHALLENGE_PREFIX,
+    LOCKOUT_MAX_FAILURES,
+    LOCKOUT_SECONDS,
+    OPTIONS_PREFIX,
+    OTP_PREFIX,
+    TRUST_DEVICE_COOKIE,
+    TRUST_ID_LENGTH,
+    TRUST_PREFIX,
+    TWO_FACTOR_COOKIE,
+)
+from .store import plugin_store
+
+
+class ChallengeGone(errors.AuthError):
+    """The challenge is unknown, expired or spent: the ``two_factor`` cookie is useless now."""
+
+
+@dataclass(slots=True)
+class Challenge:
+    id: str
+    user: User
+    remember: bool = True
+    method: str = "email"
+
+
+# -- the sign-in stage --------------------------------------------------------------------
+async def sign_in_stage(ctx: AuthContext, pending: PendingSignIn) -> Interruption | None:
+    """Challenge a user with two-factor on, unless the browser is a trusted device."""
+    user = pending.user
+    if not user.extra.get("twoFactorEnabled"):
+        return None
+    jar = pending.context.get("cookie_jar")
+    cookies = pending.context.get("cookies") or {}
+    presented = cookies.get(jar.name(TRUST_DEVICE_COOKIE)) if jar is not None else None
+    if presented:
+        rotated = await redeem_trusted_device(ctx, user.id, presented)
+        if rotated is not None:
+            pending.state[TRUST_DEVICE_COOKIE] = (rotated, ctx.settings.two_factor.trust_device_max_age)
+            return None
+    return await open_challenge(ctx, pending)
+
+
+async def methods_for(ctx: AuthContext, user_id: str) -> list[str]:
+    """``totp`` when an activated authenticator exists; ``otp`` always (mail is always set up)."""
+    record = await plugin_store(ctx.store).get_two_factor(user_id)
+    return (["totp"] if record is not None and record.verified else []) + ["otp"]
+
+
+async def open_challenge(ctx: AuthContext, pending: PendingSignIn) -> Interruption:
+    s = ctx.settings.two_factor
+    challenge_id = CHALLENGE_PREFIX + generate_id(CHALLENGE_ID_LENGTH, URL_SAFE)
+    expires = ctx.now() + timedelta(seconds=s.challenge_expires_in)
+    options = json.dumps({"remember": pending.remember, "method": pending.method}, separators=(",", ":"))
+    async with ctx.store.transaction() as tx:
+        await tx.create_verification(challenge_id, pending.user.id, expires)
+        await tx.create_verification(ATTEMPTS_PREFIX + challenge_id, "0", expires)
+        await tx.create_verification(OPTIONS_PREFIX + challenge_id, options, expires)
+    return Interruption(
+        body={"twoFactorRedirect": True, "twoFactorMethods": await methods_for(ctx, pending.user.id)},
+        state={TWO_FACTOR_COOKIE: (challenge_id, s.challenge_expires_in)},
+    )
+
+
+# -- using a challenge --------------------------------------------------------------------
+async def load_challenge(ctx: AuthContext, signed_cookie: str | None) -> Challenge:
+    """The live challenge named by the ``two_factor`` cookie, or INVALID_TWO_FACTOR_COOKIE."""
+    challenge_id = ctx.signer.unsign(signed_cookie)
+    if not challenge_id or not challenge_id.startswith(CHALLENGE_PREFIX):
+        raise ChallengeGone(tf_errors.INVALID_TWO_FACTOR_COOKIE)
+    now = ctx.now()
+    row = await ctx.store.find_verification(challenge_id, now)
+    user = await ctx.store.find_user_by_id(row.value) if row is not None else None
+    if user is None:
+        raise ChallengeGone(tf_errors.INVALID_TWO_FACTOR_COOKIE)
+    challenge = Challenge(challenge_id, user)
+    options = await ctx.store.find_verification(OPTIONS_PREFIX + challenge_id, now)
+    if options is not None:  # absent for a challenge Better Auth opened: its defaults apply
+        try:
+            data = json.loads(options.value)
+            challenge.remember = bool(data.get("remember", True))
+            challenge.method = str(data.get("method", "email"))
+        except (ValueError, AttributeError):
+            pass
+    return challenge
+
+
+async def count_attempt(ctx: AuthContext, challenge: Challenge) -> None:
+    """Spend one of the challenge's attempts *before* the code is checked, so concurrent
+    guesses cannot exceed the budget. Past the budget the challenge dies."""
+    store = plugin_store(ctx.store)
+    identifier = ATTEMPTS_PREFIX + challenge.id
+    limit = ctx.settings.two_factor.challenge_max_attempts
+    # Each lost swap follows another request's successful count, so this ends within
+    # ``limit`` rounds: then the budget is seen spent.
+    for _ in range(limit + 2):
+        row = await store.find_verification(identifier, ctx.now())
+        if row is None:
+            raise ChallengeGone(tf_errors.INVALID_TWO_FACTOR_COOKIE)
+        used = int(row.value) if row.value.isdigit() else limit
+        if used >= limit:
+            await discard_challenge(ctx, challenge.id)
+            raise ChallengeGone(tf_errors.TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE)
+        if await store.swap_verification_value(identifier, row.value, str(used + 1)):
+            return
+    raise ChallengeGone(tf_errors.TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE)  # pragma: no cover
+
+
+async def close_challenge(ctx: AuthContext, challenge: Challenge) -> None:
+    """Consume the challenge; of concurrent winners only one gets past this."""
+    consumed = await ctx.store.consume_verification(challenge.id, ctx.now())
+    await discard_challenge(ctx, challenge.id)
+    if consumed is None or consumed.value != challenge.user.id:
+        raise ChallengeGone(tf_errors.INVALID_TWO_FACTOR_COOKIE)
+
+
+async def discard_challenge(ctx: AuthContext, challenge_id: str) -> None:
+    """Remove every row of a challenge (used on success, exhaustion and sign-out)."""
+    for identifier in (challenge_id, ATTEMPTS_PREFIX + challenge_id, OPTIONS_PREFIX + challenge_id,
+                       OTP_PREFIX + challenge_id):
+        await ctx.store.consume_verification(identifier, ctx.now())
+
+
+# -- lockout across challenges and factors -------------------------------------------------
+def _lock_key(user_id: str) -> str:
+    return "two-factor:" + user_id
+
+
+async def check_lockout(ctx: AuthContext, user_id: str) -> None:
+    found = await ctx.store.get_failures(_lock_key(user_id))
+    if found is None or found[0] < LOCKOUT_MAX_FAILURES:
+        return
+    left = (found[1] + timedelta(seconds=LOCKOUT_SECONDS) - ctx.now()).total_seconds()
+    if left > 0:
+        wait = str(max(1, math.ceil(left)))
+        raise errors.AuthError(tf_errors.ACCOUNT_TEMPORARILY_LOCKED, headers={"Retry-After": wait})
+
+
+async def record_failure(ctx: AuthContext, user_id: str) -> None:
+    await ctx.store.record_failure(_lock_key(user_id), ctx.now(), LOCKOUT_SECONDS)
+
+
+async def clear_failures(ctx: AuthContext, user_id: str) -> None:
+    await ctx.store.clear_failures(_lock_key(user_id))
+
+
+# -- trusted devices ----------------------------------------------------------------------
+def _trust_mac(secret: str, user_id: str, trust_id: str) -> str:
+    mac = hmac.new(secret.encode(), f"{user_id}!{trust_id}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+async def trust_device(ctx: AuthContext, user_id: str) -> str:
+    """A new trusted-device record; returns the ``trust_device`` cookie value (to be signed):
+    ``<base64url HMAC-SHA256(secret, "<userId>!<trustId>")>!<trustId>``."""
+    trust_id = TRUST_PREFIX + generate_id(TRUST_ID_LENGTH, URL_SAFE)
+    lifetime = ctx.settings.two_factor.trust_device_max_age
+    await ctx.store.create_verification(trust_id, user_id, ctx.now() + timedelta(seconds=lifetime))
+    return f"{_trust_mac(ctx.settings.secret, user_id, trust_id)}!{trust_id}"
+
+
+async def redeem_trusted_device(ctx: AuthContext, user_id: str, signed_cookie: str) -> str | None:
+    """If the cookie names a live trusted device of this user, spend it and return the
+    rotated cookie value; otherwise None (the user gets a challenge)."""
+    value = ctx.signer.unsign(signed_cookie)
+    if not value:
+        return None
+    mac, sep, trust_id = value.partition("!")
+    if not sep or not trust_id.startswith(TRUST_PREFIX):
+        return None
+    given = mac.encode()
+    if not any(hmac.compare_digest(_trust_mac(s, user_id, trust_id).encode(), given) for s in ctx.secrets):
+        return None
+    # Consuming is atomic: a copied cookie works once, for whichever request comes first.
+    consumed = await ctx.store.consume_verification(trust_id, ctx.now())
+    if consumed is None or consumed.value != user_id:
+        return None
+    return await trust_device(ctx, user_id)
+
+
+async def forget_user(store: Store, user_id: str) -> None:
+    """Every session of the user is gone: so are their trusted devices and pending challenges.
+
+    Registered on ``flows.sessions.SESSIONS_REVOKED_HOOKS``; runs in the revoking transaction.
+    """
+    await store.delete_verifications(prefix=TRUST_PREFIX, value=user_id)
+    await store.delete_verifications(prefix=CHALLENGE_PREFIX, value=user_id)

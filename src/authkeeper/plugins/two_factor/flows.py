@@ -1,0 +1,333 @@
+"""Two-factor business rules: enrolment, the three factors (TOTP, emailed code, backup
+code), and turning it off. No HTTP here; the endpoints translate.
+
+A factor is proven either by a signed-in user (enrolment, re-checks) or by a sign-in
+waiting on its challenge (:class:`Prover`). Each TOTP step is accepted once per user
+(``claim_totp_counter``), unlike Better Auth, where one code can mint several sessions.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import html
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal
+
+from ...core import audit, errors
+from ...core.context import AuthContext
+from ...core.crypto import symmetric, totp
+from ...core.crypto.random import generate_id
+from ...core.mail import Message
+from ...core.models import ClientInfo, Session, TwoFactorRecord, User
+from ...flows import sessions
+from ...flows.sign_in import PendingSignIn, issue_session, verify_current_password
+from ...storage.base import Store
+from . import backup_codes, challenge
+from . import errors as tf_errors
+from .challenge import Challenge
+from .constants import OTP_DIGITS, OTP_PREFIX
+from .store import plugin_store
+
+
+@dataclass(slots=True)
+class Prover:
+    """Who is proving a second factor: a signed-in user, or a sign-in held by a challenge."""
+
+    user: User
+    session: Session | None = None
+    challenge: Challenge | None = None
+
+    @property
+    def otp_key(self) -> str:
+        if self.challenge is not None:
+            return self.challenge.id
+        assert self.session is not None
+        return f"{self.user.id}!{self.session.id}"
+
+
+@dataclass(slots=True)
+class Passed:
+    """A factor passed: the user, the session to put in the cookie if it changed, the
+    token to answer with, and a trusted-device cookie value when one was asked for."""
+
+    user: User
+    token: str | None
+    session: Session | None = None
+    remember: bool = True
+    trust_cookie: str | None = None
+
+
+@dataclass(slots=True)
+class Enabled:
+    method: Literal["totp", "otp"]
+    user: User
+    session: Session | None = None
+    totp_uri: str | None = None
+    backup_codes: list[str] = field(default_factory=list)
+
+
+def _issuer(ctx: AuthContext, override: str | None = None) -> str:
+    return override or ctx.settings.two_factor.issuer or ctx.settings.app_name
+
+
+def _uri(ctx: AuthContext, user: User, record: TwoFactorRecord, issuer: str | None = None) -> str:
+    s = ctx.settings.two_factor
+    key = totp.secret_key(symmetric.decrypt(ctx.secrets, record.secret))
+    return totp.otpauth_uri(key, issuer=_issuer(ctx, issuer), account=user.email, digits=s.digits, period=s.period)
+
+
+async def _rotate(ctx: AuthContext, tx: Store, user: User, current: Session, client: ClientInfo,
+                  remember: bool) -> Session:
+    """A new session in place of ``current`` (after a change to how the user signs in)."""
+    extra = {k: v for k, v in current.extra.items() if v is not None}
+    new = await sessions.create_session(ctx, user, client, remember=remember, extra=extra, store=tx)
+    await tx.delete_session(current.token)
+    return new
+
+
+async def _set_enabled(ctx: AuthContext, user: User, current: Session, client: ClientInfo, remember: bool,
+                       method: str, *, mark_verified: bool = False) -> tuple[User, Session]:
+    store = plugin_store(ctx.store)
+    async with store.transaction() as tx:
+        if mark_verified:
+            await tx.update_two_factor(user.id, {"verified": True})
+        updated = await tx.update_user(user.id, {"twoFactorEnabled": True, "updatedAt": ctx.now()})
+        if updated is None:
+            raise errors.AuthError(errors.USER_NOT_FOUND)
+        new = await _rotate(ctx, tx, updated, current, client, remember)
+        await audit.record(tx, audit.Event.TWO_FACTOR_ENABLED, user_id=user.id, client=client, method=method)
+    return updated, new
+
+
+# -- settings: enable, disable, URI, backup codes -----------------------------------------
+async def enable(ctx: AuthContext, user: User, current: Session, *, password: str,
+                 method: Literal["totp", "otp"], issuer: str | None, client: ClientInfo,
+                 remember: bool) -> Enabled:
+    """``otp``: on at once (the session rotates). ``totp``: a new secret and backup codes,
+    inactive until the first code is verified (``verify_totp`` while signed in)."""
+    sessions.forbid_impersonation(current)
+    await verify_current_password(ctx, user, password)
+    if method == "otp":
+        updated, new = await _set_enabled(ctx, user, current, client, remember, "otp")
+        return Enabled("otp", updated, new)
+    store = plugin_store(ctx.store)
+    existing = await store.get_two_factor(user.id)
+    if existing is not None and existing.verified:
+        raise errors.AuthError(tf_errors.TOTP_ALREADY_ENABLED)
+    codes = backup_codes.generate(ctx.settings.two_factor.backup_code_count)
+    record = TwoFactorRecord(
+        id=generate_id(), user_id=user.id,
+        secret=symmetric.encrypt(ctx.settings.secret, totp.generate_secret()),
+        backup_codes=backup_codes.seal(ctx, codes), verified=False,
+    )
+    await store.put_two_factor(record)
+    return Enabled("totp", user, totp_uri=_uri(ctx, user, record, issuer), backup_codes=codes)
+
+
+async def disable(ctx: AuthContext, user: User, current: Session, *, password: str, client: ClientInfo,
+                  remember: bool) -> tuple[User, Session]:
+    """Turn two-factor off: the secret, backup codes and trusted devices go; the session rotates."""
+    sessions.forbid_impersonation(current)
+    await verify_current_password(ctx, user, password)
+    store = plugin_store(ctx.store)
+    async with store.transaction() as tx:
+        updated = await tx.update_user(user.id, {"twoFactorEnabled": False, "updatedAt": ctx.now()})
+        if updated is None:
+            raise errors.AuthError(errors.USER_NOT_FOUND)
+        await tx.delete_two_factor(user.id)
+        await challenge.forget_user(tx, user.id)
+        new = await _rotate(ctx, tx, updated, current, client, remember)
+        await audit.record(tx, audit.Event.TWO_FACTOR_DISABLED, user_id=user.id, client=client)
+    return updated, new
+
+
+async def totp_uri(ctx: AuthContext, user: User, current: Session, *, password: str) -> str:
+    """The provisioning URI again (Better Auth's get-totp-uri): only with the password."""
+    sessions.forbid_impersonation(current)
+    record = await plugin_store(ctx.store).get_two_factor(user.id)
+    if record is None:
+        raise errors.AuthError(tf_errors.TOTP_NOT_ENABLED)
+    await verify_current_password(ctx, user, password)
+    return _uri(ctx, user, record)
+
+
+async def regenerate_backup_codes(ctx: AuthContext, user: User, current: Session, *, password: str) -> list[str]:
+    """A new set of backup codes; the old set stops working."""
+    sessions.forbid_impersonation(current)
+    if not user.extra.get("twoFactorEnabled"):
+        raise errors.AuthError(tf_errors.TWO_FACTOR_NOT_ENABLED)
+    await verify_current_password(ctx, user, password)
+    store = plugin_store(ctx.store)
+    if await store.get_two_factor(user.id) is None:
+        raise errors.AuthError(tf_errors.TWO_FACTOR_NOT_ENABLED)
+    codes = backup_codes.generate(ctx.settings.two_factor.backup_code_count)
+    await store.update_two_factor(user.id, {"backupCodes": backup_codes.seal(ctx, codes)})
+    return codes
+
+
+# -- proving a factor ---------------------------------------------------------------------
+Check = Callable[[], Awaitable[bool]]
+
+
+async def _through_challenge(ctx: AuthContext, found: Challenge, check: Check, failure: errors.ErrorCode, *,
+                             factor: str, client: ClientInfo, trust: bool, issue: bool = True) -> Passed:
+    """Lockout, attempt budget, the check, then (once) the session the sign-in was waiting for."""
+    user = found.user
+    await challenge.check_lockout(ctx, user.id)
+    await challenge.count_attempt(ctx, found)
+    if not await check():
+        await challenge.record_failure(ctx, user.id)
+        raise errors.AuthError(failure)
+    await challenge.clear_failures(ctx, user.id)
+    await challenge.close_challenge(ctx, found)
+    if not issue:
+        return Passed(user, None, remember=found.remember)
+    pending = PendingSignIn(user=user, client=client, remember=found.remember, method=found.method)
+    signed = await issue_session(ctx, pending, second_factor=factor)
+    trust_cookie = await challenge.trust_device(ctx, user.id) if trust else None
+    return Passed(user, signed.session.token, signed.session, found.remember, trust_cookie)
+
+
+def _clean(code: str) -> str:
+    return "".join(code.split())
+
+
+async def verify_totp(ctx: AuthContext, prover: Prover, code: str, *, client: ClientInfo,
+                      trust: bool = False, remember: bool = True) -> Passed:
+    store = plugin_store(ctx.store)
+    record = await store.get_two_factor(prover.user.id)
+    if record is None or (prover.challenge is not None and not record.verified):
+        raise errors.AuthError(tf_errors.TOTP_NOT_ENABLED)
+    s = ctx.settings.two_factor
+    key = totp.secret_key(symmetric.decrypt(ctx.secrets, record.secret))
+
+    async def check() -> bool:
+        step = totp.match_step(key, _clean(code), ctx.now(), period=s.period, digits=s.digits)
+        # Claimed atomically: a code (or an older one) works once, across all challenges.
+        return step is not None and await store.claim_totp_counter(prover.user.id, step)
+
+    if prover.challenge is not None:
+        return await _through_challenge(ctx, prover.challenge, check, tf_errors.INVALID_CODE,
+                                        factor="totp", client=client, trust=trust)
+    assert prover.session is not None
+    activating = not record.verified
+    if activating:
+        sessions.forbid_impersonation(prover.session)
+    if not await check():
+        raise errors.AuthError(tf_errors.INVALID_CODE)
+    if not activating:
+        return Passed(prover.user, prover.session.token, remember=remember)
+    user, new = await _set_enabled(ctx, prover.user, prover.session, client, remember, "totp", mark_verified=True)
+    return Passed(user, new.token, new, remember)
+
+
+def _otp_digest(secret: str, identifier: str, code: str) -> str:
+    # Keyed, so a database reader cannot try the 10^6 codes offline.
+    mac = hmac.new(secret.encode(), f"{identifier}:{code}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def _otp_message(ctx: AuthContext, to: str, code: str) -> Message:
+    app = ctx.settings.app_name
+    minutes = max(1, ctx.settings.two_factor.otp_expires_in // 60)
+    subject = f"Your {app} verification code"
+    intro = "Use this code to finish signing in:"
+    outro = (f"It expires in {minutes} minutes and works once. If you did not try to sign in, "
+             "someone knows your password: change it.")
+    text = f"{intro}\n\n    {code}\n\n{outro}\n\n— {app}\n"
+    e = html.escape
+    body = (
+        "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;color:#1f2937;"
+        "max-width:560px;margin:0 auto;padding:24px\">"
+        f"<h1 style=\"font-size:20px\">{e(subject)}</h1><p>{e(intro)}</p>"
+        f"<p style=\"font-size:32px;font-weight:600;letter-spacing:6px;font-family:ui-monospace,monospace\">"
+        f"{e(code)}</p><p style=\"font-size:13px;color:#6b7280\">{e(outro)}</p>"
+        f"<p style=\"font-size:13px;color:#6b7280\">— {e(app)}</p></body></html>"
+    )
+    return Message(to=to, subject=subject, text=text, html=body)
+
+
+async def send_otp(ctx: AuthContext, prover: Prover) -> None:
+    """Mail a fresh code (the previous one for the same sign-in or session stops working)."""
+    identifier = OTP_PREFIX + prover.otp_key
+    code = generate_id(OTP_DIGITS, "0123456789")
+    expires = ctx.now() + timedelta(seconds=ctx.settings.two_factor.otp_expires_in)
+    async with ctx.store.transaction() as tx:
+        await tx.consume_verification(identifier, ctx.now())
+        await tx.create_verification(identifier, f"{_otp_digest(ctx.settings.secret, identifier, code)}:0", expires)
+    ctx.mail.send(_otp_message(ctx, prover.user.email, code))
+
+
+async def _use_otp(ctx: AuthContext, identifier: str, code: str) -> bool:
+    """Count a try on the mailed code (it dies after ``otp_max_attempts`` wrong ones), then
+    check it; a right code is consumed."""
+    store = plugin_store(ctx.store)
+    limit = ctx.settings.two_factor.otp_max_attempts
+    for _ in range(limit + 2):
+        row = await store.find_verification(identifier, ctx.now())
+        if row is None:
+            raise errors.AuthError(tf_errors.OTP_HAS_EXPIRED)
+        digest, _, tries = row.value.rpartition(":")
+        used = int(tries) if tries.isdigit() else limit
+        if used >= limit:
+            await store.consume_verification(identifier, ctx.now())
+            raise errors.AuthError(tf_errors.TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE)
+        if await store.swap_verification_value(identifier, row.value, f"{digest}:{used + 1}"):
+            break
+    else:  # pragma: no cover - each lost swap is another request's counted try
+        raise errors.AuthError(tf_errors.TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE)
+    given = _clean(code)
+    if not any(hmac.compare_digest(_otp_digest(s, identifier, given).encode(), digest.encode())
+               for s in ctx.secrets):
+        return False
+    consumed = await store.consume_verification(identifier, ctx.now())
+    return consumed is not None and consumed.value.rpartition(":")[0] == digest
+
+
+async def verify_otp(ctx: AuthContext, prover: Prover, code: str, *, client: ClientInfo,
+                     trust: bool = False, remember: bool = True) -> Passed:
+    identifier = OTP_PREFIX + prover.otp_key
+    if await ctx.store.find_verification(identifier, ctx.now()) is None:
+        raise errors.AuthError(tf_errors.OTP_HAS_EXPIRED)
+
+    async def check() -> bool:
+        return await _use_otp(ctx, identifier, code)
+
+    if prover.challenge is not None:
+        return await _through_challenge(ctx, prover.challenge, check, tf_errors.INVALID_CODE,
+                                        factor="otp", client=client, trust=trust)
+    assert prover.session is not None
+    activating = not prover.user.extra.get("twoFactorEnabled")
+    if activating:  # Better Auth: a verified emailed code turns two-factor on
+        sessions.forbid_impersonation(prover.session)
+    if not await check():
+        raise errors.AuthError(tf_errors.INVALID_CODE)
+    if not activating:
+        return Passed(prover.user, prover.session.token, remember=remember)
+    user, new = await _set_enabled(ctx, prover.user, prover.session, client, remember, "otp")
+    return Passed(user, new.token, new, remember)
+
+
+async def verify_backup_code(ctx: AuthContext, prover: Prover, code: str, *, client: ClientInfo,
+                             trust: bool = False, disable_session: bool = False,
+                             remember: bool = True) -> Passed:
+    """Spend a backup code. With ``disable_session`` a sign-in's challenge is closed without
+    a session (the code only proves who it is)."""
+    if await plugin_store(ctx.store).get_two_factor(prover.user.id) is None:
+        raise errors.AuthError(tf_errors.BACKUP_CODES_NOT_ENABLED)
+
+    async def check() -> bool:
+        return await backup_codes.use(ctx, prover.user.id, code, client)
+
+    if prover.challenge is not None:
+        return await _through_challenge(ctx, prover.challenge, check, tf_errors.INVALID_BACKUP_CODE,
+                                        factor="backup-code", client=client, trust=trust and not disable_session,
+                                        issue=not disable_session)
+    assert prover.session is not None
+    if not await check():
+        raise errors.AuthError(tf_errors.INVALID_BACKUP_CODE)
+    return Passed(prover.user, prover.session.token, remember=remember)
