@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -132,8 +133,18 @@ class Authkeeper:
             await self.shutdown()
 
     async def cleanup(self) -> dict[str, int]:
-        """Remove expired sessions and verification rows now."""
-        return await self.ctx.store.cleanup(self.ctx.now())
+        """Remove expired sessions and verification rows, and audit events past retention, now."""
+        removed = await self.ctx.store.cleanup(self.ctx.now())
+        removed["audit_events"] = await self.prune_audit()
+        return removed
+
+    async def prune_audit(self) -> int:
+        """Remove audit events older than ``audit.retention_days`` (0 or less keeps them all)."""
+        days = self.settings.audit.retention_days
+        if days <= 0:
+            return 0
+        cutoff = self.ctx.now() - datetime.timedelta(days=days)
+        return int(await self.ctx.store.prune_audit(cutoff))  # type: ignore[attr-defined]
 
     async def _cleanup_loop(self) -> None:
         while True:

@@ -159,7 +159,7 @@ def cmd_users_create(args: argparse.Namespace) -> None:
             password = getpass.getpass("Password: ")
     extra: dict[str, Any] = {}
     if args.role:
-        extra["role"] = args.role
+        extra["role"] = ",".join(_check_roles(settings, args.role))
 
     async def run(auth: Any) -> Any:
         return await create_user(
@@ -188,6 +188,136 @@ def cmd_users_list(args: argparse.Namespace) -> None:
     for u in users:
         role = u.extra.get("role") or ""
         print(f"{u.id}  {u.email:<40} {'verified' if u.email_verified else 'unverified':<10} {role}")
+
+
+def _check_roles(settings: Settings, value: str) -> list[str]:
+    from .plugins.admin.access import parse_roles
+
+    roles = list(parse_roles(value))
+    unknown = [r for r in roles if r not in settings.admin.roles]
+    if not roles or unknown:
+        defined = ", ".join(sorted(settings.admin.roles))
+        raise CliError(f"unknown role {(unknown or [value])[0]!r} (defined roles: {defined})")
+    return roles
+
+
+def _admin_run(settings: Settings, fn: Any) -> Any:
+    """Run ``fn(auth)``; domain and database errors become one-line CLI errors."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .core.errors import AuthError
+
+    try:
+        return asyncio.run(_with_auth(settings, fn))
+    except AuthError as exc:
+        raise CliError(f"{exc.code}: {exc.message}") from None
+    except (SQLAlchemyError, OSError) as exc:
+        first = (str(exc).splitlines() or [""])[0][:200]
+        raise CliError(f"database: {type(exc).__name__}: {first} (run: authkeeper migrate)") from None
+
+
+async def _user_by_email(auth: Any, email: str) -> Any:
+    from .core.users import normalise_email
+
+    user = await auth.store.find_user_by_email(normalise_email(email))
+    if user is None:
+        raise CliError(f"no user with email {email!r}")
+    return user
+
+
+def cmd_users_set_role(args: argparse.Namespace) -> None:
+    from .plugins.admin import flows
+
+    settings = _settings(args)
+    roles = _check_roles(settings, args.role)
+
+    async def run(auth: Any) -> Any:
+        user = await _user_by_email(auth, args.email)
+        return await flows.set_role(auth.ctx, flows.operator(auth.ctx), user.id, roles)
+
+    user = _admin_run(settings, run)
+    print(f"{user.email}: role {user.extra.get('role')}")
+
+
+def cmd_users_ban(args: argparse.Namespace) -> None:
+    from .plugins.admin import bans, flows
+
+    settings = _settings(args)
+    if args.expires_in is not None and args.expires_in <= 0:
+        raise CliError("--expires-in: must be a positive number of seconds")
+
+    async def run(auth: Any) -> Any:
+        user = await _user_by_email(auth, args.email)
+        return await bans.ban_user(
+            auth.ctx, flows.operator(auth.ctx), user.id, reason=args.reason, expires_in=args.expires_in
+        )
+
+    user = _admin_run(settings, run)
+    from .core.models import iso
+
+    until = iso(user.extra.get("banExpires"))
+    print(f"{user.email}: banned {'until ' + until if until else 'until unbanned'}; sessions revoked")
+
+
+def cmd_users_unban(args: argparse.Namespace) -> None:
+    from .plugins.admin import bans, flows
+
+    settings = _settings(args)
+
+    async def run(auth: Any) -> Any:
+        user = await _user_by_email(auth, args.email)
+        return await bans.unban_user(auth.ctx, flows.operator(auth.ctx), user.id)
+
+    user = _admin_run(settings, run)
+    print(f"{user.email}: unbanned")
+
+
+def cmd_audit(args: argparse.Namespace) -> None:
+    from datetime import UTC, datetime
+
+    from .core.audit import Event
+    from .storage.sql_plugins import AuditQuery
+
+    settings = _settings(args)
+    known = {e.value for e in Event}
+    events = [name.strip() for raw in args.event or [] for name in raw.split(",") if name.strip()]
+    for name in events:
+        if name not in known:
+            raise CliError(f"--event: unknown event {name!r} (known: {', '.join(sorted(known))})")
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since.replace("Z", "+00:00"))
+        except ValueError:
+            raise CliError(f"--since: not an ISO 8601 date: {args.since!r}") from None
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    if args.limit < 1:
+        raise CliError("--limit: must be at least 1")
+
+    async def run(auth: Any) -> Any:
+        user_id = None
+        if args.user:
+            user_id = (await _user_by_email(auth, args.user)).id if "@" in args.user else args.user
+        query = AuditQuery(user_id=user_id, events=tuple(events), since=since, limit=args.limit)
+        return await auth.store.list_audit(query)
+
+    found, _total = _admin_run(settings, run)
+    for event in found:
+        print(json.dumps(event.to_json(), separators=(",", ":"), ensure_ascii=False))
+
+
+def cmd_audit_prune(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+
+    async def run(auth: Any) -> int:
+        return int(await auth.prune_audit())
+
+    removed = _admin_run(settings, run)
+    days = settings.audit.retention_days
+    if days <= 0:
+        print("audit: retention_days is 0 or less: events are kept forever, nothing pruned")
+        return
+    print(f"audit: pruned {removed} events older than {days} days")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -231,6 +361,33 @@ def parser() -> argparse.ArgumentParser:
     lst.add_argument("--offset", type=int, default=0)
     lst.add_argument("--json", action="store_true", help="print JSON")
     lst.set_defaults(fn=cmd_users_list)
+    set_role = usub.add_parser("set-role", help="set a user's role (several: comma-separated, e.g. admin,moderator)")
+    common(set_role)
+    set_role.add_argument("email")
+    set_role.add_argument("role", help="a role defined in admin.roles (e.g. admin, moderator, user)")
+    set_role.set_defaults(fn=cmd_users_set_role)
+    ban = usub.add_parser("ban", help="ban a user and end their sessions")
+    common(ban)
+    ban.add_argument("email")
+    ban.add_argument("--reason", help="why (kept for admins; the user is never told)")
+    ban.add_argument("--expires-in", type=float, metavar="SECONDS", help="lift the ban after this many seconds (default: never)")
+    ban.set_defaults(fn=cmd_users_ban)
+    unban = usub.add_parser("unban", help="lift a user's ban")
+    common(unban)
+    unban.add_argument("email")
+    unban.set_defaults(fn=cmd_users_unban)
+
+    audit = sub.add_parser("audit", help="print audit events as JSON lines, newest first")
+    common(audit)
+    audit.add_argument("--user", metavar="EMAIL", help="events of this user (as subject or actor); an email or a user id")
+    audit.add_argument("--event", action="append", metavar="E", help="only this event (repeatable, or comma-separated), e.g. user-banned")
+    audit.add_argument("--since", metavar="ISO", help="only events at or after this ISO 8601 time")
+    audit.add_argument("--limit", type=int, default=100, metavar="N", help="at most N events (default 100)")
+    audit.set_defaults(fn=cmd_audit)
+    asub = audit.add_subparsers(dest="audit_command")
+    prune = asub.add_parser("prune", help="remove events older than audit.retention_days")
+    common(prune)
+    prune.set_defaults(fn=cmd_audit_prune)
     return p
 
 

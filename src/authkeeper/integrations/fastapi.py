@@ -1,4 +1,5 @@
-"""FastAPI dependencies: ``current_user``, ``optional_user``, ``verified_user``.
+"""FastAPI dependencies: ``current_user``, ``optional_user``, ``verified_user``,
+``require_role(*roles)`` and ``require_permission({resource: [actions]})``.
 
     auth = Authkeeper(settings)
     app = FastAPI(lifespan=auth.lifespan)
@@ -7,10 +8,14 @@
 
     @app.get("/me")
     async def me(user: User = Depends(users.current_user)) -> dict: ...
+
+    @app.get("/reports", dependencies=[Depends(users.require_permission({"audit": ["list"]}))])
+    async def reports() -> dict: ...
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -20,6 +25,8 @@ from ..auth import Authkeeper
 from ..core import errors
 from ..core.models import Session, User
 from ..http.app import error_response
+from ..plugins.admin import access_control
+from ..plugins.admin.errors import FORBIDDEN
 from .starlette import authenticate
 
 
@@ -64,3 +71,31 @@ class AuthDependencies:
         if not user.email_verified:
             raise errors.AuthError(errors.EMAIL_NOT_VERIFIED)
         return user
+
+    def require_role(self, *roles: str) -> Callable[[Request], Awaitable[User]]:
+        """A dependency giving the signed-in user if they hold one of ``roles`` (``admin_emails``
+        and ``admin_user_ids`` count as ``admin``): 401 ``UNAUTHORIZED`` without a session,
+        403 ``FORBIDDEN`` without the role."""
+        wanted = frozenset(roles)
+
+        async def dependency(request: Request) -> User:
+            user = await self.current_user(request)
+            if not wanted.intersection(access_control(self.auth.ctx).roles_of(user)):
+                raise errors.AuthError(FORBIDDEN)
+            return user
+
+        return dependency
+
+    def require_permission(self, permissions: Mapping[str, Sequence[str]]) -> Callable[[Request], Awaitable[User]]:
+        """A dependency giving the signed-in user if one of their roles allows every action
+        in ``permissions`` (e.g. ``{"user": ["ban"]}``): 401 without a session, 403 ``FORBIDDEN``."""
+        wanted = {resource: tuple(actions) for resource, actions in permissions.items()}
+
+        async def dependency(request: Request) -> User:
+            user = await self.current_user(request)
+            access = access_control(self.auth.ctx)
+            if not access.allows(access.roles_of(user), wanted):
+                raise errors.AuthError(FORBIDDEN)
+            return user
+
+        return dependency

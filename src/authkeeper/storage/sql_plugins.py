@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -145,7 +146,9 @@ class PluginStoreMixin:
                 continue
             conds.append(_condition(col, op, value))
         base = sa.select(u).where(*conds)
-        sort = self._column(q.sort_by or "createdAt") or u.c.createdAt
+        sort = self._column(q.sort_by or "createdAt")
+        if sort is None:  # a Column has no truth value: no ``or`` here
+            sort = u.c.createdAt
         order = sort.desc() if q.sort_direction == "desc" else sort.asc()
         stmt = base.order_by(order, u.c.id).limit(q.limit).offset(q.offset)
         count = sa.select(sa.func.count()).select_from(u).where(*conds)
@@ -207,9 +210,11 @@ def _condition(col: sa.ColumnElement[Any], op: Operator, value: Any) -> sa.Colum
         return col.like(pattern, escape="\\")
     if value is None:
         return col.is_(None) if op == "eq" else col.is_not(None)
-    return {
-        "eq": col == value, "ne": col != value, "lt": col < value,
-        "lte": col <= value, "gt": col > value, "gte": col >= value,
+    # Built lazily: SQLAlchemy refuses ``<`` against True/False, so only the asked one is made.
+    compare = {
+        "eq": operator.eq, "ne": operator.ne, "lt": operator.lt,
+        "lte": operator.le, "gt": operator.gt, "gte": operator.ge,
     }[op]
+    return compare(col, value)  # type: ignore[no-any-return]
 
 

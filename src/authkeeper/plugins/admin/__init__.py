@@ -1,0 +1,38 @@
+"""Admin: roles and permissions, user management, bans, impersonation and the audit-log
+API, wire-compatible with Better Auth's ``admin`` plugin (spec §8.2).
+
+Roles come from ``Settings.admin.roles`` (see :mod:`.access`); a banned user is refused at
+sign-in by a stage of order 10, before two-factor's challenge.
+"""
+
+from __future__ import annotations
+
+from ...core.settings import AdminSettings
+from ..base import Plugin
+from . import bans, endpoints
+from .access import AccessControl, Actor, parse_roles
+from .bans import ensure_not_banned
+from .constants import BAN_STAGE_ORDER, PLUGIN_ID
+from .flows import access_control, has_permission
+
+__all__ = [
+    "AccessControl",
+    "Actor",
+    "access_control",
+    "admin",
+    "ensure_not_banned",
+    "has_permission",
+    "parse_roles",
+]
+
+
+def admin(settings: AdminSettings | None = None) -> Plugin:
+    """The plugin. Its options are ``Settings.admin``, read through the context at request
+    time (one source of truth); ``settings`` is only checked for ``enabled``."""
+    if settings is not None and not settings.enabled:
+        return Plugin(id=PLUGIN_ID)
+    return Plugin(
+        id=PLUGIN_ID,
+        endpoints=endpoints.endpoints(),
+        sign_in_stages=((BAN_STAGE_ORDER, bans.ban_stage),),
+    )

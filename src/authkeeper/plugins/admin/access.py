@@ -1,0 +1,149 @@
+"""Roles and permissions: who may do what to which resource.
+
+A role maps resources (``user``, ``session``, ``audit``) to allowed actions
+(``AdminSettings.roles``). ``user.role`` may hold several roles, comma-separated; a request
+is granted when *one* of the user's roles allows *every* requested action, as in Better
+Auth. Users named in ``admin_emails`` / ``admin_user_ids`` hold the ``admin`` role whatever
+their ``role`` column says.
+
+No I/O here: everything works on a :class:`~authkeeper.core.models.User` already loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ...core import errors
+from ...core.errors import ErrorCode
+from ...core.models import Session, User
+from ...core.settings import AdminSettings
+from .constants import ADMIN_ROLES, CLI_ACTOR
+
+Permissions = Mapping[str, Sequence[str]]
+"""``{"user": ["ban", "get"], "session": ["list"]}``."""
+Grants = dict[str, frozenset[str]]
+
+STATEMENTS: dict[str, tuple[str, ...]] = {
+    "user": (
+        "create", "list", "set-role", "ban", "impersonate", "impersonate-admins",
+        "delete", "set-password", "update", "get",
+    ),
+    "session": ("list", "revoke", "delete"),
+    "audit": ("list",),
+}
+"""Every resource and action the admin plugin checks (custom roles may name others; they
+are then simply never asked for)."""
+
+
+def parse_roles(value: object) -> tuple[str, ...]:
+    """``"admin, moderator"`` → ``("admin", "moderator")``; anything else → ``()``."""
+    if not isinstance(value, str):
+        return ()
+    return tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+
+
+class AccessControl:
+    """The role model of one settings object.
+
+    Args:
+        settings: ``Settings.admin``.
+    """
+
+    def __init__(self, settings: AdminSettings) -> None:
+        self.default_role = settings.default_role
+        self.roles: dict[str, Grants] = {
+            name: {resource: frozenset(actions) for resource, actions in grants.items()}
+            for name, grants in settings.roles.items()
+        }
+        self.admin_emails = frozenset(e.strip().lower() for e in settings.admin_emails)
+        self.admin_user_ids = frozenset(settings.admin_user_ids)
+
+    def exists(self, role: str) -> bool:
+        return role in self.roles
+
+    def roles_of(self, user: User) -> tuple[str, ...]:
+        """The user's effective roles (the default role when the column is empty)."""
+        roles = parse_roles(user.extra.get("role")) or (self.default_role,)
+        if user.id in self.admin_user_ids or user.email.lower() in self.admin_emails:
+            roles = tuple(dict.fromkeys((*roles, *ADMIN_ROLES)))
+        return roles
+
+    def role_allows(self, role: str, permissions: Permissions) -> bool:
+        grants = self.roles.get(role)
+        if grants is None:
+            return False
+        return all(set(actions) <= grants.get(resource, frozenset()) for resource, actions in permissions.items())
+
+    def allows(self, roles: Iterable[str], permissions: Permissions) -> bool:
+        """Whether one of ``roles`` allows every requested action (nothing requested: no)."""
+        if not any(permissions.values()):
+            return False
+        return any(self.role_allows(role, permissions) for role in roles)
+
+    def grants(self, roles: Iterable[str]) -> Grants:
+        """Everything ``roles`` allow together (for comparing ranks, not for granting)."""
+        merged: dict[str, set[str]] = {}
+        for role in roles:
+            for resource, actions in self.roles.get(role, {}).items():
+                merged.setdefault(resource, set()).update(actions)
+        return {resource: frozenset(actions) for resource, actions in merged.items()}
+
+    def covers(self, outer: Iterable[str], inner: Iterable[str]) -> bool:
+        """Whether ``outer`` roles allow at least everything ``inner`` roles allow."""
+        mine = self.grants(outer)
+        return all(actions <= mine.get(resource, frozenset()) for resource, actions in self.grants(inner).items())
+
+    def is_admin(self, roles: Iterable[str]) -> bool:
+        return any(role in ADMIN_ROLES for role in roles)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who performs an admin action: a signed-in user with their roles, or the operator
+    at the command line (``system``), who may do everything.
+
+    A non-admin may act only on users whose rights their own cover, and grant only roles
+    their own cover (a moderator cannot ban an admin nor make anyone an admin).
+    """
+
+    access: AccessControl
+    id: str
+    user: User | None = None
+    roles: tuple[str, ...] = ()
+    session: Session | None = None
+    system: bool = False
+    details: dict[str, str] = field(default_factory=dict)
+    """Extra audit details (``impersonated_by`` when acting through an impersonation)."""
+
+    @classmethod
+    def of(cls, access: AccessControl, user: User, session: Session | None = None) -> Actor:
+        details = {}
+        if session is not None and session.extra.get("impersonatedBy"):
+            details["impersonated_by"] = str(session.extra["impersonatedBy"])
+        return cls(access, user.id, user, access.roles_of(user), session, details=details)
+
+    @classmethod
+    def operator(cls, access: AccessControl, name: str = CLI_ACTOR) -> Actor:
+        return cls(access, name, system=True, details={"via": name})
+
+    @property
+    def is_admin(self) -> bool:
+        return self.system or self.access.is_admin(self.roles)
+
+    def can(self, permissions: Permissions) -> bool:
+        return self.system or self.access.allows(self.roles, permissions)
+
+    def require(self, permissions: Permissions, error: ErrorCode) -> None:
+        if not self.can(permissions):
+            raise errors.AuthError(error)
+
+    def may_grant(self, roles: Iterable[str]) -> bool:
+        return self.is_admin or self.access.covers(self.roles, roles)
+
+    def may_manage(self, target: User) -> bool:
+        return self.is_admin or target.id == self.id or self.access.covers(self.roles, self.access.roles_of(target))
+
+    def require_manage(self, target: User, error: ErrorCode) -> None:
+        if not self.may_manage(target):
+            raise errors.AuthError(error)

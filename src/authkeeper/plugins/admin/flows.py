@@ -1,0 +1,395 @@
+"""Admin business rules: users, roles, sessions and the audit log, as an :class:`Actor`
+may change or read them. No HTTP here; the endpoints and the CLI translate.
+
+Every flow checks the actor's permission itself (the endpoints check first too, so that
+a refusal comes before any input validation), and writes its audit event with
+``actor_id`` = the actor in the transaction of the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from ...core import audit, errors
+from ...core.context import AuthContext
+from ...core.crypto.random import generate_id
+from ...core.errors import ErrorCode
+from ...core.models import Account, AuditEvent, ClientInfo, Session, User, iso
+from ...core.passwords import check_new_password
+from ...core.users import additional_values, check_email, check_image, check_name
+from ...flows import sessions, sign_up
+from ...flows.sign_in import lockout_key
+from ...storage.base import DuplicateError
+from ...storage.sql_plugins import AuditQuery, UserQuery
+from . import errors as admin_errors
+from .access import AccessControl, Actor, Permissions
+from .constants import SESSION_HANDLE_SEPARATOR
+from .store import admin_store
+
+Rule = tuple[Permissions, ErrorCode]
+
+CREATE: Rule = ({"user": ["create"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_CREATE_USERS)
+LIST: Rule = ({"user": ["list"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_LIST_USERS)
+GET: Rule = ({"user": ["get"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_GET_USER)
+UPDATE: Rule = ({"user": ["update"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_UPDATE_USERS)
+SET_ROLE: Rule = ({"user": ["set-role"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE)
+BAN: Rule = ({"user": ["ban"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_BAN_USERS)
+IMPERSONATE: Rule = ({"user": ["impersonate"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_IMPERSONATE_USERS)
+IMPERSONATE_ADMINS: Rule = ({"user": ["impersonate-admins"]}, admin_errors.YOU_CANNOT_IMPERSONATE_ADMINS)
+DELETE: Rule = ({"user": ["delete"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_DELETE_USERS)
+SET_PASSWORD: Rule = ({"user": ["set-password"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_SET_USERS_PASSWORD)
+LIST_SESSIONS: Rule = ({"session": ["list"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_LIST_USERS_SESSIONS)
+REVOKE_SESSIONS: Rule = ({"session": ["revoke"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_REVOKE_USERS_SESSIONS)
+LIST_AUDIT: Rule = ({"audit": ["list"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_LIST_AUDIT_EVENTS)
+
+BAN_FIELDS = ("banned", "banReason", "banExpires")
+_NEVER_SET = frozenset({"createdAt", "updatedAt", "twoFactorEnabled"})
+"""User fields no admin sets by hand (two-factor is the user's own, through its flows)."""
+_ACCESS_KEY = "admin.access"
+
+
+# -- who is acting ----------------------------------------------------------------------
+def access_control(ctx: AuthContext) -> AccessControl:
+    """The role model of ``ctx.settings.admin`` (built once per settings object)."""
+    cached = ctx.state.get(_ACCESS_KEY)
+    if cached is None or cached[0] is not ctx.settings.admin:
+        cached = (ctx.settings.admin, AccessControl(ctx.settings.admin))
+        ctx.state[_ACCESS_KEY] = cached
+    access: AccessControl = cached[1]
+    return access
+
+
+def actor_for(ctx: AuthContext, user: User, session: Session | None = None) -> Actor:
+    return Actor.of(access_control(ctx), user, session)
+
+
+def operator(ctx: AuthContext) -> Actor:
+    """The command-line operator: every permission, recorded as ``actorId: "cli"``."""
+    return Actor.operator(access_control(ctx))
+
+
+def has_permission(ctx: AuthContext, user: User, permissions: Permissions) -> bool:
+    access = access_control(ctx)
+    return access.allows(access.roles_of(user), permissions)
+
+
+def user_not_found() -> errors.AuthError:
+    return errors.AuthError(errors.USER_NOT_FOUND, status=404)
+
+
+async def find_target(ctx: AuthContext, user_id: str) -> User:
+    user = await ctx.store.find_user_by_id(user_id)
+    if user is None:
+        raise user_not_found()
+    return user
+
+
+def _invalid(where: str, expected: str) -> errors.AuthError:
+    return errors.AuthError(errors.VALIDATION_ERROR, f"[body.{where}] Invalid input: expected {expected}")
+
+
+# -- roles ------------------------------------------------------------------------------
+def check_roles(actor: Actor, value: object) -> tuple[str, ...]:
+    """Roles an admin asked to set (a name or a list of names): each must be defined, and a
+    non-admin may only grant what their own roles allow."""
+    names = value if isinstance(value, list | tuple) else [value]
+    if not names:
+        raise errors.AuthError(admin_errors.YOU_ARE_NOT_ALLOWED_TO_SET_NON_EXISTENT_VALUE)
+    for name in names:
+        if not isinstance(name, str):
+            raise errors.AuthError(admin_errors.INVALID_ROLE_TYPE)
+        if not actor.access.exists(name):
+            raise errors.AuthError(admin_errors.YOU_ARE_NOT_ALLOWED_TO_SET_NON_EXISTENT_VALUE)
+    roles = tuple(dict.fromkeys(names))
+    if not actor.may_grant(roles):
+        raise errors.AuthError(admin_errors.YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE)
+    return roles
+
+
+async def set_role(
+    ctx: AuthContext, actor: Actor, user_id: str, role: object, client: ClientInfo | None = None
+) -> User:
+    actor.require(*SET_ROLE)
+    roles = check_roles(actor, role)
+    target = await find_target(ctx, user_id)
+    actor.require_manage(target, SET_ROLE[1])
+    async with ctx.store.transaction() as tx:
+        updated = await tx.update_user(target.id, {"role": ",".join(roles), "updatedAt": ctx.now()})
+        if updated is None:
+            raise user_not_found()
+        await audit.record(tx, audit.Event.ROLE_CHANGED, user_id=target.id, actor_id=actor.id, client=client,
+                           old_role=target.extra.get("role"), new_role=",".join(roles), **actor.details)
+    return updated
+
+
+# -- users ------------------------------------------------------------------------------
+def _ban_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if "banned" in data:
+        if not isinstance(data["banned"], bool):
+            raise _invalid("data.banned", "boolean")
+        values["banned"] = data["banned"]
+    if "banReason" in data:
+        if data["banReason"] is not None and not isinstance(data["banReason"], str):
+            raise _invalid("data.banReason", "string")
+        values["banReason"] = data["banReason"]
+    if "banExpires" in data:
+        values["banExpires"] = _date(data["banExpires"], "data.banExpires")
+    return values
+
+
+def _date(value: object, where: str) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    raise _invalid(where, "an ISO 8601 date")
+
+
+def _refuse_fixed(data: Mapping[str, Any], *, creating: bool = False) -> None:
+    if not creating and "password" in data:
+        raise errors.AuthError(admin_errors.PASSWORD_CANNOT_BE_UPDATED_VIA_UPDATE_USER)
+    if not creating and "id" in data:
+        raise errors.AuthError(admin_errors.USER_ID_CANNOT_BE_UPDATED)
+    for key in data:
+        if key in _NEVER_SET or (creating and key in ("id", "password")):
+            raise errors.AuthError(errors.FIELD_NOT_ALLOWED, f"{key} is not allowed to be set")
+
+
+def _additional(ctx: AuthContext, data: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
+    names = {f.name for f in ctx.settings.user.additional_fields}
+    return additional_values(ctx.settings.user, {k: v for k, v in data.items() if k in names}, creating=creating)
+
+
+async def create_user(
+    ctx: AuthContext,
+    actor: Actor,
+    *,
+    email: str,
+    name: str,
+    password: str | None = None,
+    role: object = None,
+    data: Mapping[str, Any] | None = None,
+    client: ClientInfo | None = None,
+) -> User:
+    """A new user, with a credential account when a password is given. ``data`` may hold
+    additional fields, ``image``, ``emailVerified`` and (with ``user:ban``) the ban fields."""
+    actor.require(*CREATE)
+    data = dict(data or {})
+    requested = role if role is not None else data.get("role")
+    data.pop("role", None)
+    if requested is not None:
+        actor.require(*SET_ROLE)
+        roles = check_roles(actor, requested)
+    else:
+        roles = (ctx.settings.admin.default_role,)
+    _refuse_fixed(data, creating=True)
+    extra: dict[str, Any] = {"role": ",".join(roles)}
+    if any(key in data for key in BAN_FIELDS):
+        actor.require(*BAN)
+        extra.update(_ban_values(data))
+    verified = data.get("emailVerified", False)
+    if not isinstance(verified, bool):
+        raise _invalid("data.emailVerified", "boolean")
+    image = data.get("image")
+    if image is not None and not isinstance(image, str):
+        raise _invalid("data.image", "string")
+    extra.update(_additional(ctx, data, creating=True))
+    try:
+        user = await sign_up.create_user(
+            ctx, name=name, email=email, password=password, image=image, extra=extra,
+            email_verified=verified, client=client, actor_id=actor.id, event=audit.Event.USER_CREATED,
+        )
+    except errors.AuthError as exc:
+        if exc.code == errors.USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL.code:
+            raise errors.AuthError(exc.error, status=400) from None
+        raise
+    # The stored row, with every column (the answer then looks like get-user's).
+    return await ctx.store.find_user_by_id(user.id) or user
+
+
+async def get_user(ctx: AuthContext, actor: Actor, user_id: str) -> User:
+    actor.require(*GET)
+    return await find_target(ctx, user_id)
+
+
+async def list_users(ctx: AuthContext, actor: Actor, query: UserQuery) -> tuple[list[User], int]:
+    actor.require(*LIST)
+    return await admin_store(ctx.store).search_users(query)
+
+
+async def update_user(
+    ctx: AuthContext, actor: Actor, user_id: str, data: Mapping[str, Any], client: ClientInfo | None = None
+) -> User:
+    """Change any of a user's fields but the password and id: the role needs
+    ``user:set-role``, the ban fields ``user:ban``. Banning revokes the user's sessions."""
+    actor.require(*UPDATE)
+    if not data:
+        raise errors.AuthError(admin_errors.NO_DATA_TO_UPDATE)
+    _refuse_fixed(data)
+    values: dict[str, Any] = {}
+    if "role" in data:
+        actor.require(*SET_ROLE)
+        values["role"] = ",".join(check_roles(actor, data["role"]))
+    if any(key in data for key in BAN_FIELDS):
+        actor.require(*BAN)
+        if data.get("banned") is True and user_id == actor.id:
+            raise errors.AuthError(admin_errors.YOU_CANNOT_BAN_YOURSELF)
+        values.update(_ban_values(data))
+    if "email" in data:
+        if not isinstance(data["email"], str):
+            raise _invalid("data.email", "string")
+        values["email"] = check_email(data["email"])
+        other = await ctx.store.find_user_by_email(values["email"])
+        if other is not None and other.id != user_id:
+            raise errors.AuthError(errors.USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL, status=400)
+    if "emailVerified" in data:
+        if not isinstance(data["emailVerified"], bool):
+            raise _invalid("data.emailVerified", "boolean")
+        values["emailVerified"] = data["emailVerified"]
+    if "name" in data:
+        if not isinstance(data["name"], str):
+            raise _invalid("data.name", "string")
+        values["name"] = check_name(ctx.settings.user, data["name"])
+    if "image" in data:
+        if data["image"] is not None and not isinstance(data["image"], str):
+            raise _invalid("data.image", "string")
+        values["image"] = check_image(data["image"])
+    values.update(_additional(ctx, data, creating=False))
+    if not values:
+        raise errors.AuthError(admin_errors.NO_DATA_TO_UPDATE)
+    target = await find_target(ctx, user_id)
+    actor.require_manage(target, UPDATE[1])
+    values["updatedAt"] = ctx.now()
+    try:
+        async with ctx.store.transaction() as tx:
+            updated = await tx.update_user(target.id, values)
+            if updated is None:
+                raise user_not_found()
+            await _record_changes(ctx, tx, actor, target, updated, values, client)
+    except DuplicateError:
+        raise errors.AuthError(errors.USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL, status=400) from None
+    return updated
+
+
+async def _record_changes(
+    ctx: AuthContext, tx: Any, actor: Actor, before: User, after: User, values: Mapping[str, Any],
+    client: ClientInfo | None,
+) -> None:
+    who = {"user_id": before.id, "actor_id": actor.id, "client": client, **actor.details}
+    if "role" in values and before.extra.get("role") != values["role"]:
+        await audit.record(tx, audit.Event.ROLE_CHANGED, old_role=before.extra.get("role"),
+                           new_role=values["role"], **who)
+    if values.get("banned") is True:
+        # As Better Auth: a ban through update-user ends the user's sessions too.
+        count = await tx.delete_user_sessions(before.id)
+        await sessions.all_sessions_revoked(ctx, tx, before.id)
+        await audit.record(tx, audit.Event.USER_BANNED, reason=after.extra.get("banReason"),
+                           expires_at=iso(after.extra.get("banExpires")), sessions_revoked=count, **who)
+    elif values.get("banned") is False and before.extra.get("banned"):
+        await audit.record(tx, audit.Event.USER_UNBANNED, **who)
+    if "email" in values and values["email"] != before.email:
+        await audit.record(tx, audit.Event.EMAIL_CHANGED, old_email=before.email, new_email=values["email"], **who)
+
+
+async def remove_user(ctx: AuthContext, actor: Actor, user_id: str, client: ClientInfo | None = None) -> None:
+    """Delete a user with their sessions and accounts; their audit history stays."""
+    actor.require(*DELETE)
+    if user_id == actor.id:
+        raise errors.AuthError(admin_errors.YOU_CANNOT_REMOVE_YOURSELF)
+    target = await find_target(ctx, user_id)
+    actor.require_manage(target, DELETE[1])
+    async with ctx.store.transaction() as tx:
+        await sessions.all_sessions_revoked(ctx, tx, target.id)
+        await tx.delete_user(target.id)
+        await audit.record(tx, audit.Event.USER_REMOVED, user_id=target.id, actor_id=actor.id, client=client,
+                           email=target.email, **actor.details)
+
+
+async def set_user_password(
+    ctx: AuthContext, actor: Actor, user_id: str, new_password: str, client: ClientInfo | None = None
+) -> None:
+    """Set (or create) the user's password; a lockout on their email is cleared."""
+    actor.require(*SET_PASSWORD)
+    target = await find_target(ctx, user_id)
+    actor.require_manage(target, SET_PASSWORD[1])
+    check_new_password(ctx.settings.password, new_password, email=target.email)
+    password_hash = await ctx.hasher.hash(new_password)
+    async with ctx.store.transaction() as tx:
+        account = await tx.find_account(target.id, "credential")
+        if account is None:
+            now = ctx.now()
+            await tx.create_account(
+                Account(
+                    id=generate_id(), account_id=target.id, provider_id="credential", user_id=target.id,
+                    created_at=now, updated_at=now, password=password_hash,
+                )
+            )
+        else:
+            await tx.update_account_password(account.id, password_hash)
+        await audit.record(tx, audit.Event.PASSWORD_CHANGED, user_id=target.id, actor_id=actor.id, client=client,
+                           by_admin=True, **actor.details)
+    if ctx.settings.lockout.enabled:
+        await ctx.store.clear_failures(lockout_key(target.email))
+
+
+# -- sessions ---------------------------------------------------------------------------
+def session_handle(session: Session) -> str:
+    """What list-user-sessions shows instead of the token: revocable by an admin, useless
+    as a credential (no admin or moderator ever sees another user's session token)."""
+    return f"{sessions.HANDLE_PREFIX}{session.id}{SESSION_HANDLE_SEPARATOR}{session.user_id}"
+
+
+async def list_user_sessions(ctx: AuthContext, actor: Actor, user_id: str) -> list[Session]:
+    actor.require(*LIST_SESSIONS)
+    return await ctx.store.list_sessions(user_id, ctx.now())
+
+
+async def revoke_user_session(
+    ctx: AuthContext, actor: Actor, token: str, client: ClientInfo | None = None
+) -> bool:
+    """Revoke one session by its admin handle (or its raw token); False when none matched."""
+    actor.require(*REVOKE_SESSIONS)
+    handle = token[len(sessions.HANDLE_PREFIX):] if token.startswith(sessions.HANDLE_PREFIX) else ""
+    if SESSION_HANDLE_SEPARATOR in handle:
+        session_id, _, user_id = handle.partition(SESSION_HANDLE_SEPARATOR)
+        target = await ctx.store.find_user_by_id(user_id)
+    else:
+        found = await ctx.store.find_session(token)
+        session_id, target = (found[0].id, found[1]) if found else ("", None)
+    if target is None or not session_id:
+        return False
+    actor.require_manage(target, REVOKE_SESSIONS[1])
+    async with ctx.store.transaction() as tx:
+        done = await tx.delete_session_by_id(session_id, target.id)
+        if done:
+            await audit.record(tx, audit.Event.SESSION_REVOKED, user_id=target.id, actor_id=actor.id,
+                               client=client, scope="one", **actor.details)
+    return done
+
+
+async def revoke_user_sessions(ctx: AuthContext, actor: Actor, user_id: str, client: ClientInfo | None = None) -> int:
+    actor.require(*REVOKE_SESSIONS)
+    target = await ctx.store.find_user_by_id(user_id)
+    if target is None:
+        return 0
+    actor.require_manage(target, REVOKE_SESSIONS[1])
+    async with ctx.store.transaction() as tx:
+        count = await tx.delete_user_sessions(target.id)
+        await sessions.all_sessions_revoked(ctx, tx, target.id)
+        await audit.record(tx, audit.Event.SESSION_REVOKED, user_id=target.id, actor_id=actor.id, client=client,
+                           scope="all", count=count, **actor.details)
+    return count
+
+
+# -- the audit log ----------------------------------------------------------------------
+async def list_audit(ctx: AuthContext, actor: Actor, query: AuditQuery) -> tuple[list[AuditEvent], int]:
+    actor.require(*LIST_AUDIT)
+    return await admin_store(ctx.store).list_audit(query)

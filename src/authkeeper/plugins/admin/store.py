@@ -1,0 +1,22 @@
+"""The store methods this plugin uses (``storage/sql_plugins.py``), as a typed view."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Protocol, cast
+
+from ...core.models import AuditEvent, User
+from ...storage.base import Store
+from ...storage.sql_plugins import AuditQuery, UserQuery
+
+
+class AdminStore(Store, Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[AdminStore]: ...  # type: ignore[override]
+    async def search_users(self, q: UserQuery) -> tuple[list[User], int]: ...
+    async def list_audit(self, q: AuditQuery) -> tuple[list[AuditEvent], int]: ...
+    async def prune_audit(self, before: datetime) -> int: ...
+
+
+def admin_store(store: Store) -> AdminStore:
+    return cast(AdminStore, store)
