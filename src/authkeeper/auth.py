@@ -34,21 +34,14 @@ log = logging.getLogger("authkeeper")
 def default_plugins(settings: Settings) -> list[Plugin]:
     """The plugins the settings turn on (admin before two-factor: a banned user gets no
     second-factor challenge)."""
+    from .plugins.admin import admin
+    from .plugins.two_factor import two_factor
+
     found: list[Plugin] = []
     if settings.admin.enabled:
-        try:
-            from .plugins.admin import admin
-        except ImportError:  # pragma: no cover - while the plugin is being built
-            pass
-        else:
-            found.append(admin(settings.admin))
+        found.append(admin(settings.admin))
     if settings.two_factor.enabled:
-        try:
-            from .plugins.two_factor import two_factor
-        except ImportError:  # pragma: no cover
-            pass
-        else:
-            found.append(two_factor(settings.two_factor))
+        found.append(two_factor(settings.two_factor))
     return found
 
 

@@ -181,12 +181,16 @@ class RateLimitSettings:
     max: int = 100
     """Default requests per window."""
     rules: dict[str, RateLimitRule] = field(default_factory=_default_rules)
-    """Per-path rules (path relative to the base path, ``*`` matches a suffix); a rule here
-    replaces the default for that path."""
+    """Per-path rules (path relative to the base path, ``*`` matches a suffix), laid over the
+    built-in ones (spec §6.4): a rule here replaces the built-in rule for that path and the
+    other built-in rules stay, so loosening sign-in never loosens password reset."""
     storage: Literal["memory", "redis"] = "memory"
     """Where counters live: this process's memory, or Redis (shared by several processes)."""
     redis_url: str = "redis://127.0.0.1:6379/0"
     """Redis URL when ``storage`` is redis."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rules", {**_default_rules(), **self.rules})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -11,6 +11,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -40,6 +41,30 @@ log = logging.getLogger("authkeeper.http")
 MAX_BODY = 1024 * 1024
 _RAW_TOKEN = re.compile(r"^[A-Za-z0-9]{32}$")
 _NO_STORE = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
+
+
+MAX_DEPTH = 32
+
+
+def check_text(value: Any, where: str = "body", depth: int = 0) -> None:
+    """Refuse input no field can hold: U+0000 (PostgreSQL text cannot store it), lone
+    surrogates (they have no UTF-8 form) and nesting deeper than any endpoint reads."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise errors.AuthError(errors.VALIDATION_ERROR, f"[{where}] Invalid input: NUL character")
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise errors.AuthError(errors.VALIDATION_ERROR, f"[{where}] Invalid input: unpaired surrogate") from None
+    elif isinstance(value, dict | list):
+        if depth >= MAX_DEPTH:
+            raise errors.AuthError(errors.BAD_REQUEST, "Request body is nested too deeply")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(key, str):
+                check_text(key, where, depth + 1)
+            check_text(item, f"{where}.{key}", depth + 1)
 
 
 def error_response(exc: errors.AuthError) -> Response:
@@ -126,7 +151,7 @@ class AuthApp:
     async def read_body(self, call: Call, ep: Endpoint) -> None:
         request = call.request
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+        if length is not None and (not (length.isascii() and length.isdigit()) or int(length) > MAX_BODY):
             raise errors.AuthError(errors.PAYLOAD_TOO_LARGE)
         chunks: list[bytes] = []
         size = 0
@@ -144,17 +169,21 @@ class AuthApp:
         if ctype == "application/json":
             try:
                 data = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise errors.AuthError(errors.BAD_REQUEST) from None
             if not isinstance(data, dict):
                 raise errors.AuthError(errors.VALIDATION_ERROR, "[body] Invalid input: expected object")
+            check_text(data)
             call.raw = data
         elif ctype == "application/x-www-form-urlencoded" and ep.form:
             try:
+                # errors="strict": "%FF" must be refused, not turned into U+FFFD (two different
+                # byte strings would become the same password).
                 text = raw.decode("utf-8")
+                call.raw = dict(parse_qsl(text, keep_blank_values=True, errors="strict"))
             except UnicodeDecodeError:
                 raise errors.AuthError(errors.BAD_REQUEST, "Invalid UTF-8 in request body") from None
-            call.raw = dict(parse_qsl(text, keep_blank_values=True))
+            check_text(call.raw)
             call.is_form = True
         elif not ctype:
             raise errors.AuthError(
@@ -230,6 +259,8 @@ class AuthApp:
                 ep = self.find(path, "GET" if method == "HEAD" else method)
                 if ep is None:
                     raise errors.AuthError(errors.NOT_FOUND)
+                if "\x00" in path or b"%00" in scope.get("query_string", b""):
+                    raise errors.AuthError(errors.VALIDATION_ERROR, "[query] Invalid input: NUL character")
                 response = await self.run(call, ep)
         except errors.AuthError as exc:
             response = error_response(exc)
