@@ -30,6 +30,7 @@ class Event(StrEnum):
     TWO_FACTOR_ENABLED = "two-factor-enabled"
     TWO_FACTOR_DISABLED = "two-factor-disabled"
     BACKUP_CODE_USED = "backup-code-used"
+    BACKUP_CODES_REGENERATED = "backup-codes-regenerated"
     SESSION_REVOKED = "session-revoked"
     ROLE_CHANGED = "role-changed"
     USER_BANNED = "user-banned"

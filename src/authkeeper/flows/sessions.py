@@ -75,7 +75,8 @@ async def resolve(ctx: AuthContext, token: str, *, refresh: bool = True) -> Reso
         await ctx.store.delete_session(token)
         return None
     s = ctx.settings.session
-    if refresh and session.expires_at - timedelta(seconds=s.expires_in - s.update_age) <= now:
+    # An impersonation session keeps the short life it was given: it never slides.
+    if refresh and not session.extra.get("impersonatedBy") and session.expires_at - timedelta(seconds=s.expires_in - s.update_age) <= now:
         session.expires_at = now + timedelta(seconds=s.expires_in)
         session.updated_at = now
         await ctx.store.update_session(token, {"expiresAt": session.expires_at, "updatedAt": now})

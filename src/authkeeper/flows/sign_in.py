@@ -132,6 +132,17 @@ async def complete(ctx: AuthContext, pending: PendingSignIn) -> SignedIn | Inter
     return await issue_session(ctx, pending)
 
 
+async def sign_in_by_link(ctx: AuthContext, user: User, client: ClientInfo, method: str) -> SignedIn | None:
+    """A session for a user who proved control of their mailbox (auto sign-in after email
+    verification), through the same stages as a password sign-in: a banned user or one with
+    a second factor gets no session here (None) and signs in the usual way."""
+    try:
+        result = await complete(ctx, PendingSignIn(user=user, client=client, method=method))
+    except errors.AuthError:
+        return None
+    return result if isinstance(result, SignedIn) else None
+
+
 async def issue_session(ctx: AuthContext, pending: PendingSignIn, **details: Any) -> SignedIn:
     """The session at the end of a sign-in, with its audit row in the same transaction."""
     async with ctx.store.transaction() as tx:

@@ -56,7 +56,7 @@ async def create_user(
     now = ctx.now()
     user = User(
         id=generate_id(), name=name, email=email, email_verified=email_verified, image=image,
-        created_at=now, updated_at=now, extra={"role": "user", "banned": False, "twoFactorEnabled": False, **(extra or {})},
+        created_at=now, updated_at=now, extra={"role": ctx.settings.admin.default_role, "banned": False, "twoFactorEnabled": False, **(extra or {})},
     )
     account = None
     if password is not None:

@@ -243,8 +243,9 @@ async def verify_email_link(call: Call) -> Response:
         raise
     ep = call.ctx.settings.email_password
     if ep.auto_sign_in_after_verification and not result.changed_email:
-        session = await sessions.create_session(call.ctx, result.user, call.client)
-        call.set_session_cookie(session.token)
+        signed = await sign_in.sign_in_by_link(call.ctx, result.user, call.client, "email-verification")
+        if signed is not None:
+            call.set_session_cookie(signed.session.token)
     if callback:
         return call.redirect(callback)
     return call.json({"status": True, "user": user_json(call, result.user) if result.changed_email else None})

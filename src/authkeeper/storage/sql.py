@@ -286,6 +286,7 @@ class SqlStore(PluginStoreMixin):
             # Explicit deletes: a Better Auth database on SQLite may lack the cascades.
             await conn.execute(sa.delete(self.t.session).where(self.t.session.c.userId == user_id))
             await conn.execute(sa.delete(self.t.account).where(self.t.account.c.userId == user_id))
+            await conn.execute(sa.delete(self.t.two_factor).where(self.t.two_factor.c.userId == user_id))
             result = await conn.execute(sa.delete(self.t.user).where(self.t.user.c.id == user_id))
         return bool(result.rowcount)
 

@@ -210,6 +210,10 @@ def _condition(col: sa.ColumnElement[Any], op: Operator, value: Any) -> sa.Colum
         return col.like(pattern, escape="\\")
     if value is None:
         return col.is_(None) if op == "eq" else col.is_not(None)
+    if isinstance(value, bool) and op in ("eq", "ne"):
+        # A boolean column left NULL (rows written before the column existed) reads as false.
+        wants_true = value if op == "eq" else not value
+        return col.is_(True) if wants_true else sa.or_(col.is_(False), col.is_(None))
     # Built lazily: SQLAlchemy refuses ``<`` against True/False, so only the asked one is made.
     compare = {
         "eq": operator.eq, "ne": operator.ne, "lt": operator.lt,

@@ -111,7 +111,8 @@ async def get_totp_uri(call: Call) -> Response:
 
 async def generate_backup_codes(call: Call) -> Response:
     b: PasswordBody = call.body
-    codes = await flows.regenerate_backup_codes(call.ctx, call.user, call.session, password=b.password)
+    codes = await flows.regenerate_backup_codes(call.ctx, call.user, call.session, password=b.password,
+                                                client=call.client)
     return call.json({"status": True, "backupCodes": codes})
 
 

@@ -155,7 +155,8 @@ async def totp_uri(ctx: AuthContext, user: User, current: Session, *, password: 
     return _uri(ctx, user, record)
 
 
-async def regenerate_backup_codes(ctx: AuthContext, user: User, current: Session, *, password: str) -> list[str]:
+async def regenerate_backup_codes(ctx: AuthContext, user: User, current: Session, *, password: str,
+                                  client: ClientInfo | None = None) -> list[str]:
     """A new set of backup codes; the old set stops working."""
     sessions.forbid_impersonation(current)
     if not user.extra.get("twoFactorEnabled"):
@@ -165,7 +166,10 @@ async def regenerate_backup_codes(ctx: AuthContext, user: User, current: Session
     if await store.get_two_factor(user.id) is None:
         raise errors.AuthError(tf_errors.TWO_FACTOR_NOT_ENABLED)
     codes = backup_codes.generate(ctx.settings.two_factor.backup_code_count)
-    await store.update_two_factor(user.id, {"backupCodes": backup_codes.seal(ctx, codes)})
+    async with store.transaction() as tx:
+        await tx.update_two_factor(user.id, {"backupCodes": backup_codes.seal(ctx, codes)})
+        await audit.record(tx, audit.Event.BACKUP_CODES_REGENERATED, user_id=user.id, client=client,
+                           count=len(codes))
     return codes
 
 
