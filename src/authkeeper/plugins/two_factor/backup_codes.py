@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 
-from ...core import audit
+from ...core import audit, errors
 from ...core.context import AuthContext
 from ...core.crypto import symmetric
 from ...core.crypto.random import ALPHANUMERIC, generate_id
 from ...core.models import ClientInfo
+from . import errors as tf_errors
 from .constants import BACKUP_CODE_LENGTH
 from .store import plugin_store
+
+log = logging.getLogger("authkeeper")
 
 
 def generate(count: int) -> list[str]:
@@ -30,9 +34,20 @@ def seal(ctx: AuthContext, codes: list[str]) -> str:
     return symmetric.encrypt(ctx.settings.secret, json.dumps(codes, separators=(",", ":")))
 
 
+def unseal(ctx: AuthContext, sealed: str) -> str:
+    """Open a TOTP secret or a backup-code set; ``TWO_FACTOR_SECRET_UNREADABLE`` (and one log
+    line saying why) when no configured secret opens it."""
+    try:
+        return symmetric.decrypt(ctx.secrets, sealed)
+    except symmetric.DecryptionError:
+        log.error("a stored two-factor secret opens with none of the configured secrets: "
+                  "was the server secret changed without listing the old one in previous_secrets?")
+        raise errors.AuthError(tf_errors.SECRET_UNREADABLE) from None
+
+
 def open_codes(ctx: AuthContext, stored: str) -> list[str]:
     """The remaining codes (Better Auth's plain ``storeBackupCodes`` JSON is read too)."""
-    text = stored if stored.startswith("[") else symmetric.decrypt(ctx.secrets, stored)
+    text = stored if stored.startswith("[") else unseal(ctx, stored)
     data = json.loads(text)
     return [c for c in data if isinstance(c, str)] if isinstance(data, list) else []
 

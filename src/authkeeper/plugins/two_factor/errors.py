@@ -23,3 +23,10 @@ ACCOUNT_TEMPORARILY_LOCKED = define(
     "Too many failed verification attempts. Your account is temporarily locked. Please try again later.",
 )
 INVALID_TWO_FACTOR_COOKIE = define("INVALID_TWO_FACTOR_COOKIE", 401, "Invalid two factor cookie")
+SECRET_UNREADABLE = define(
+    "TWO_FACTOR_SECRET_UNREADABLE",
+    500,
+    "The server cannot read this account's two-factor settings. Please contact support.",
+)
+"""authkeeper's own: none of the configured secrets opens the stored TOTP secret or backup
+codes (the server secret was changed without keeping the old one in ``previous_secrets``)."""

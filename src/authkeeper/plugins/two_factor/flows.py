@@ -76,7 +76,7 @@ def _issuer(ctx: AuthContext, override: str | None = None) -> str:
 
 def _uri(ctx: AuthContext, user: User, record: TwoFactorRecord, issuer: str | None = None) -> str:
     s = ctx.settings.two_factor
-    key = totp.secret_key(symmetric.decrypt(ctx.secrets, record.secret))
+    key = totp.secret_key(backup_codes.unseal(ctx, record.secret))
     return totp.otpauth_uri(key, issuer=_issuer(ctx, issuer), account=user.email, digits=s.digits, period=s.period)
 
 
@@ -207,7 +207,7 @@ async def verify_totp(ctx: AuthContext, prover: Prover, code: str, *, client: Cl
     if record is None or (prover.challenge is not None and not record.verified):
         raise errors.AuthError(tf_errors.TOTP_NOT_ENABLED)
     s = ctx.settings.two_factor
-    key = totp.secret_key(symmetric.decrypt(ctx.secrets, record.secret))
+    key = totp.secret_key(backup_codes.unseal(ctx, record.secret))
 
     async def check() -> bool:
         step = totp.match_step(key, _clean(code), ctx.now(), period=s.period, digits=s.digits)
