@@ -107,7 +107,7 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     for change in changes:
         print(f"migrate: {change}", file=sys.stderr if args.quiet else sys.stdout)
     if not args.quiet:
-        print("migrate: database is up to date")
+        print(f"migrate: done, {len(changes)} changes" if changes else "migrate: database is up to date")
 
 
 def _return_freed_memory() -> None:

@@ -31,7 +31,12 @@ def test_help_everywhere(tmp_path: Path) -> None:
 
 
 def test_migrate_create_and_list_users(tmp_path: Path) -> None:
-    assert run(["migrate"], tmp_path).returncode == 0
+    first = run(["migrate"], tmp_path)
+    assert first.returncode == 0, first.stderr
+    for table in ("user", "session", "account", "verification", "twoFactor", "auditEvent", "lockout"):
+        assert f"migrate: created table {table}\n" in first.stdout, first.stdout
+    again = run(["migrate"], tmp_path)
+    assert again.stdout == "migrate: database is up to date\n", again.stdout
     r = run(["users", "create", "root@example.com", "--role", "admin", "--verified"], tmp_path, stdin="a fine passphrase\n")
     assert r.returncode == 0, r.stderr
     r = run(["users", "list"], tmp_path)

@@ -29,7 +29,9 @@ async def migrate(settings: Settings) -> list[str]:
     changes: list[str] = []
 
     def run(conn: sa.Connection) -> None:
-        command.upgrade(_alembic_config(conn), "head")
+        cfg = _alembic_config(conn)
+        command.upgrade(cfg, "head")
+        changes.extend(cfg.attributes.get("changes", ()))  # what the revisions created
         # Additional fields are configuration, not code: add their columns if missing.
         changes.extend(sync_schema(conn, build_tables(settings.user.additional_fields).metadata))
 

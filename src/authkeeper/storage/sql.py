@@ -75,7 +75,13 @@ def make_engine(settings: DatabaseSettings) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_async_engine(url, pool_size=settings.pool_size, max_overflow=settings.pool_size)
+    # Sessions in UTC: a Better Auth schema made for Prisma or Drizzle has ``timestamp``
+    # columns (no time zone) holding UTC, and PostgreSQL converts to and from them, and
+    # compares them with timestamptz values, in the session's TimeZone.
+    return create_async_engine(
+        url, pool_size=settings.pool_size, max_overflow=settings.pool_size,
+        connect_args={"server_settings": {"timezone": "UTC"}},
+    )
 
 
 def _is_locked(exc: OperationalError) -> bool:
@@ -376,7 +382,7 @@ class SqlStore(PluginStoreMixin):
                     self._pg_pool = await asyncpg.create_pool(
                         url.render_as_string(hide_password=False), min_size=1,
                         max_size=self.engine.pool.size(),  # type: ignore[attr-defined]
-                        reset=no_reset,
+                        reset=no_reset, server_settings={"timezone": "UTC"},
                     )
         row = await self._pg_pool.fetchrow(self._find_session_sql, token)
         if row is None:

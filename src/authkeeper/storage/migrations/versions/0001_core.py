@@ -7,7 +7,7 @@ Revision ID: 0001_core
 Revises:
 """
 
-from alembic import op
+from alembic import context, op
 
 from authkeeper.storage.schema_sync import sync_schema
 from authkeeper.storage.tables import build_tables
@@ -17,4 +17,5 @@ down_revision = None
 
 
 def upgrade() -> None:
-    sync_schema(op.get_bind(), build_tables().metadata)
+    changes = sync_schema(op.get_bind(), build_tables().metadata)
+    context.config.attributes.setdefault("changes", []).extend(changes)

@@ -4,7 +4,7 @@ Revision ID: 0002_plugins
 Revises: 0001_core
 """
 
-from alembic import op
+from alembic import context, op
 
 from authkeeper.storage.schema_sync import sync_schema
 from authkeeper.storage.tables import build_tables
@@ -14,4 +14,5 @@ down_revision = "0001_core"
 
 
 def upgrade() -> None:
-    sync_schema(op.get_bind(), build_tables().metadata)
+    changes = sync_schema(op.get_bind(), build_tables().metadata)
+    context.config.attributes.setdefault("changes", []).extend(changes)
