@@ -8,7 +8,7 @@ from urllib.parse import quote
 from ..core import audit, errors
 from ..core.context import AuthContext
 from ..core.crypto.random import generate_id
-from ..core.mail import link_message
+from ..core.mail import link_message, notice_message
 from ..core.models import Account, ClientInfo
 from ..core.passwords import check_new_password
 from ..core.users import normalise_email
@@ -79,3 +79,10 @@ async def reset_password(ctx: AuthContext, token: str, new_password: str, client
         from .sign_in import lockout_key
 
         await ctx.store.clear_failures(lockout_key(user.email))
+    app = ctx.settings.app_name
+    ctx.mail.send(notice_message(
+        app=app, to=user.email, subject=f"Your {app} password was reset",
+        text=f"The password of your {app} account was reset with a link sent to this address, and "
+        "every device was signed out. If you did not do this, reset your password again now "
+        "and contact support.",
+    ))

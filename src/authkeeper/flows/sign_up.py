@@ -10,7 +10,8 @@ from ..core.context import AuthContext
 from ..core.crypto.random import generate_id
 from ..core.models import Account, ClientInfo, Session, User
 from ..core.passwords import check_new_password
-from ..core.users import additional_values, check_email, check_image, check_name
+from ..core.mail import notice_message
+from ..core.users import additional_values, check_email, check_image, check_name, normalise_email
 from ..storage.base import DuplicateError
 from . import sessions, verify_email
 
@@ -54,10 +55,7 @@ async def create_user(
     if await ctx.store.find_user_by_email(email) is not None:
         raise errors.AuthError(errors.USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL)
     now = ctx.now()
-    user = User(
-        id=generate_id(), name=name, email=email, email_verified=email_verified, image=image,
-        created_at=now, updated_at=now, extra={"role": ctx.settings.admin.default_role, "banned": False, "twoFactorEnabled": False, **(extra or {})},
-    )
+    user = _new_user(ctx, name=name, email=email, image=image, extra=extra, email_verified=email_verified)
     account = None
     if password is not None:
         account = Account(
@@ -74,15 +72,50 @@ async def create_user(
     return user
 
 
+def _new_user(
+    ctx: AuthContext, *, name: str, email: str, image: str | None, extra: dict[str, Any] | None, email_verified: bool
+) -> User:
+    now = ctx.now()
+    return User(
+        id=generate_id(), name=name, email=email, email_verified=email_verified, image=image,
+        created_at=now, updated_at=now, extra={"role": ctx.settings.admin.default_role, "banned": False, "twoFactorEnabled": False, **(extra or {})},
+    )
+
+
+def _tell_owner_of_attempt(ctx: AuthContext, email: str) -> None:
+    app = ctx.settings.app_name
+    ctx.mail.send(notice_message(
+        app=app, to=email, subject=f"Someone tried to sign up to {app} with your address",
+        text=f"Someone tried to create a {app} account with {email}, which already has one. "
+        "If it was you, sign in, or reset your password if you have forgotten it. "
+        "If it was not you, you need do nothing: no account was created.",
+    ))
+
+
 async def sign_up(ctx: AuthContext, data: SignUpInput, client: ClientInfo) -> SignUpResult:
     ep = ctx.settings.email_password
     if not ep.enabled or ep.disable_sign_up:
         raise errors.AuthError(errors.EMAIL_PASSWORD_SIGN_UP_DISABLED)
     extra = additional_values(ctx.settings.user, data.extra, creating=True)
-    user = await create_user(
-        ctx, name=data.name, email=data.email, password=data.password, image=data.image, extra=extra,
-        client=client, event=audit.Event.SIGN_UP,
-    )
+    try:
+        user = await create_user(
+            ctx, name=data.name, email=data.email, password=data.password, image=data.image, extra=extra,
+            client=client, event=audit.Event.SIGN_UP,
+        )
+    except errors.AuthError as exc:
+        # No session is issued at sign-up here, so a taken address gets the answer a new one
+        # gets (spec §6.6): a stand-in user, after the same hashing work. The address's owner,
+        # and only they, hear of the attempt.
+        quiet = ep.require_email_verification or not ep.auto_sign_in
+        if not quiet or exc.error is not errors.USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL:
+            raise
+        await ctx.hasher.burn(data.password)
+        _tell_owner_of_attempt(ctx, normalise_email(data.email))
+        stand_in = _new_user(
+            ctx, name=check_name(ctx.settings.user, data.name), email=check_email(data.email),
+            image=check_image(data.image), extra=extra, email_verified=False,
+        )
+        return SignUpResult(stand_in, None)
     if ep.send_verification_on_sign_up or ep.require_email_verification:
         verify_email.send_verification(ctx, user, data.callback_url)
     session = None
