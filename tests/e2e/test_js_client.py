@@ -1,8 +1,11 @@
-"""The official Better Auth client (tests/js/client.test.mjs) against the live server."""
+"""The official Better Auth client against a live server: tests/js/client.test.mjs (core
+endpoints) and tests/js/plugins.test.mjs (twoFactorClient and adminClient)."""
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,8 +13,13 @@ from typing import Any, NoReturn
 
 import pytest
 
+from tests.conftest import LiveServer, start_server, stop_server
+
 JS_DIR = Path(__file__).resolve().parent.parent / "js"
 SUITE = JS_DIR / "client.test.mjs"
+PLUGINS_SUITE = JS_DIR / "plugins.test.mjs"
+ADMIN_EMAIL = "suite-admin@example.com"
+"""Listed in the plugin suite's server's ``admin_emails``; the suite signs it up itself."""
 
 
 def _missing(reason: str) -> NoReturn:
@@ -35,30 +43,61 @@ def _server_log(server: Any) -> str:
     return "\n--- server log (tail) ---\n" + str(output())[-5000:]
 
 
-@pytest.mark.node
-def test_official_client_suite(request: pytest.FixtureRequest) -> None:
+def _node() -> str:
+    """node, with the npm packages of tests/js installed (else skip, or fail under CI)."""
     node = shutil.which("node")
     if node is None:
-        _missing("node is not installed (needed for the Better Auth client suite in tests/js)")
+        _missing("node is not installed (needed for the Better Auth client suites in tests/js)")
     if not (JS_DIR / "node_modules" / "better-auth").is_dir():
         _missing("tests/js/node_modules is missing: run `npm ci` in tests/js")
-    # Only now start (or reuse) the live server: no server is started just to be skipped.
-    live_server = request.getfixturevalue("live_server")
+    return node
 
-    env = {**os.environ, "AUTHKEEPER_URL": live_server.url, "NO_COLOR": "1"}
-    for var in ("NODE_OPTIONS", "FORCE_COLOR"):
+
+def _run_suite(node: str, suite: Path, server: LiveServer, env_extra: dict[str, str] | None = None) -> None:
+    env = {**os.environ, "AUTHKEEPER_URL": server.url, "NO_COLOR": "1", **(env_extra or {})}
+    for var in ("NODE_OPTIONS", "FORCE_COLOR", "BETTER_AUTH_REFERENCE"):
         env.pop(var, None)
     try:
         proc = subprocess.run(
-            [node, "--test", "--test-reporter=spec", SUITE.name],
-            cwd=JS_DIR, env=env, capture_output=True, text=True, timeout=180,
+            [node, "--test", "--test-reporter=spec", suite.name],
+            cwd=JS_DIR, env=env, capture_output=True, text=True, timeout=300,
         )
     except subprocess.TimeoutExpired as exc:
         out = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        pytest.fail(f"node --test {SUITE.name} timed out after 180 s\n{_tail(out)}{_server_log(live_server)}", pytrace=False)
+        pytest.fail(f"node --test {suite.name} timed out after 300 s\n{_tail(out)}{_server_log(server)}", pytrace=False)
     if proc.returncode != 0:
         pytest.fail(
-            f"node --test {SUITE.name} failed (exit {proc.returncode}) against {live_server.url}\n"
-            f"{_tail(proc.stdout)}\n{_tail(proc.stderr, 5_000)}{_server_log(live_server)}",
+            f"node --test {suite.name} failed (exit {proc.returncode}) against {server.url}\n"
+            f"{_tail(proc.stdout)}\n{_tail(proc.stderr, 5_000)}{_server_log(server)}",
             pytrace=False,
         )
+
+
+@pytest.mark.node
+def test_official_client_suite(tmp_path: Path) -> None:
+    node = _node()
+    # Only now start the server: no server is started just to be skipped.
+    server = start_server(tmp_path)
+    try:
+        _run_suite(node, SUITE, server)
+    finally:
+        stop_server(server)
+
+
+@pytest.mark.node
+def test_official_client_plugins_suite(tmp_path: Path) -> None:
+    """twoFactorClient and adminClient against a server whose admin is ``ADMIN_EMAIL``."""
+    node = _node()
+    server = start_server(
+        tmp_path,
+        env_extra={
+            "AUTHKEEPER_ADMIN": json.dumps({"admin_emails": [ADMIN_EMAIL]}),
+        },
+    )
+    try:
+        _run_suite(node, PLUGINS_SUITE, server, {
+            "AUTHKEEPER_ADMIN_EMAIL": ADMIN_EMAIL,
+            "AUTHKEEPER_ADMIN_PASSWORD": f"Suite-admin-{secrets.token_hex(8)}-Lighthouse",
+        })
+    finally:
+        stop_server(server)
