@@ -1,4 +1,5 @@
-"""The standalone server: the API at the base path, health checks, and the dev mailbox."""
+"""The standalone server: the API at the base path, health checks, the dev mailbox, and
+the server-rendered pages at every other path."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from .auth import Authkeeper
 from .core import errors
 from .http.app import error_response
 from .http.security import security_headers
+from .pages import PagesApp
+
+_SERVER_PATHS = frozenset({"/healthz", "/readyz", "/__mailbox"})
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -26,6 +30,7 @@ class ServerApp:
         self.base = auth.settings.base_path
         self._headers = security_headers(auth.settings.base_url.startswith("https://"))
         auth.api.strip_prefix = self.base
+        self.pages: PagesApp | None = PagesApp(auth) if auth.settings.pages.enabled else None
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -52,9 +57,18 @@ class ServerApp:
         if path == self.base or path.startswith(self.base + "/"):
             await self.auth.api(scope, receive, send)
             return
+        if self.pages is not None and not self._serves(path, scope["method"]):
+            await self.pages(scope, receive, send)
+            return
         response = await self._other(scope, path)
         response.raw_headers.extend(self._headers)
         await response(scope, receive, send)
+
+    def _serves(self, path: str, method: str) -> bool:
+        """Whether the server itself answers (health checks, the dev mailbox), not the pages."""
+        if method not in ("GET", "HEAD") or path not in _SERVER_PATHS:
+            return False
+        return path != "/__mailbox" or self.auth.outbox is not None
 
     async def _other(self, scope: Scope, path: str) -> Response:
         if scope["method"] not in ("GET", "HEAD"):

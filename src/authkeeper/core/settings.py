@@ -295,6 +295,14 @@ class AuditSettings:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class PagesSettings:
+    """The server-rendered pages (sign-in, sign-up, account, admin) served by ``authkeeper serve``."""
+
+    enabled: bool = True
+    """Serve the pages at ``/``; off leaves only the API, health checks and the dev mailbox."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Settings:
     """Everything authkeeper can be told. Construct with keywords; every field has a default."""
 
@@ -328,6 +336,7 @@ class Settings:
     two_factor: TwoFactorSettings = field(default_factory=TwoFactorSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
+    pages: PagesSettings = field(default_factory=PagesSettings)
 
     @property
     def is_production(self) -> bool:

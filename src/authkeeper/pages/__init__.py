@@ -1,0 +1,19 @@
+"""Server-rendered pages that work without JavaScript: sign-in, sign-up, password reset,
+email verification, the two-factor challenge, the account pages and the admin pages.
+
+``authkeeper serve`` serves them at ``/`` next to the API. In your own Starlette app::
+
+    from authkeeper.pages import PagesApp
+
+    app = Starlette(lifespan=auth.lifespan, routes=[
+        Mount("/api/auth", app=auth.api),
+        Mount("/", app=PagesApp(auth)),
+    ])
+
+The pages call the same flows as the JSON API and share its session cookie, rate limits
+and redirect rules. Templates (Jinja2, autoescaped) and the stylesheet ship in the package.
+"""
+
+from .app import PagesApp
+
+__all__ = ["PagesApp"]

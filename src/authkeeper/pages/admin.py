@@ -1,0 +1,257 @@
+"""Admin pages: the users table (search, filters, sort, pages) and a user's page (role,
+ban, sessions, password, deletion, impersonation, audit events).
+
+Who may do what is decided by :mod:`authkeeper.plugins.admin.access` through the admin
+flows, which check the permission themselves; the pages only ask the same module which
+forms to show. A refusal is the styled 403 page (or the error next to the form).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from starlette.responses import Response
+
+from ..core import errors
+from ..plugins.admin import bans, flows, impersonation
+from ..plugins.admin.access import Actor
+from ..plugins.admin.constants import ADMIN_SESSION_COOKIE
+from ..storage.sql_plugins import AuditQuery, UserQuery
+from .page import Form, Page
+from .routes import get, post
+
+PAGE_SIZE = 25
+SORTS = {"createdAt": "Joined", "name": "Name", "email": "Email", "role": "Role"}
+BAN_DURATIONS = (
+    ("3600", "1 hour"), ("86400", "1 day"), ("604800", "7 days"), ("2592000", "30 days"), ("", "Until lifted"),
+)
+
+ROLE = Form("role", ("role",))
+BAN = Form("ban", ("ban_reason", "ban_duration"))
+UNBAN = Form("unban", ())
+SESSIONS = Form("sessions", ())
+PASSWORD = Form("set-password", ("new_password",))
+DELETE = Form("delete-user", ())
+IMPERSONATE = Form("impersonate", ())
+
+
+def _plugin(page: Page) -> None:
+    if not page.ctx.settings.admin.enabled:
+        raise errors.AuthError(errors.NOT_FOUND)
+
+
+def actor(page: Page) -> Actor:
+    _plugin(page)
+    return flows.actor_for(page.ctx, page.me, page.my_session)
+
+
+# -- the users table -----------------------------------------------------------------------
+def user_query(page: Page) -> tuple[UserQuery, dict[str, str], int]:
+    """The list's search from the query string (unknown values fall back to defaults)."""
+    roles = page.ctx.settings.admin.roles
+    q = page.query("q").strip()[:200]
+    field = page.query("field") if page.query("field") in ("email", "name") else "email"
+    role = page.query("role") if page.query("role") in roles else ""
+    status = page.query("status") if page.query("status") in ("banned", "active") else ""
+    verified = page.query("verified") if page.query("verified") in ("yes", "no") else ""
+    sort = page.query("sort") if page.query("sort") in SORTS else "createdAt"
+    direction = page.query("dir") if page.query("dir") in ("asc", "desc") else ("desc" if sort == "createdAt" else "asc")
+    number = int(page.query("page")) if page.query("page").isdigit() else 1
+    number = max(1, min(number, 100_000))
+    filters: list[tuple[str, Any, Any]] = []
+    if role:
+        filters.append(("role", "eq", role))
+    if status:
+        filters.append(("banned", "eq" if status == "banned" else "ne", True))
+    if verified:
+        filters.append(("emailVerified", "eq", verified == "yes"))
+    query = UserQuery(
+        search_field=field, search_operator="contains", search_value=q or None, filters=tuple(filters),
+        sort_by=sort, sort_direction=direction, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE,  # type: ignore[arg-type]
+    )
+    state = {"q": q, "field": field, "role": role, "status": status, "verified": verified, "sort": sort, "dir": direction}
+    return query, state, number
+
+
+async def users_page(page: Page) -> Response:
+    who = actor(page)
+    query, state, number = user_query(page)
+    users, total = await flows.list_users(page.ctx, who, query)
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+
+    def link(**changes: str) -> str:
+        merged = {**state, **changes}
+        if merged.get("page") == "1":
+            merged.pop("page")
+        return page.url("/admin", **merged)
+
+    def sort_link(column: str) -> str:
+        flip = "desc" if state["sort"] == column and state["dir"] == "asc" else "asc"
+        return link(sort=column, dir=flip)
+
+    return page.render(
+        "admin/users.html", users=users, total=total, number=number, pages=pages, state=state,
+        roles=list(page.ctx.settings.admin.roles), sorts=SORTS, link=link, sort_link=sort_link,
+        first=(number - 1) * PAGE_SIZE + 1 if users else 0, last=(number - 1) * PAGE_SIZE + len(users),
+        access=who.access,
+    )
+
+
+# -- one user ------------------------------------------------------------------------------
+async def user_context(page: Page, who: Actor, user_id: str) -> dict[str, Any]:
+    target = await flows.get_user(page.ctx, who, user_id)
+    can = {name: who.can(rule[0]) for name, rule in (
+        ("role", flows.SET_ROLE), ("ban", flows.BAN), ("sessions", flows.LIST_SESSIONS),
+        ("revoke", flows.REVOKE_SESSIONS), ("password", flows.SET_PASSWORD), ("delete", flows.DELETE),
+        ("impersonate", flows.IMPERSONATE), ("audit", flows.LIST_AUDIT),
+    )}
+    self_view = target.id == who.id
+    found = await flows.list_user_sessions(page.ctx, who, target.id) if can["sessions"] else []
+    user_sessions = [{"session": s, "handle": flows.session_handle(s)} for s in found]
+    events: list[Any] = []
+    actors: dict[str, str] = {}
+    if can["audit"]:
+        events, _ = await flows.list_audit(page.ctx, who, AuditQuery(user_id=target.id, limit=50))
+        for actor_id in {e.actor_id for e in events if e.actor_id and e.actor_id != target.id}:
+            found_actor = await page.ctx.store.find_user_by_id(actor_id)
+            if found_actor is not None:
+                actors[actor_id] = found_actor.name or found_actor.email
+    return {
+        "target": target, "can": can, "self_view": self_view, "user_sessions": user_sessions, "events": events,
+        "actors": actors,
+        "target_roles": who.access.roles_of(target), "roles": list(page.ctx.settings.admin.roles),
+        "durations": BAN_DURATIONS,
+    }
+
+
+async def user_page(page: Page) -> Response:
+    who = actor(page)
+    return page.render("admin/user.html", **await user_context(page, who, page.params["id"]))
+
+
+async def _again(page: Page, who: Actor, exc: errors.AuthError, form: Form, keep: tuple[str, ...] = ()) -> Response:
+    context = await user_context(page, who, page.params["id"])
+    return page.fail("admin/user.html", exc, form, keep=keep, aliases={"password": "new_password"}, **context)
+
+
+def _back(page: Page, notice: str) -> Response:
+    return page.redirect(page.url(f"/admin/users/{page.params['id']}"), notice)
+
+
+async def set_role(page: Page) -> Response:
+    who = actor(page)
+    await page.limit("/admin/set-role")
+    try:
+        await flows.set_role(page.ctx, who, page.params["id"], page.text("role", 255), page.call.client)
+    except errors.AuthError as exc:
+        return await _again(page, who, exc, ROLE)
+    return _back(page, "role-changed")
+
+
+async def ban(page: Page) -> Response:
+    who = actor(page)
+    await page.limit("/admin/ban-user")
+    duration = page.form.get("ban_duration", "")
+    try:
+        await bans.ban_user(
+            page.ctx, who, page.params["id"], reason=page.text("ban_reason", 1000) or None,
+            expires_in=int(duration) if duration.isdigit() else None, client=page.call.client,
+        )
+    except errors.AuthError as exc:
+        return await _again(page, who, exc, BAN, keep=("ban_reason", "ban_duration"))
+    return _back(page, "user-banned")
+
+
+async def unban(page: Page) -> Response:
+    who = actor(page)
+    await page.limit("/admin/unban-user")
+    try:
+        await bans.unban_user(page.ctx, who, page.params["id"], page.call.client)
+    except errors.AuthError as exc:
+        return await _again(page, who, exc, UNBAN)
+    return _back(page, "user-unbanned")
+
+
+async def revoke_sessions(page: Page) -> Response:
+    who = actor(page)
+    await page.limit("/admin/revoke-user-sessions")
+    try:
+        await flows.revoke_user_sessions(page.ctx, who, page.params["id"], page.call.client)
+    except errors.AuthError as exc:
+        return await _again(page, who, exc, SESSIONS)
+    return _back(page, "sessions-revoked")
+
+
+async def revoke_session(page: Page) -> Response:
+    who = actor(page)
+    await page.limit("/admin/revoke-user-session")
+    try:
+        await flows.revoke_user_session(page.ctx, who, page.text("handle", 512), page.call.client)
+    except errors.AuthError as exc:
+        return await _again(page, who, exc, SESSIONS)
+    return _back(page, "user-session-revoked")
+
+
+async def set_password(page: Page) -> Response:
+    who = actor(page)
+    await page.limit("/admin/set-user-password")
+    try:
+        await flows.set_user_password(page.ctx, who, page.params["id"], page.secret("new_password"), page.call.client)
+    except errors.AuthError as exc:
+        return await _again(page, who, exc, PASSWORD)
+    return _back(page, "user-password-set")
+
+
+async def delete(page: Page) -> Response:
+    who = actor(page)
+    await page.limit("/admin/remove-user")
+    try:
+        await flows.remove_user(page.ctx, who, page.params["id"], page.call.client)
+    except errors.AuthError as exc:
+        return await _again(page, who, exc, DELETE)
+    return page.redirect(page.url("/admin"), "user-deleted")
+
+
+async def impersonate(page: Page) -> Response:
+    """Act as the user: cookies as the API's impersonate-user sets them."""
+    who = actor(page)
+    await page.limit("/admin/impersonate-user")
+    call = page.call
+    try:
+        switched = await impersonation.impersonate(page.ctx, who, page.params["id"], call.client)
+    except errors.AuthError as exc:
+        return await _again(page, who, exc, IMPERSONATE)
+    admin_value = impersonation.admin_cookie_value(page.my_session.token, call.dont_remember())
+    call.clear_session_cookies()
+    call.set_signed_cookie(ADMIN_SESSION_COOKIE, admin_value, page.ctx.settings.session.expires_in)
+    call.set_session_cookie(switched.session.token, remember=False)
+    return page.redirect(page.url("/account"))
+
+
+async def stop_impersonating(page: Page) -> Response:
+    _plugin(page)
+    await page.limit("/admin/stop-impersonating")
+    call = page.call
+    signed = call.request.cookies.get(call.cookies.name(ADMIN_SESSION_COOKIE))
+    user_id = page.me.id
+    switched = await impersonation.stop_impersonating(page.ctx, page.my_session, page.ctx.signer.unsign(signed), call.client)
+    call.set_cookies.append(call.cookies.delete(call.cookies.session_data))
+    call.set_session_cookie(switched.session.token, remember=switched.remember)
+    call.delete_cookie(ADMIN_SESSION_COOKIE)
+    return page.redirect(page.url(f"/admin/users/{user_id}"), "impersonation-stopped")
+
+
+ROUTES = [
+    get("/admin", users_page, "session"),
+    get("/admin/users/{id}", user_page, "session"),
+    post("/admin/users/{id}/role", set_role, "session"),
+    post("/admin/users/{id}/ban", ban, "session"),
+    post("/admin/users/{id}/unban", unban, "session"),
+    post("/admin/users/{id}/revoke-sessions", revoke_sessions, "session"),
+    post("/admin/users/{id}/revoke-session", revoke_session, "session"),
+    post("/admin/users/{id}/password", set_password, "session"),
+    post("/admin/users/{id}/delete", delete, "session"),
+    post("/admin/users/{id}/impersonate", impersonate, "session"),
+    post("/admin/stop-impersonating", stop_impersonating, "session"),
+]

@@ -1,0 +1,299 @@
+"""The ASGI app of the server-rendered pages: routing, the visitor's session and CSRF
+value, the origin and CSRF check on every POST, error pages, headers, the stylesheet.
+
+Order per request: route → visitor (session, CSRF cookie) → POST: form, origin, CSRF →
+access (session, freshness) → handler. Errors a handler does not turn into a form error
+become a styled page here (403, 404, 429 with when to retry, 500); nothing else builds one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from ..core import errors
+from ..core.models import ClientInfo
+from ..flows import sessions
+from ..http.call import Call
+from ..http.client_ip import client_ip
+from ..http.security import check_origin, security_headers
+from ..plugins.admin import flows as admin_flows
+from . import account, admin, csrf, filters, public, two_factor
+from .messages import NOTICES, describe, retry_after, wait_words
+from .page import Page
+from .routes import Route
+
+if TYPE_CHECKING:
+    from ..auth import Authkeeper
+
+log = logging.getLogger("authkeeper.pages")
+
+MAX_FORM = 64 * 1024
+"""Largest form body accepted (the biggest form holds a few short fields)."""
+CSRF_MAX_AGE = 400 * 86400
+"""The CSRF cookie lives as long as browsers let a cookie live (400 days)."""
+
+_CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"
+_STATIC = {"/static/authkeeper.css": "text/css; charset=utf-8", "/static/icon.svg": "image/svg+xml"}
+
+
+def form_action(trusted: tuple[str, ...]) -> str:
+    """``form-action`` for the CSP: this origin and the trusted ones (a form's redirect may
+    go to a trusted ``next``); left out when a trusted pattern has no CSP spelling."""
+    sources = ["'self'"]
+    for item in trusted:
+        item = item.strip().rstrip("/")
+        if not item:
+            continue
+        if any(ch in item for ch in "?;, '\"\n"):
+            return ""
+        sources.append(item)
+    return "; form-action " + " ".join(sources)
+
+
+def _templates() -> Environment:
+    env = Environment(
+        loader=PackageLoader("authkeeper.pages", "templates"),
+        autoescape=True,  # every template, whatever its name: user data is never markup
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(filters.FILTERS)
+    return env
+
+
+class PagesApp:
+    """The pages as an ASGI app, mountable anywhere (``root_path`` aware).
+
+    Args:
+        auth: the :class:`~authkeeper.Authkeeper` whose flows, sessions, cookies and rate
+            limits the pages share with its JSON API.
+
+    ``authkeeper serve`` mounts it at ``/``; in your own Starlette app::
+
+        app.mount("/api/auth", auth.api)
+        app.mount("/", PagesApp(auth))
+    """
+
+    def __init__(self, auth: Authkeeper) -> None:
+        self.auth = auth
+        self.ctx = auth.ctx
+        self.api = auth.api
+        self.env = _templates()
+        self.routes: list[Route] = [*public.ROUTES, *two_factor.ROUTES, *account.ROUTES, *admin.ROUTES]
+        settings = auth.settings
+        https = settings.base_url.startswith("https://")
+        csp = (_CSP + form_action(settings.trusted_origins)).encode()
+        self.headers = [(k, csp if k == b"content-security-policy" else v) for k, v in security_headers(https)]
+        self.headers += [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
+        files = resources.files("authkeeper.pages").joinpath("static")
+        self.static = {path: files.joinpath(path.rsplit("/", 1)[1]).read_bytes() for path in _STATIC}
+        self.version = hashlib.sha256(b"".join(self.static.values())).hexdigest()[:12]
+        """Added to the stylesheet's URL, so a new release is never served an old copy."""
+
+    # -- rendering ---------------------------------------------------------------------
+    def render(self, page: Page, template: str, context: dict[str, Any]) -> str:
+        user = page.user
+        session = page.session
+        notice = NOTICES.get(page.query("notice"))
+        base: dict[str, Any] = {
+            "app_name": self.ctx.settings.app_name,
+            "url": page.url,
+            "static": lambda name: f"{page.prefix}/static/{name}?v={self.version}",
+            "csrf_field": csrf.FIELD,
+            "csrf_token": page.csrf_token(),
+            "me": user,
+            "impersonating": bool(session and session.extra.get("impersonatedBy")),
+            "can_admin": bool(user and session and self.can_admin(page)),
+            "notice": notice,
+            "here": page.here(),
+            "path": page.path,
+            "min_password": self.ctx.settings.password.min_length,
+            "form_errors": {},
+            "values": {},
+            "focus": None,
+        }
+        base.update(context)
+        return self.env.get_template(template).render(base)
+
+    def can_admin(self, page: Page) -> bool:
+        if not self.ctx.settings.admin.enabled or page.call.resolved is None:
+            return False
+        actor = admin_flows.actor_for(self.ctx, page.me, page.my_session)
+        return actor.can(admin_flows.LIST[0])
+
+    def error_page(self, page: Page, status: int, *, title: str, message: str, **extra: Any) -> Response:
+        return page.render("error.html", status=status, status_code=status, title=title, message=message, **extra)
+
+    # -- the pipeline ------------------------------------------------------------------
+    def find(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
+        """The route, its path values, and whether the path exists for another method."""
+        other = False
+        for route in self.routes:
+            params = route.match(path)
+            if params is None:
+                continue
+            if route.method == method:
+                return route, params, True
+            other = True
+        return None, {}, other
+
+    async def read_form(self, page: Page) -> None:
+        request = page.call.request
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        length = request.headers.get("content-length")
+        if length is not None and (not (length.isascii() and length.isdigit()) or int(length) > MAX_FORM):
+            raise errors.AuthError(errors.PAYLOAD_TOO_LARGE)
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_FORM:
+                raise errors.AuthError(errors.PAYLOAD_TOO_LARGE)
+        if body.strip() and ctype != "application/x-www-form-urlencoded":
+            raise errors.AuthError(errors.UNSUPPORTED_MEDIA_TYPE)
+        try:
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError:
+            raise errors.AuthError(errors.BAD_REQUEST, "Invalid UTF-8 in form") from None
+        for key, value in pairs:
+            if "\x00" in key or "\x00" in value:
+                raise errors.AuthError(errors.VALIDATION_ERROR, "[body] Invalid input: NUL character")
+        page.form = dict(pairs)
+
+    async def resolve_session(self, page: Page) -> None:
+        call = page.call
+        token = self.ctx.signer.unsign(call.request.cookies.get(call.cookies.session_token))
+        call.session_token = token
+        if not token:
+            return
+        call.resolved = await sessions.resolve(self.ctx, token, refresh=not call.dont_remember())
+        if call.resolved is None:
+            call.clear_session_cookies()
+        elif call.resolved.refreshed:
+            call.set_session_cookie(token, remember=True)
+
+    async def handle(self, page: Page, method: str) -> Response:
+        route, params, exists = self.find(method, page.path)
+        if route is None:
+            if exists:
+                return self.error_page(page, 405, title="Not allowed", message="This address does not take that kind of request.")
+            return self.error_page(page, 404, title="Page not found",
+                                   message="We could not find that page. Check the address, or go back to the start.")
+        page.params = params
+        await self.resolve_session(page)
+        if method == "POST":
+            await self.read_form(page)
+            try:
+                check_origin(page.call, self.ctx.origins)
+            except errors.AuthError:
+                return self.forbidden(page, "This form was sent from another site, so we did not act on it.")
+            session = page.session
+            if not csrf.check(self.ctx.secrets, page.seed, session.id if session else None, page.form.get(csrf.FIELD)):
+                return self.forbidden(page, "This form has expired or was not sent from this site. Go back, reload the page and try again.")
+        if route.access != "public" and page.user is None:
+            return page.redirect(page.url("/sign-in", next=page.here() if method == "GET" else ""))
+        if route.access == "fresh":
+            assert page.session is not None
+            if not sessions.is_fresh(self.ctx, page.session):
+                return page.redirect(page.url("/reauth", next=page.here() if method == "GET" else page.url("/account")))
+        return await route.handler(page)
+
+    def forbidden(self, page: Page, message: str) -> Response:
+        return self.error_page(page, 403, title="Not allowed", message=message)
+
+    def from_error(self, page: Page, exc: errors.AuthError) -> Response:
+        """An error no handler turned into a form error, as a page."""
+        if exc.code == "UNAUTHORIZED":
+            return page.redirect(page.url("/sign-in", next=page.here() if page.call.request.method == "GET" else ""))
+        if exc.code == "SESSION_NOT_FRESH":
+            return page.redirect(page.url("/reauth", next=page.safe_next() or page.url("/account")))
+        if exc.status == 429:
+            wait = retry_after(exc)
+            response = self.error_page(
+                page, 429, title="Slow down",
+                message="There were too many attempts from your network in a short time.",
+                retry=f"Try again in {wait_words(wait)}." if wait else "Wait a few minutes, then try again.",
+            )
+            if wait:
+                response.headers["Retry-After"] = str(wait)
+            return response
+        if exc.status == 403:
+            return self.forbidden(page, "You do not have access to this page.")
+        if exc.status == 404:
+            return self.error_page(page, 404, title="Page not found", message="We could not find that page.")
+        if exc.status >= 500:
+            return self.server_error(page)
+        return self.error_page(page, exc.status, title="Something is not right", message=describe(exc, self.ctx.settings).message)
+
+    def server_error(self, page: Page) -> Response:
+        try:
+            return self.error_page(page, 500, title="Something went wrong",
+                                   message="The problem is on our side, not yours. Try again in a moment.")
+        except Exception:  # noqa: BLE001 - the page itself failed (a template, the session): plain words
+            log.exception("the error page failed")
+            return HTMLResponse(
+                "<!doctype html><html lang=en><meta charset=utf-8><title>Something went wrong</title>"
+                "<h1>Something went wrong</h1><p>The problem is on our side, not yours. Try again in a moment.</p>",
+                status_code=500,
+            )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        root: str = scope.get("root_path", "")
+        path: str = scope["path"]
+        if root and path.startswith(root):
+            path = path[len(root):]
+        path = path or "/"
+        method = "GET" if scope["method"] == "HEAD" else scope["method"]
+        if method == "GET" and path in self.static:
+            await self.static_file(path)(scope, receive, send)
+            return
+        jar = self.api.cookies
+        headers = request.headers
+        peer = scope["client"][0] if scope.get("client") else None
+        call = Call(
+            ctx=self.ctx, request=request, cookies=jar,
+            client=ClientInfo(ip=client_ip(peer, headers.get("x-forwarded-for"), self.api.proxies),
+                              user_agent=headers.get("user-agent", "")[:512]),
+            path=path,
+        )
+        seed = request.cookies.get(jar.name(csrf.COOKIE))
+        page = Page(self, call, root.rstrip("/"), path, seed=seed if csrf.valid_seed(seed) else "")
+        new_seed = not page.seed
+        if new_seed:
+            page.seed = csrf.new_seed()
+        try:
+            try:
+                if "\x00" in path or b"%00" in scope.get("query_string", b""):
+                    raise errors.AuthError(errors.NOT_FOUND)
+                response = await self.handle(page, method)
+            except errors.AuthError as exc:
+                response = self.from_error(page, exc)
+        except Exception:  # noqa: BLE001 - the visitor gets a clean page, the log the details
+            log.exception("unhandled error on %s %s", method, path)
+            call.set_cookies.clear()
+            response = self.server_error(page)
+        if new_seed:
+            call.set_cookies.append(jar.header(jar.name(csrf.COOKIE), page.seed, CSRF_MAX_AGE))
+        response.raw_headers.extend(self.headers)
+        for cookie in call.set_cookies:
+            response.raw_headers.append((b"set-cookie", cookie.encode("latin-1")))
+        await response(scope, receive, send)
+
+    def static_file(self, path: str) -> Response:
+        return Response(
+            self.static[path], media_type=_STATIC[path],
+            headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
+        )
+

@@ -1,0 +1,51 @@
+"""CSRF tokens for the HTML forms: an HMAC-signed double submit bound to the visitor.
+
+Each browser holds a random value in its own httpOnly, SameSite=Lax cookie. Every form
+carries ``csrf_token`` = base64url(HMAC-SHA256(secret, "csrf" | value | session id)), so a
+token is useless without the cookie, in another browser, or after the session changes
+(a token taken before sign-in does not work after it: no login CSRF). Every secret in
+rotation verifies; the first one signs.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+
+from ..core.crypto.random import generate_id
+
+COOKIE = "csrf"
+"""Logical cookie name; the wire name gets the cookie prefix (``better-auth.csrf``)."""
+FIELD = "csrf_token"
+"""Name of the hidden form field."""
+SEED_LENGTH = 32
+
+_SEED = re.compile(r"^[A-Za-z0-9]{32}$")
+
+
+def new_seed() -> str:
+    return generate_id(SEED_LENGTH)
+
+
+def valid_seed(value: str | None) -> bool:
+    return bool(value and _SEED.match(value))
+
+
+def _mac(secret: str, seed: str, session_id: str) -> str:
+    digest = hmac.new(secret.encode(), f"csrf|{seed}|{session_id}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def token_for(secrets: tuple[str, ...], seed: str, session_id: str | None) -> str:
+    """The token the forms of this visitor (and session) carry."""
+    return _mac(secrets[0], seed, session_id or "")
+
+
+def check(secrets: tuple[str, ...], seed: str | None, session_id: str | None, given: str | None) -> bool:
+    """Whether ``given`` is this visitor's token (constant-time, any secret in rotation)."""
+    if not seed or not valid_seed(seed) or not given or len(given) > 128:
+        return False
+    expected = given.encode()
+    return any(hmac.compare_digest(_mac(s, seed, session_id or "").encode(), expected) for s in secrets)

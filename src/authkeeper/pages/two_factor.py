@@ -1,0 +1,222 @@
+"""Two-factor pages: the challenge after the password (authenticator code, emailed code,
+backup code, trust this device) and the account's set-up, backup codes and turning it off.
+
+Every rule is the two-factor plugin's (:mod:`authkeeper.plugins.two_factor.flows`); the
+cookies are set as its endpoints set them.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+from starlette.responses import Response
+
+from ..core import errors
+from ..plugins.two_factor import challenge, flows, qr_svg
+from ..plugins.two_factor.challenge import Challenge, ChallengeGone
+from ..plugins.two_factor.constants import TRUST_DEVICE_COOKIE, TWO_FACTOR_COOKIE
+from ..plugins.two_factor.store import plugin_store
+from .page import Form, Page
+from .routes import get, post
+
+CHALLENGE = Form("challenge", ("code",))
+ACTIVATE = Form("activate", ("code",))
+ENABLE = Form("two-factor-enable", ("tf_password",))
+CODES = Form("two-factor-codes", ("codes_password",))
+DISABLE = Form("two-factor-disable", ("off_password",))
+
+_VERIFY_PATHS = {"totp": "/two-factor/verify-totp", "otp": "/two-factor/verify-otp", "backup": "/two-factor/verify-backup-code"}
+
+
+def masked(email: str) -> str:
+    """``a•••@example.com``: enough to recognise one's address, not to learn it."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}•••@{domain}"
+
+
+def _enabled(page: Page) -> None:
+    if not page.ctx.settings.two_factor.enabled:
+        raise errors.AuthError(errors.NOT_FOUND)
+
+
+async def _challenge(page: Page) -> Challenge:
+    _enabled(page)
+    cookie = page.call.request.cookies.get(page.call.cookies.name(TWO_FACTOR_COOKIE))
+    return await challenge.load_challenge(page.ctx, cookie)
+
+
+def _expired(page: Page, exc: errors.AuthError | None = None) -> Response:
+    page.call.delete_cookie(TWO_FACTOR_COOKIE)
+    spent = exc is not None and exc.code == "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE"
+    return page.redirect(page.url("/sign-in", next=page.safe_next()), "too-many-codes" if spent else "sign-in-expired")
+
+
+# -- the challenge -------------------------------------------------------------------------
+async def challenge_form(page: Page) -> Response:
+    try:
+        found = await _challenge(page)
+    except ChallengeGone:
+        return _expired(page)
+    return await _show(page, found)
+
+
+async def _show(page: Page, found: Challenge, status: int = 200, **context: object) -> Response:
+    methods = await challenge.methods_for(page.ctx, found.user.id)
+    method = str(context.pop("method", "") or page.query("method"))
+    if method not in ("totp", "otp", "backup") or (method == "totp" and "totp" not in methods):
+        method = "totp" if "totp" in methods else "otp"
+    return page.render(
+        "two_factor.html", status=status, method=method, methods=methods, email=masked(found.user.email),
+        next=page.safe_next(), trust_days=page.ctx.settings.two_factor.trust_device_max_age // 86400, **context,
+    )
+
+
+async def challenge_submit(page: Page) -> Response:
+    method = page.form.get("method", "")
+    if method not in _VERIFY_PATHS:
+        method = "totp"
+    await page.limit(_VERIFY_PATHS[method])
+    trust = page.flag("trust")
+    try:
+        found = await _challenge(page)
+    except ChallengeGone:
+        return _expired(page)
+    prover = flows.Prover(found.user, challenge=found)
+    client = page.call.client
+    try:
+        code = page.text("code", 64)
+        if method == "totp":
+            passed = await flows.verify_totp(page.ctx, prover, code, client=client, trust=trust)
+        elif method == "otp":
+            passed = await flows.verify_otp(page.ctx, prover, code, client=client, trust=trust)
+        else:
+            passed = await flows.verify_backup_code(page.ctx, prover, code, client=client, trust=trust)
+    except ChallengeGone as exc:
+        return _expired(page, exc)
+    except errors.AuthError as exc:
+        methods = await challenge.methods_for(page.ctx, found.user.id)
+        return page.fail("two_factor.html", exc, CHALLENGE, method=method, methods=methods,
+                         email=masked(found.user.email), next=page.safe_next(),
+                         trust_days=page.ctx.settings.two_factor.trust_device_max_age // 86400)
+    call = page.call
+    if passed.session is not None:
+        call.set_session_cookie(passed.session.token, remember=passed.remember)
+    call.delete_cookie(TWO_FACTOR_COOKIE)
+    if passed.trust_cookie is not None:
+        call.set_signed_cookie(TRUST_DEVICE_COOKIE, passed.trust_cookie, page.ctx.settings.two_factor.trust_device_max_age)
+    return page.redirect(page.next_url())
+
+
+async def send_code(page: Page) -> Response:
+    await page.limit("/two-factor/send-otp")
+    try:
+        found = await _challenge(page)
+        await flows.send_otp(page.ctx, flows.Prover(found.user, challenge=found))
+    except ChallengeGone:
+        return _expired(page)
+    return page.redirect(page.url("/two-factor", method="otp", next=page.safe_next()), "code-sent")
+
+
+# -- the account's set-up ------------------------------------------------------------------
+def _secret_of(uri: str) -> str:
+    """The base32 key of an ``otpauth://`` URI, grouped by four for typing by hand."""
+    key = parse_qs(urlsplit(uri).query).get("secret", [""])[0]
+    return " ".join(key[i:i + 4] for i in range(0, len(key), 4))
+
+
+def setup_context(uri: str, codes: list[str]) -> dict[str, object]:
+    return {"qr": qr_svg(uri), "secret_key": _secret_of(uri), "totp_uri": uri, "backup_codes": codes}
+
+
+async def enable(page: Page) -> Response:
+    """Start with an authenticator app (shows the QR code and the backup codes once), or
+    turn on emailed codes at once."""
+    from .account import security_page
+
+    _enabled(page)
+    await page.limit("/two-factor/enable")
+    method = "otp" if page.form.get("method") == "otp" else "totp"
+    try:
+        done = await flows.enable(
+            page.ctx, page.me, page.my_session, password=page.secret("tf_password"), method=method, issuer=None,
+            client=page.call.client, remember=not page.call.dont_remember(),
+        )
+    except errors.AuthError as exc:
+        return await security_page(page, exc, ENABLE, aliases={"current_password": "tf_password"})
+    if done.session is not None:
+        page.call.set_session_cookie(done.session.token, remember=not page.call.dont_remember())
+    if done.method == "otp":
+        return page.redirect(page.url("/account/security"), "two-factor-on")
+    assert done.totp_uri is not None
+    return page.render("account/two_factor_setup.html", **setup_context(done.totp_uri, done.backup_codes))
+
+
+async def activate(page: Page) -> Response:
+    """The first code from the app turns two-factor on (the session is renewed)."""
+    _enabled(page)
+    await page.limit("/two-factor/verify-totp")
+    uri = page.form.get("totp_uri", "")
+    prover = flows.Prover(page.me, session=page.my_session)
+    try:
+        passed = await flows.verify_totp(page.ctx, prover, page.text("code", 64), client=page.call.client,
+                                         remember=not page.call.dont_remember())
+    except errors.AuthError as exc:
+        if not uri.startswith("otpauth://totp/") or len(uri) > 1024:
+            raise
+        return page.fail("account/two_factor_setup.html", exc, ACTIVATE, **setup_context(uri, []))
+    if passed.session is not None:
+        page.call.set_session_cookie(passed.session.token, remember=passed.remember)
+    return page.redirect(page.url("/account/security"), "two-factor-on")
+
+
+async def backup_codes(page: Page) -> Response:
+    from .account import security_page
+
+    _enabled(page)
+    await page.limit("/two-factor/generate-backup-codes")
+    try:
+        codes = await flows.regenerate_backup_codes(page.ctx, page.me, page.my_session,
+                                                    password=page.secret("codes_password"))
+    except errors.AuthError as exc:
+        return await security_page(page, exc, CODES, aliases={"current_password": "codes_password"})
+    return page.render("account/backup_codes.html", backup_codes=codes)
+
+
+async def disable(page: Page) -> Response:
+    from .account import security_page
+
+    _enabled(page)
+    await page.limit("/two-factor/disable")
+    remember = not page.call.dont_remember()
+    try:
+        _, new = await flows.disable(page.ctx, page.me, page.my_session, password=page.secret("off_password"),
+                                     client=page.call.client, remember=remember)
+    except errors.AuthError as exc:
+        return await security_page(page, exc, DISABLE, aliases={"current_password": "off_password"})
+    page.call.set_session_cookie(new.token, remember=remember)
+    if page.call.request.cookies.get(page.call.cookies.name(TRUST_DEVICE_COOKIE)):
+        page.call.delete_cookie(TRUST_DEVICE_COOKIE)
+    return page.redirect(page.url("/account/security"), "two-factor-off")
+
+
+async def status(page: Page) -> dict[str, object]:
+    """What the security page shows about two-factor."""
+    if not page.ctx.settings.two_factor.enabled:
+        return {"available": False, "enabled": False, "app": False}
+    record = await plugin_store(page.ctx.store).get_two_factor(page.me.id)
+    return {
+        "available": True,
+        "enabled": bool(page.me.extra.get("twoFactorEnabled")),
+        "app": bool(record is not None and record.verified),
+    }
+
+
+ROUTES = [
+    get("/two-factor", challenge_form),
+    post("/two-factor", challenge_submit),
+    post("/two-factor/send-code", send_code),
+    post("/account/two-factor/enable", enable, "session"),
+    post("/account/two-factor/activate", activate, "session"),
+    post("/account/two-factor/backup-codes", backup_codes, "session"),
+    post("/account/two-factor/disable", disable, "session"),
+]
