@@ -15,13 +15,25 @@ from typing import Any
 from .config import ConfigError, load_settings
 from .core.settings import Settings
 
-BANNER = """\
-================================================================
- authkeeper is running in DEVELOPMENT mode
- - a secret was generated and kept in .authkeeper-secret
- - mails are printed here and kept at GET /__mailbox?to=EMAIL
- Set AUTHKEEPER_ENV=production (with AUTHKEEPER_SECRET) for real use.
-================================================================"""
+def banner(settings: Settings, secret_file: str = ".authkeeper-secret") -> str:
+    """The development-mode banner, saying what this run really does."""
+    lines = [" authkeeper is running in DEVELOPMENT mode"]
+    try:
+        from_file = open(secret_file).read().strip() == settings.secret  # noqa: SIM115, PTH123
+    except OSError:
+        from_file = False
+    if from_file:
+        lines.append(f" - the secret was generated into {secret_file} and is kept there")
+    mail = settings.mail
+    if mail.backend == "console":
+        lines.append(" - mails are printed here")
+    elif mail.backend == "smtp":
+        lines.append(f" - mails go to SMTP {mail.smtp_host}:{mail.smtp_port}")
+    if mail.outbox:
+        lines.append(" - mails are kept at GET /__mailbox?to=EMAIL")
+    lines.append(" Set AUTHKEEPER_ENV=production (with AUTHKEEPER_SECRET) for real use.")
+    rule = "=" * 64
+    return "\n".join([rule, *lines, rule])
 
 
 class CliError(Exception):
@@ -79,7 +91,6 @@ def cmd_serve(args: argparse.Namespace) -> None:
         env = {**os.environ, "DATABASE_URL": settings.database.url}
         if subprocess.run(cmd, env=env).returncode != 0:
             raise SystemExit(1)
-    _return_freed_memory()
     from .auth import Authkeeper
     from .server import create_server_app
 
@@ -88,7 +99,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     except ValueError as exc:
         raise CliError(str(exc)) from None
     if not settings.is_production:
-        print(BANNER, file=sys.stderr)
+        print(banner(settings), file=sys.stderr)
     print(f"authkeeper: serving {settings.api_url} (database: {settings.database.url.split('@')[-1]})", file=sys.stderr)
     uvicorn.run(
         create_server_app(auth),
@@ -108,22 +119,6 @@ def cmd_migrate(args: argparse.Namespace) -> None:
         print(f"migrate: {change}", file=sys.stderr if args.quiet else sys.stdout)
     if not args.quiet:
         print(f"migrate: done, {len(changes)} changes" if changes else "migrate: database is up to date")
-
-
-def _return_freed_memory() -> None:
-    """Make glibc serve large blocks (argon2's 19 MiB) with mmap, so they go back to the
-    OS after each hash instead of staying in per-thread arenas."""
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    if not name or not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(name)
-        libc.mallopt(-3, 1024 * 1024)  # M_MMAP_THRESHOLD: fixed at 1 MiB (no dynamic growth)
-    except (OSError, AttributeError):
-        return
 
 
 async def _with_auth(settings: Settings, fn: Any) -> Any:
