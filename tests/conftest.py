@@ -22,7 +22,6 @@ import pytest
 from authkeeper import Authkeeper, Settings
 from authkeeper.core.settings import (
     DatabaseSettings,
-    LockoutSettings,
     MailSettings,
     PasswordSettings,
     RateLimitSettings,

@@ -268,7 +268,7 @@ def cmd_users_unban(args: argparse.Namespace) -> None:
 
 
 def cmd_audit(args: argparse.Namespace) -> None:
-    from datetime import UTC, datetime
+    from .core.models import parse_iso
 
     from .core.audit import Event
     from .storage.sql_plugins import AuditQuery
@@ -281,11 +281,9 @@ def cmd_audit(args: argparse.Namespace) -> None:
             raise CliError(f"--event: unknown event {name!r} (known: {', '.join(sorted(known))})")
     since = None
     if args.since:
-        try:
-            since = datetime.fromisoformat(args.since.replace("Z", "+00:00"))
-        except ValueError:
-            raise CliError(f"--since: not an ISO 8601 date: {args.since!r}") from None
-        since = since if since.tzinfo else since.replace(tzinfo=UTC)
+        since = parse_iso(args.since)
+        if since is None:
+            raise CliError(f"--since: not an ISO 8601 date: {args.since!r}")
     if args.limit < 1:
         raise CliError("--limit: must be at least 1")
 

@@ -21,74 +21,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { createAuthClient } from "better-auth/client";
+import { BASE, CookieJar, REFERENCE, newPassword, sleep, uniqueEmail } from "./support.mjs";
 
-const BASE = (process.env.AUTHKEEPER_URL || "").replace(/\/+$/, "");
-if (!/^https?:\/\/[^/]+$/.test(BASE)) {
-  throw new Error(`set AUTHKEEPER_URL to the server's origin, e.g. http://127.0.0.1:8123 (got ${JSON.stringify(process.env.AUTHKEEPER_URL)})`);
-}
 const API = `${BASE}/api/auth`;
 const DAY = 24 * 60 * 60 * 1000;
 const T = { timeout: 20_000 };
-const REFERENCE = /^(1|true|yes)$/i.test(process.env.BETTER_AUTH_REFERENCE || "");
 /** Options for a test of deliberate authkeeper behaviour, skipped against the Better Auth reference. */
 const AK_ONLY = { ...T, skip: REFERENCE ? "authkeeper-only behaviour (BETTER_AUTH_REFERENCE=1)" : false };
 
 // -- helpers --------------------------------------------------------------------------------
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function uniqueEmail(tag) {
-  return `${tag}-${Date.now().toString(36)}-${randomBytes(5).toString("hex")}@example.com`;
-}
-
-/** A password no policy should refuse: long, not common, not the email. */
-function newPassword() {
-  return `Marmalade-${randomBytes(6).toString("hex")}-Lighthouse`;
-}
-
-/** Cookies of one device: stored by name, Max-Age<=0 / past Expires delete, sent back on every call. */
-class CookieJar {
-  constructor() {
-    this.cookies = new Map();
-    this.lastSetCookie = [];
-  }
-
-  store(response) {
-    const lines = response.headers.getSetCookie();
-    this.lastSetCookie = lines;
-    for (const line of lines) {
-      const [pair, ...attrs] = line.split(";");
-      const eq = pair.indexOf("=");
-      if (eq < 1) continue;
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      let expired = false;
-      for (const attr of attrs) {
-        const [key, ...rest] = attr.trim().split("=");
-        const val = rest.join("=");
-        if (key.toLowerCase() === "max-age" && Number(val) <= 0) expired = true;
-        if (key.toLowerCase() === "expires" && Date.parse(val) <= Date.now()) expired = true;
-      }
-      if (expired) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-  }
-
-  header() {
-    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; ");
-  }
-
-  /** [name, value] of the cookie whose name ends with `suffix` (e.g. ".session_token"). */
-  find(suffix) {
-    for (const entry of this.cookies) if (entry[0].endsWith(suffix)) return entry;
-    return undefined;
-  }
-
-  /** The raw Set-Cookie line of the last response for a cookie whose name ends with `suffix`. */
-  lastLine(suffix) {
-    return this.lastSetCookie.find((line) => line.split("=", 1)[0].trim().endsWith(suffix));
-  }
-}
-
 /**
  * One device: an auth client with its own cookie jar (unless `cookies: false`) that sends
  * `Origin: BASE`, as a browser page served from BASE would (`origin` overrides it; `false` sends

@@ -15,7 +15,7 @@ import pytest
 from authkeeper.core.crypto import totp
 from authkeeper.core.settings import UserSettings
 from tests.conftest import ORIGIN
-from tests.pages.helpers import PASSWORD, Visitor, attr, field_error, form_alert, input_tag, make_user, notice, text
+from tests.pages.helpers import PASSWORD, Visitor, attr, field_error, form_alert, input_tag, notice, text
 
 pytestmark = pytest.mark.anyio
 

@@ -11,6 +11,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def parse_iso(value: str) -> datetime | None:
+    """An ISO 8601 date (``Z`` or an offset; none means UTC) as an aware datetime, or None."""
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 def iso(value: datetime | None) -> str | None:
     """ISO 8601 with milliseconds and ``Z``, as JavaScript's ``Date.toJSON`` writes it."""
     if value is None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from . import errors
+from .models import parse_iso
 from .settings import AdditionalField, UserSettings
 
 # Plain ASCII addresses with a dotted domain, as zod's email check accepts.
@@ -74,13 +74,9 @@ def _coerce(spec: AdditionalField, value: Any) -> Any:
         if not isinstance(value, bool):
             raise errors.AuthError(errors.VALIDATION_ERROR, f"{where} Invalid input: expected boolean")
         return value
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            parsed = None
-        if parsed is not None:
-            return parsed
+    parsed = parse_iso(value) if isinstance(value, str) else None
+    if parsed is not None:
+        return parsed
     raise errors.AuthError(errors.VALIDATION_ERROR, f"{where} Invalid input: expected an ISO 8601 date")
 
 

@@ -12,6 +12,7 @@ from ..core.mail import link_message, notice_message
 from ..core.models import Account, ClientInfo
 from ..core.passwords import check_new_password
 from ..core.users import normalise_email
+from ..storage.base import Store
 from . import sessions
 
 PREFIX = "reset-password:"
@@ -44,6 +45,22 @@ async def token_is_valid(ctx: AuthContext, token: str) -> bool:
     return await ctx.store.find_verification(PREFIX + token, ctx.now()) is not None
 
 
+async def store_password(ctx: AuthContext, tx: Store, user_id: str, password_hash: str) -> None:
+    """Give the user this password: on their credential account, made if they have none yet
+    (a user who signed up through a provider). For resets and for admins setting a password."""
+    account = await tx.find_account(user_id, "credential")
+    if account is None:
+        now = ctx.now()
+        await tx.create_account(
+            Account(
+                id=generate_id(), account_id=user_id, provider_id="credential", user_id=user_id,
+                created_at=now, updated_at=now, password=password_hash,
+            )
+        )
+    else:
+        await tx.update_account_password(account.id, password_hash)
+
+
 async def reset_password(ctx: AuthContext, token: str, new_password: str, client: ClientInfo | None = None) -> None:
     """Set a new password; the token works once, and every session and older reset link dies."""
     if not token:
@@ -60,17 +77,7 @@ async def reset_password(ctx: AuthContext, token: str, new_password: str, client
     async with ctx.store.transaction() as tx:
         if await tx.consume_verification(PREFIX + token, ctx.now()) is None:
             raise errors.AuthError(errors.INVALID_TOKEN)
-        account = await tx.find_account(user.id, "credential")
-        if account is None:
-            now = ctx.now()
-            await tx.create_account(
-                Account(
-                    id=generate_id(), account_id=user.id, provider_id="credential", user_id=user.id,
-                    created_at=now, updated_at=now, password=password_hash,
-                )
-            )
-        else:
-            await tx.update_account_password(account.id, password_hash)
+        await store_password(ctx, tx, user.id, password_hash)
         revoked = await tx.delete_user_sessions(user.id)
         await sessions.all_sessions_revoked(ctx, tx, user.id)
         await tx.delete_verifications(prefix=PREFIX, value=user.id)

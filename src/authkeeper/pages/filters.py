@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from ..core.models import iso
+from ..core.models import iso, parse_iso
 from . import useragent
 
 
@@ -14,10 +14,7 @@ def _aware(value: datetime | str | None) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
+        return parse_iso(value)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 

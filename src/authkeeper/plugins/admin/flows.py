@@ -9,17 +9,16 @@ a refusal comes before any input validation), and writes its audit event with
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ...core import audit, errors
 from ...core.context import AuthContext
-from ...core.crypto.random import generate_id
 from ...core.errors import ErrorCode
-from ...core.models import Account, AuditEvent, ClientInfo, Session, User, iso
+from ...core.models import AuditEvent, ClientInfo, Session, User, iso, parse_iso
 from ...core.passwords import check_new_password
 from ...core.users import additional_values, check_email, check_image, check_name
-from ...flows import sessions, sign_up
+from ...flows import reset_password, sessions, sign_up
 from ...flows.sign_in import lockout_key
 from ...storage.base import DuplicateError
 from ...storage.sql_plugins import AuditQuery, UserQuery
@@ -143,13 +142,9 @@ def _ban_values(data: Mapping[str, Any]) -> dict[str, Any]:
 def _date(value: object, where: str) -> datetime | None:
     if value is None:
         return None
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            parsed = None
-        if parsed is not None:
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = parse_iso(value) if isinstance(value, str) else None
+    if parsed is not None:
+        return parsed
     raise _invalid(where, "an ISO 8601 date")
 
 
@@ -323,17 +318,7 @@ async def set_user_password(
     check_new_password(ctx.settings.password, new_password, email=target.email)
     password_hash = await ctx.hasher.hash(new_password)
     async with ctx.store.transaction() as tx:
-        account = await tx.find_account(target.id, "credential")
-        if account is None:
-            now = ctx.now()
-            await tx.create_account(
-                Account(
-                    id=generate_id(), account_id=target.id, provider_id="credential", user_id=target.id,
-                    created_at=now, updated_at=now, password=password_hash,
-                )
-            )
-        else:
-            await tx.update_account_password(account.id, password_hash)
+        await reset_password.store_password(ctx, tx, target.id, password_hash)
         await audit.record(tx, audit.Event.PASSWORD_CHANGED, user_id=target.id, actor_id=actor.id, client=client,
                            by_admin=True, **actor.details)
     if ctx.settings.lockout.enabled:

@@ -6,13 +6,14 @@ naming it, as ``[query.<name>] …``."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast, get_args
 
 from starlette.datastructures import QueryParams
 
 from ...core import errors
 from ...core.audit import Event
+from ...core.models import parse_iso
 from ...core.settings import Settings
 from ...storage.sql_plugins import AuditQuery, Operator, UserQuery
 from .constants import (
@@ -67,11 +68,10 @@ def _date(name: str, value: str | None) -> datetime | None:
         return None
     if "T" in value and value.count(" ") == 1:
         value = value.replace(" ", "+")  # a "+01:00" offset that arrived unencoded
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise _bad(name, "Invalid input: expected an ISO 8601 date") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = parse_iso(value)
+    if parsed is None:
+        raise _bad(name, "Invalid input: expected an ISO 8601 date")
+    return parsed
 
 
 def user_fields(settings: Settings) -> dict[str, str]:

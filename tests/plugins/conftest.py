@@ -1,4 +1,5 @@
-"""Fixtures of the admin tests (see :mod:`.helpers`)."""
+"""Fixtures of the plugin tests: a world with an admin, a moderator and a user (see
+:mod:`tests.plugins.admin.helpers`)."""
 
 from __future__ import annotations
 
