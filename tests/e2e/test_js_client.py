@@ -74,10 +74,11 @@ def _run_suite(node: str, suite: Path, server: LiveServer, env_extra: dict[str, 
 
 
 @pytest.mark.node
-def test_official_client_suite(tmp_path: Path) -> None:
+def test_official_client_suite(tmp_path: Path, db_url: str) -> None:
+    """client.test.mjs against a server on SQLite, and on PostgreSQL."""
     node = _node()
     # Only now start the server: no server is started just to be skipped.
-    server = start_server(tmp_path)
+    server = start_server(tmp_path, env_extra={"DATABASE_URL": db_url})
     try:
         _run_suite(node, SUITE, server)
     finally:
@@ -85,14 +86,13 @@ def test_official_client_suite(tmp_path: Path) -> None:
 
 
 @pytest.mark.node
-def test_official_client_plugins_suite(tmp_path: Path) -> None:
-    """twoFactorClient and adminClient against a server whose admin is ``ADMIN_EMAIL``."""
+def test_official_client_plugins_suite(tmp_path: Path, db_url: str) -> None:
+    """twoFactorClient and adminClient against a server whose admin is ``ADMIN_EMAIL``, on
+    SQLite and on PostgreSQL."""
     node = _node()
     server = start_server(
         tmp_path,
-        env_extra={
-            "AUTHKEEPER_ADMIN": json.dumps({"admin_emails": [ADMIN_EMAIL]}),
-        },
+        env_extra={"DATABASE_URL": db_url, "AUTHKEEPER_ADMIN": json.dumps({"admin_emails": [ADMIN_EMAIL]})},
     )
     try:
         _run_suite(node, PLUGINS_SUITE, server, {
