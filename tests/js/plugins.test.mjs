@@ -18,7 +18,7 @@
 // "authkeeper only: …" (skipped with BETTER_AUTH_REFERENCE=1) check where authkeeper is stricter.
 // To check the suite itself, run it with BETTER_AUTH_REFERENCE=1 against a Better Auth 1.7.25
 // server with the twoFactor plugin (its sendOTP writing to the same kind of mailbox) and the admin
-// plugin (AUTHKEEPER_ADMIN_EMAIL given the admin role); reference-server.mjs loads neither.
+// plugin (AUTHKEEPER_ADMIN_EMAIL given the admin role): reference-server.mjs is one.
 //
 // TOTP codes are computed here (RFC 6238, HMAC-SHA1 over node:crypto) from the secret in the
 // totpURI, as an authenticator app would. authkeeper accepts each time step once per user, so an

@@ -1,30 +1,34 @@
-// A real Better Auth 1.7.25 server, used only to check client.test.mjs locally against the
-// reference implementation before trusting it against authkeeper (CI never runs this).
+// A real Better Auth 1.7.25 server, used only to check the client suites locally against the
+// reference implementation before trusting them against authkeeper (CI never runs this).
 //
-//   node reference-server.mjs 8124
+//   AUTHKEEPER_ADMIN_EMAIL=admin@example.com node reference-server.mjs 8124
 //   AUTHKEEPER_URL=http://127.0.0.1:8124 BETTER_AUTH_REFERENCE=1 node --test client.test.mjs
+//   AUTHKEEPER_URL=http://127.0.0.1:8124 BETTER_AUTH_REFERENCE=1 \
+//     AUTHKEEPER_ADMIN_EMAIL=admin@example.com node --test plugins.test.mjs
 //
 // (BETTER_AUTH_REFERENCE=1 skips the "authkeeper only: …" tests, where authkeeper is stricter than
 // Better Auth on purpose; without it they fail here, which shows they test something.)
 //
 // It mirrors the configuration the suite needs: email and password with reset mails, email
-// verification mails, change-email and delete-user enabled, the bearer plugin, and the same
-// development mailbox as authkeeper (GET /__mailbox?to=EMAIL → [{to, subject, text, url, at}]).
+// verification mails, change-email and delete-user enabled, the bearer, twoFactor (codes by mail
+// too) and admin plugins (AUTHKEEPER_ADMIN_EMAIL signs up as an admin), and the same development
+// mailbox as authkeeper (GET /__mailbox?to=EMAIL → [{to, subject, text, url, at}]).
 import http from "node:http";
 import { betterAuth } from "better-auth";
 import { memoryAdapter } from "better-auth/adapters/memory";
 import { toNodeHandler } from "better-auth/node";
-import { bearer } from "better-auth/plugins";
+import { admin, bearer, twoFactor } from "better-auth/plugins";
 
 const port = Number(process.argv[2] || process.env.PORT || 8124);
 const baseURL = `http://127.0.0.1:${port}`;
 
 const outbox = [];
-function deliver(to, subject, url) {
-  outbox.push({ to, subject, text: `${subject}\n\n${url}\n`, url, at: new Date().toISOString() });
+function deliver(to, subject, url, text = `${subject}\n\n${url}\n`) {
+  outbox.push({ to, subject, text, url, at: new Date().toISOString() });
 }
 
-const db = { user: [], session: [], account: [], verification: [] };
+const adminEmail = (process.env.AUTHKEEPER_ADMIN_EMAIL || "").trim().toLowerCase();
+const db = { user: [], session: [], account: [], verification: [], twoFactor: [] };
 
 const auth = betterAuth({
   baseURL,
@@ -44,7 +48,22 @@ const auth = betterAuth({
     changeEmail: { enabled: true },
     deleteUser: { enabled: true },
   },
-  plugins: [bearer()],
+  databaseHooks: {
+    user: {
+      create: {
+        before: async (user) => (adminEmail && user.email === adminEmail ? { data: { ...user, role: "admin" } } : undefined),
+      },
+    },
+  },
+  plugins: [
+    bearer(),
+    twoFactor({
+      otpOptions: {
+        sendOTP: async ({ user, otp }) => deliver(user.email, "Your sign-in code", null, `Your code:\n\n${otp}\n`),
+      },
+    }),
+    admin(),
+  ],
 });
 
 const handler = toNodeHandler(auth);
