@@ -7,6 +7,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 
 from authkeeper.core.settings import AdminSettings, LockoutSettings, RateLimitRule, RateLimitSettings
@@ -102,6 +104,21 @@ async def test_pages_that_need_a_session_send_to_sign_in_and_back(make_app: Call
     assert (await v.get("/")).headers["location"] == "/account"
     # Signed in, the sign-in page sends on.
     assert (await v.get("/sign-in?next=%2Faccount%2Fsessions")).headers["location"] == "/account/sessions"
+    await v.close()
+
+
+async def test_a_query_with_commas_and_colons_survives_the_detour(make_app: Callable[..., Any]) -> None:
+    """The detour's ``next`` is re-encoded so the redirect validator (Better Auth's narrow
+    query charset) accepts it: the visitor lands back on the same search."""
+    app = await make_app()
+    await make_user(app, "ann@example.com")
+    v = Visitor(app)
+    r = await v.get("/admin?q=a,b:c")
+    assert r.status_code == 303
+    nxt = parse_qs(urlsplit(r.headers["location"]).query)["next"][0]
+    assert nxt == "/admin?q=a%2Cb%3Ac"
+    r = await v.sign_in(next=nxt)
+    assert r.status_code == 303 and r.headers["location"] == nxt
     await v.close()
 
 

@@ -60,14 +60,13 @@ def user_query(page: Page) -> tuple[UserQuery, dict[str, str], int]:
     number = int(page.query("page")) if page.query("page").isdigit() else 1
     number = max(1, min(number, 100_000))
     filters: list[tuple[str, Any, Any]] = []
-    if role:
-        filters.append(("role", "eq", role))
     if status:
         filters.append(("banned", "eq" if status == "banned" else "ne", True))
     if verified:
         filters.append(("emailVerified", "eq", verified == "yes"))
     query = UserQuery(
         search_field=field, search_operator="contains", search_value=q or None, filters=tuple(filters),
+        has_role=role or None,
         sort_by=sort, sort_direction=direction, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE,  # type: ignore[arg-type]
     )
     state = {"q": q, "field": field, "role": role, "status": status, "verified": verified, "sort": sort, "dir": direction}

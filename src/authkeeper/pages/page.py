@@ -114,8 +114,9 @@ class Page:
         return f"{target}?{urlencode(pairs)}" if pairs else target
 
     def here(self) -> str:
-        """The URL of this request, as a ``next`` value."""
-        query = self.call.request.url.query
+        """The URL of this request, as a ``next`` value: the query re-encoded so that only the
+        characters the redirect validator accepts remain (``,`` and ``:`` become ``%2C``, ``%3A``)."""
+        query = urlencode(self.call.request.query_params.multi_items())
         return self.prefix + self.path + (f"?{query}" if query else "")
 
     def next_url(self, default: str = "/account") -> str:

@@ -28,6 +28,8 @@ class UserQuery:
     search_operator: Literal["contains", "starts_with", "ends_with"] = "contains"
     search_value: str | None = None
     filters: tuple[tuple[str, Operator, Any], ...] = ()
+    has_role: str | None = None
+    """Users holding this role, alone or in a comma-separated list (``admin,moderator``)."""
     sort_by: str | None = None
     sort_direction: Literal["asc", "desc"] = "asc"
     limit: int = 100
@@ -145,6 +147,12 @@ class PluginStoreMixin:
             if col is None:
                 continue
             conds.append(_condition(col, op, value))
+        if q.has_role:
+            role = like_escape(q.has_role)
+            conds.append(sa.or_(
+                u.c.role == q.has_role,
+                *(u.c.role.like(pattern, escape="\\") for pattern in (f"{role},%", f"%,{role}", f"%,{role},%")),
+            ))
         base = sa.select(u).where(*conds)
         sort = self._column(q.sort_by or "createdAt")
         if sort is None:  # a Column has no truth value: no ``or`` here
