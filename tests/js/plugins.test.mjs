@@ -491,6 +491,12 @@ async function adminDevice() {
       assert.fail(`admin sign-up: ${JSON.stringify(made.error)}`);
     }
     if (!made.error) {
+      // admin_emails makes an admin only of a verified address: confirm it through the mail.
+      const before = (await mailbox(ADMIN_EMAIL)).filter((m) => Boolean(m.url)).length;
+      assertOk(await dev.client.sendVerificationEmail({ email: ADMIN_EMAIL }), "admin verification mail");
+      const mail = await waitForMail(ADMIN_EMAIL, { after: before, match: (m) => Boolean(m.url) });
+      const confirmed = await fetch(mail.url, { redirect: "manual" });
+      assert.ok(confirmed.status < 400, `verification link: ${confirmed.status}`);
       adminAccount = { id: made.data.user.id, email: ADMIN_EMAIL, password: ADMIN_PASSWORD };
       return { ...adminAccount, dev };
     }

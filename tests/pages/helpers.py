@@ -110,4 +110,5 @@ class Visitor:
 async def make_user(app: TestApp, email: str, name: str = "User", role: str | None = None, **extra: Any) -> Any:
     if role is not None:
         extra["role"] = role
-    return await create_user(app.ctx, name=name, email=email, password=PASSWORD, extra=extra)
+    verified = bool(extra.pop("emailVerified", False))
+    return await create_user(app.ctx, name=name, email=email, password=PASSWORD, extra=extra, email_verified=verified)

@@ -335,6 +335,10 @@ def test_admin_search_role_ban_and_impersonation(browser: Any, site: Site) -> No
     ctx = new_context(browser)
     page = ctx.new_page()
     sign_up(page, site, "admin@example.com", "Ada Admin")
+    # admin_emails makes an admin only of a verified address.
+    assert page.locator("nav >> text=Admin").count() == 0
+    page.goto(site.mail("admin@example.com", "Verify your email").link)
+    page.goto(f"{site.url}/account")
     page.click("nav >> text=Admin")
     assert path_of(page) == "/admin"
     look(page, "admin")

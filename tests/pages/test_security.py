@@ -161,7 +161,7 @@ async def test_user_data_is_escaped_everywhere(make_app: Callable[..., Any]) -> 
         body = (await v.get(path)).text
         assert "<script>alert" not in body and "<img src=x" not in body
         assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in body
-    await make_user(app, "root@example.com", name="Root")
+    await make_user(app, "root@example.com", name="Root", emailVerified=True)
     admin = Visitor(app)
     await admin.sign_in("root@example.com")
     body = (await admin.get("/admin")).text

@@ -46,7 +46,8 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
 
     for email, role in (("root@example.com", "admin"), ("mod@example.com", "moderator"), ("ann@example.com", "user"),
                         ("boss@example.com", "user"), ("both@example.com", "user,moderator")):
-        await create_user(auth.ctx, name=email, email=email, password=PASSWORD, extra={"role": role})
+        await create_user(auth.ctx, name=email, email=email, password=PASSWORD, extra={"role": role},
+                          email_verified=True)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ORIGIN) as http:
         yield http
     await auth.shutdown()

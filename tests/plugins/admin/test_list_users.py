@@ -121,3 +121,10 @@ async def test_bad_parameters_are_named(crowd: World) -> None:
 async def test_limit_is_capped(crowd: World) -> None:
     r = await crowd.admin.get("/admin/list-users", {"limit": 100000})
     assert r.status_code == 200 and r.json()["limit"] == 1000 and r.json()["total"] == 8
+
+
+async def test_an_offset_past_any_database_is_a_validation_error(world: World) -> None:
+    for path in ("/admin/list-users", "/admin/audit-events"):
+        r = await world.admin.get(path, {"offset": "100000000000000000000"})
+        assert (r.status_code, r.json()["code"]) == (400, "VALIDATION_ERROR"), (path, r.text)
+        assert r.json()["message"].startswith("[query.offset] ")

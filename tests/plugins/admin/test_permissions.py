@@ -176,8 +176,12 @@ async def test_users_cannot_set_protected_fields_themselves(world: World, field:
 
 async def test_admin_emails_and_user_ids_are_admins(make_world) -> None:  # type: ignore[no-untyped-def]
     world: World = await make_world(admin=dataclasses.replace(AdminSettings(), admin_emails=("Boss@Example.com",)))
+    # Listed but unverified: anyone may sign up with an address they do not own, so no admin yet.
     boss_user = await world.make_user("boss@example.com")  # role column: user
     boss = await world.sign_in("boss@example.com")
+    assert (await boss.get("/admin/list-users")).status_code == 403
+    await world.ctx.store.update_user(boss_user.id, {"emailVerified": True})
+    boss_user = await world.ctx.store.find_user_by_id(boss_user.id)
     assert (await boss.get("/admin/list-users")).status_code == 200
     assert (await boss.post("/admin/has-permission", {"permissions": {"user": ["delete"]}})).json()["success"] is True
     # An admin by email is an admin to impersonate, too.

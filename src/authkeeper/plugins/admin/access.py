@@ -63,9 +63,12 @@ class AccessControl:
         return role in self.roles
 
     def roles_of(self, user: User) -> tuple[str, ...]:
-        """The user's effective roles (the default role when the column is empty)."""
+        """The user's effective roles (the default role when the column is empty). An address
+        in ``admin_emails`` makes an admin only once it is verified: anyone may sign up with an
+        address they do not own."""
         roles = parse_roles(user.extra.get("role")) or (self.default_role,)
-        if user.id in self.admin_user_ids or user.email.lower() in self.admin_emails:
+        listed = user.email_verified and user.email.lower() in self.admin_emails
+        if user.id in self.admin_user_ids or listed:
             roles = tuple(dict.fromkeys((*roles, *ADMIN_ROLES)))
         return roles
 

@@ -29,6 +29,8 @@ _CORE_FIELDS = {
     "banExpires": "date", "twoFactorEnabled": "boolean",
 }
 _OPERATORS: tuple[str, ...] = get_args(Operator)
+MAX_OFFSET = 2**31 - 1
+"""Past any real table, and within what every database accepts as an OFFSET."""
 _EVENTS = frozenset(e.value for e in Event)
 
 
@@ -107,7 +109,7 @@ def user_query(params: QueryParams, settings: Settings) -> tuple[UserQuery, dict
     sort_by = _choice(params, "sortBy", fields)
     sort_direction = _choice(params, "sortDirection", ("asc", "desc"), "asc")
     limit = _int(params, "limit", default=0, maximum=LIST_USERS_MAX_LIMIT, clamp=True)
-    offset = _int(params, "offset", default=0)
+    offset = _int(params, "offset", default=0, maximum=MAX_OFFSET)
     filters: tuple[tuple[str, Operator, Any], ...] = ()
     raw_values = params.getlist("filterValue")
     if raw_values:
@@ -159,5 +161,5 @@ def audit_query(params: QueryParams) -> AuditQuery:
         since=_date("since", params.get("since")),
         until=_date("until", params.get("until")),
         limit=limit,
-        offset=_int(params, "offset", default=0),
+        offset=_int(params, "offset", default=0, maximum=MAX_OFFSET),
     )
