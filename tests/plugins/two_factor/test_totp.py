@@ -347,6 +347,23 @@ async def test_lockout_after_ten_failures_across_challenges(app: TestApp) -> Non
     await client2.aclose()
 
 
+async def test_concurrent_guesses_across_challenges_cannot_exceed_the_lockout(db_url: str, make_app: Callable[..., Any]) -> None:
+    """Ten wrong codes lock the user; guesses sent at once on several challenges are counted
+    before they are checked, so no more than ten are ever checked."""
+    app = await make_app(db_url=db_url)
+    clock = freeze(app)
+    enrolled = await enroll(app, clock)
+    bad = wrong_code(app, enrolled.key)
+    clients = [await challenged(app) for _ in range(4)]
+    results = await asyncio.gather(*[post(c, app, "/two-factor/verify-totp", {"code": bad})
+                                     for c in clients for _ in range(4)])
+    codes = [r.json()["code"] for r in results]
+    assert codes.count("INVALID_CODE") == 10, codes
+    assert codes.count("ACCOUNT_TEMPORARILY_LOCKED") == 6, codes
+    for c in clients:
+        await c.aclose()
+
+
 async def test_rate_limit_default(make_app: Callable[..., Any]) -> None:
     app = await make_app(rate_limit=RateLimitSettings())
     statuses = [(await app.post("/two-factor/verify-totp", {"code": "123456"})).status_code for _ in range(4)]

@@ -154,18 +154,16 @@ def _lock_key(user_id: str) -> str:
     return "two-factor:" + user_id
 
 
-async def check_lockout(ctx: AuthContext, user_id: str) -> None:
-    found = await ctx.store.get_failures(_lock_key(user_id))
-    if found is None or found[0] < LOCKOUT_MAX_FAILURES:
+async def spend_try(ctx: AuthContext, user_id: str) -> None:
+    """Count this code attempt against the user *before* the code is checked, so concurrent
+    guesses on several challenges cannot exceed the limit; past it, ACCOUNT_TEMPORARILY_LOCKED.
+    A code that passes clears the count (:func:`clear_failures`)."""
+    count, started = await ctx.store.record_failure(_lock_key(user_id), ctx.now(), LOCKOUT_SECONDS)
+    if count <= LOCKOUT_MAX_FAILURES:
         return
-    left = (found[1] + timedelta(seconds=LOCKOUT_SECONDS) - ctx.now()).total_seconds()
-    if left > 0:
-        wait = str(max(1, math.ceil(left)))
-        raise errors.AuthError(tf_errors.ACCOUNT_TEMPORARILY_LOCKED, headers={"Retry-After": wait})
-
-
-async def record_failure(ctx: AuthContext, user_id: str) -> None:
-    await ctx.store.record_failure(_lock_key(user_id), ctx.now(), LOCKOUT_SECONDS)
+    left = (started + timedelta(seconds=LOCKOUT_SECONDS) - ctx.now()).total_seconds()
+    wait = str(max(1, math.ceil(left)))
+    raise errors.AuthError(tf_errors.ACCOUNT_TEMPORARILY_LOCKED, headers={"Retry-After": wait})
 
 
 async def clear_failures(ctx: AuthContext, user_id: str) -> None:

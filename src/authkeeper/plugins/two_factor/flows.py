@@ -181,10 +181,9 @@ async def _through_challenge(ctx: AuthContext, found: Challenge, check: Check, f
                              factor: str, client: ClientInfo, trust: bool, issue: bool = True) -> Passed:
     """Lockout, attempt budget, the check, then (once) the session the sign-in was waiting for."""
     user = found.user
-    await challenge.check_lockout(ctx, user.id)
     await challenge.count_attempt(ctx, found)
+    await challenge.spend_try(ctx, user.id)
     if not await check():
-        await challenge.record_failure(ctx, user.id)
         raise errors.AuthError(failure)
     await challenge.clear_failures(ctx, user.id)
     await challenge.close_challenge(ctx, found)
