@@ -21,7 +21,8 @@ from .core.crypto.signing import CookieSigner
 from .core.mail import MailService, Outbox, build_mailer
 from .core.redirects import OriginPolicy
 from .core.settings import Settings
-from .http.api import core_endpoints
+from .flows.sessions import SESSIONS_REVOKED_HOOKS
+from .http.api import SIGN_OUT_HOOKS, core_endpoints
 from .http.app import AuthApp
 from .http.ratelimit import Limiter, MemoryLimiter, RedisLimiter
 from .plugins.base import Plugin
@@ -76,6 +77,10 @@ class Authkeeper:
         self.plugins = default_plugins(settings) if plugins is None else plugins
         stages = sorted((p for plugin in self.plugins for p in plugin.sign_in_stages), key=lambda p: p[0])
         self.ctx.sign_in_stages.extend(stage for _, stage in stages)
+        # Hooks are wired here, not at start-up: an app mounted without the lifespan still
+        # forgets trusted devices when sessions are revoked.
+        self.ctx.state[SESSIONS_REVOKED_HOOKS] = [p.on_sessions_revoked for p in self.plugins if p.on_sessions_revoked]
+        self.ctx.state[SIGN_OUT_HOOKS] = [p.on_sign_out for p in self.plugins if p.on_sign_out]
         rules = {}
         for plugin in self.plugins:
             rules.update(plugin.rate_limits)

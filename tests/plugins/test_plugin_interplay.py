@@ -130,3 +130,18 @@ async def test_regenerating_backup_codes_is_audited_without_the_codes(make_app) 
     assert len(events) == 1
     assert events[0].details == {"count": len(codes)}
     assert not any(code in repr(dataclasses.asdict(events[0])) for code in codes)
+
+
+async def test_plugin_hooks_work_without_the_lifespan(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Mounted without the lifespan (no start-up), revoking every session still forgets the
+    user's trusted devices: the plugins' hooks are wired when the app is built."""
+    from authkeeper import Authkeeper
+    from authkeeper.flows.sessions import SESSIONS_REVOKED_HOOKS
+    from authkeeper.plugins.two_factor.challenge import forget_user
+    from authkeeper.storage.migrate import migrate
+    from tests.conftest import fast_settings
+
+    settings = fast_settings(f"sqlite:///{tmp_path / 'no-lifespan.db'}")
+    await migrate(settings)
+    auth = Authkeeper(settings)
+    assert forget_user in auth.ctx.state[SESSIONS_REVOKED_HOOKS]

@@ -7,24 +7,13 @@ trusted devices. Signing in as a user with two-factor on yields a challenge (the
 
 from __future__ import annotations
 
-from ...core.context import AuthContext
 from ...core.settings import RateLimitRule, TwoFactorSettings
-from ...flows.sessions import SESSIONS_REVOKED_HOOKS
-from ...http.api import SIGN_OUT_HOOKS
 from ..base import Plugin
 from . import challenge, endpoints
 from .constants import PLUGIN_ID, SIGN_IN_STAGE_ORDER
 from .qr import qr_svg
 
 __all__ = ["qr_svg", "two_factor"]
-
-
-def _register(ctx: AuthContext) -> None:
-    for key, hook in ((SESSIONS_REVOKED_HOOKS, challenge.forget_user),
-                      (SIGN_OUT_HOOKS, endpoints.wipe_challenge_on_sign_out)):
-        hooks = ctx.state.setdefault(key, [])
-        if hook not in hooks:
-            hooks.append(hook)
 
 
 def two_factor(settings: TwoFactorSettings | None = None) -> Plugin:
@@ -39,5 +28,6 @@ def two_factor(settings: TwoFactorSettings | None = None) -> Plugin:
         sign_in_stages=((SIGN_IN_STAGE_ORDER, challenge.sign_in_stage),),
         # Better Auth's default for its two-factor paths: 3 requests per 10 s per client.
         rate_limits={"/two-factor/*": RateLimitRule(window=10, max=3)},
-        init=_register,
+        on_sessions_revoked=challenge.forget_user,
+        on_sign_out=endpoints.wipe_challenge_on_sign_out,
     )
