@@ -175,3 +175,14 @@ async def test_impersonation_banner_and_stop(make_app: Callable[..., Any]) -> No
     events = page[page.index("Audit events"):]
     assert "impersonation-started" in events and "impersonation-stopped" in events
     await admin.close()
+
+
+async def test_non_ascii_digits_in_the_admin_forms_are_no_500(make_app: Callable[..., Any]) -> None:
+    """``"²".isdigit()`` is true and ``int("²")`` fails: such input falls back to the default."""
+    app, admin = await world(make_app)
+    bob = await make_user(app, "bob@example.org", name="Bob")
+    assert (await admin.get("/admin", params={"page": "²"})).status_code == 200
+    r = await admin.submit(f"/admin/users/{bob.id}", f"/admin/users/{bob.id}/ban",
+                           {"ban_reason": "spam", "ban_duration": "²"})
+    assert r.status_code == 303, r.text
+    await admin.close()

@@ -57,7 +57,7 @@ def user_query(page: Page) -> tuple[UserQuery, dict[str, str], int]:
     verified = page.query("verified") if page.query("verified") in ("yes", "no") else ""
     sort = page.query("sort") if page.query("sort") in SORTS else "createdAt"
     direction = page.query("dir") if page.query("dir") in ("asc", "desc") else ("desc" if sort == "createdAt" else "asc")
-    number = int(page.query("page")) if page.query("page").isdigit() else 1
+    number = int(page.query("page")) if page.query("page").isascii() and page.query("page").isdigit() else 1
     number = max(1, min(number, 100_000))
     filters: list[tuple[str, Any, Any]] = []
     if status:
@@ -155,7 +155,7 @@ async def ban(page: Page) -> Response:
     try:
         await bans.ban_user(
             page.ctx, who, page.params["id"], reason=page.text("ban_reason", 1000) or None,
-            expires_in=int(duration) if duration.isdigit() else None, client=page.call.client,
+            expires_in=int(duration) if duration.isascii() and duration.isdigit() else None, client=page.call.client,
         )
     except errors.AuthError as exc:
         return await _again(page, who, exc, BAN, keep=("ban_reason", "ban_duration"))

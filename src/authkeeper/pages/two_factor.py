@@ -176,7 +176,7 @@ async def backup_codes(page: Page) -> Response:
     await page.limit("/two-factor/generate-backup-codes")
     try:
         codes = await flows.regenerate_backup_codes(page.ctx, page.me, page.my_session,
-                                                    password=page.secret("codes_password"))
+                                                    password=page.secret("codes_password"), client=page.call.client)
     except errors.AuthError as exc:
         return await security_page(page, exc, CODES, aliases={"current_password": "codes_password"})
     return page.render("account/backup_codes.html", backup_codes=codes)
