@@ -145,3 +145,22 @@ async def test_plugin_hooks_work_without_the_lifespan(tmp_path) -> None:  # type
     await migrate(settings)
     auth = Authkeeper(settings)
     assert forget_user in auth.ctx.state[SESSIONS_REVOKED_HOOKS]
+
+
+async def test_reauthentication_keeps_a_two_factor_user_signed_in(make_app) -> None:  # type: ignore[no-untyped-def]
+    """Giving the password again swaps in a fresh session at once: the session being refreshed
+    already passed the second factor, and no challenge leaves the user signed out meanwhile."""
+    from authkeeper.core.models import ClientInfo
+    from authkeeper.flows import sign_in
+
+    app = await make_app()
+    clock = freeze(app)
+    enrolled = await enroll(app, clock)
+    found = await app.auth.store.find_session(enrolled.token)
+    assert found is not None
+    current, user = found
+    fresh = await sign_in.reauthenticate(app.ctx, current, user, PASSWORD, ClientInfo(ip="127.0.0.1", user_agent="t"),
+                                         remember=True)
+    assert fresh.token != current.token and fresh.created_at == app.ctx.now()
+    assert await app.auth.store.find_session(current.token) is None
+    assert await app.auth.store.find_session(fresh.token) is not None

@@ -132,6 +132,20 @@ async def complete(ctx: AuthContext, pending: PendingSignIn) -> SignedIn | Inter
     return await issue_session(ctx, pending)
 
 
+async def reauthenticate(ctx: AuthContext, current: Session, user: User, password: str, client: ClientInfo,
+                         *, remember: bool) -> Session:
+    """A fresh session in place of ``current`` for a signed-in user who gave their password
+    again (for actions that need a fresh session). The password attempt counts in the lockout
+    like any sign-in; the session already passed every stage, so none runs again."""
+    user, _ = await check_password(ctx, user.email, password, client)
+    async with ctx.store.transaction() as tx:
+        extra = {k: v for k, v in current.extra.items() if v is not None}
+        session = await sessions.create_session(ctx, user, client, remember=remember, extra=extra, store=tx)
+        await tx.delete_session(current.token)
+        await audit.record(tx, audit.Event.SIGN_IN, user_id=user.id, client=client, method="reauthentication")
+    return session
+
+
 async def sign_in_by_link(ctx: AuthContext, user: User, client: ClientInfo, method: str) -> SignedIn | None:
     """A session for a user who proved control of their mailbox (auto sign-in after email
     verification), through the same stages as a password sign-in: a banned user or one with

@@ -177,24 +177,19 @@ async def reauth_form(page: Page) -> Response:
 
 
 async def reauth_submit(page: Page) -> Response:
-    """Sign in again with the password (a new, fresh session replaces the old one)."""
+    """The password again: a new, fresh session replaces the old one."""
     await page.limit("/sign-in/email")
     call = page.call
     remember = not call.dont_remember()
-    old_token = call.session_token
     try:
-        result = await sign_in.sign_in_email(
-            page.ctx, email=page.me.email, password=page.secret("password"), client=call.client,
-            remember=remember, context=sign_in_context(call),
-        )
+        session = await sign_in.reauthenticate(page.ctx, page.my_session, page.me, page.secret("password"),
+                                               call.client, remember=remember)
     except errors.AuthError as exc:
         aliases = {"current_password": "password"}
         if exc.code == errors.INVALID_EMAIL_OR_PASSWORD.code:
             exc = errors.AuthError(errors.INVALID_PASSWORD)
         return page.fail("reauth.html", exc, REAUTH, aliases=aliases, next=page.safe_next())
-    await sessions.sign_out(page.ctx, old_token, call.client)
-    if apply_sign_in(call, result, remember) is not None:
-        return page.redirect(page.url("/two-factor", next=page.safe_next()))
+    call.set_session_cookie(session.token, remember=remember)
     target = page.safe_next()
     return page.redirect(target) if target else page.redirect(page.url("/account"), "reauthenticated")
 
