@@ -69,6 +69,12 @@ async def test_auto_sign_in_after_verification_does_not_skip_the_second_factor(m
     assert (await app.get("/get-session")).json() is None
     assert not [e for e in await audit_events(app, uid) if e.event == Event.SIGN_IN and
                 e.details.get("method") == "email-verification"]
+    # ... and no challenge was opened that nobody could answer.
+    table = app.auth.store.t.verification
+    async with app.auth.store.engine.connect() as conn:
+        rows = (await conn.execute(sa.select(sa.func.count()).select_from(table)
+                                   .where(table.c.identifier.like("2fa-%")))).scalar_one()
+    assert rows == 0
 
 
 async def test_public_sign_up_gets_the_configured_default_role(make_app) -> None:  # type: ignore[no-untyped-def]

@@ -28,6 +28,9 @@ class PendingSignIn:
     """Request facts a stage may need (e.g. a trust-device cookie value)."""
     state: dict[str, tuple[str, int]] = field(default_factory=dict)
     """Signed cookies a stage wants set if the sign-in completes (e.g. a rotated trust-device cookie)."""
+    interactive: bool = True
+    """False when nobody is there to answer a challenge (a sign-in by link): a stage that would
+    challenge only stops the sign-in, and writes nothing."""
 
 
 @dataclass(slots=True)
@@ -151,7 +154,7 @@ async def sign_in_by_link(ctx: AuthContext, user: User, client: ClientInfo, meth
     verification), through the same stages as a password sign-in: a banned user or one with
     a second factor gets no session here (None) and signs in the usual way."""
     try:
-        result = await complete(ctx, PendingSignIn(user=user, client=client, method=method))
+        result = await complete(ctx, PendingSignIn(user=user, client=client, method=method, interactive=False))
     except errors.AuthError:
         return None
     return result if isinstance(result, SignedIn) else None

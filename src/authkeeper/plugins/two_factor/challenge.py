@@ -58,6 +58,8 @@ async def sign_in_stage(ctx: AuthContext, pending: PendingSignIn) -> Interruptio
     user = pending.user
     if not user.extra.get("twoFactorEnabled"):
         return None
+    if not pending.interactive:
+        return Interruption(body={})  # no one to answer a challenge: no session, no challenge rows
     jar = pending.context.get("cookie_jar")
     cookies = pending.context.get("cookies") or {}
     presented = cookies.get(jar.name(TRUST_DEVICE_COOKIE)) if jar is not None else None
