@@ -302,6 +302,13 @@ async def test_sign_up_of_a_taken_email_reveals_nothing_when_no_session_is_issue
     assert len(mails) == 2
     assert mails[1].subject == "Someone tried to sign up to authkeeper with your address"
     assert mails[1].link is None and "no account was created" in mails[1].text
+    # Once an hour at most: repeated attempts cannot flood the owner's mailbox.
+    again = await browser(app).post(
+        "/sign-up/email", {"email": "ann@example.com", "password": "a third passphrase", "name": "Ann"}
+    )
+    assert again.status_code == 200
+    await settle(app)
+    assert len(smtp.for_address("ann@example.com")) == 2
     # The original password still holds; the second one gained nothing.
     await app.auth.store.update_user(a["user"]["id"], {"emailVerified": True})
     r = await browser(app).post("/sign-in/email", {"email": "ann@example.com", "password": "another passphrase"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from ..core import audit, errors
@@ -82,7 +83,16 @@ def _new_user(
     )
 
 
-def _tell_owner_of_attempt(ctx: AuthContext, email: str) -> None:
+NOTICE_PREFIX = "sign-up-notice:"
+NOTICE_INTERVAL = 3600
+"""At most one "someone tried to sign up with your address" mail per address per hour."""
+
+
+async def _tell_owner_of_attempt(ctx: AuthContext, email: str) -> None:
+    now = ctx.now()
+    if await ctx.store.find_verification(NOTICE_PREFIX + email, now) is not None:
+        return
+    await ctx.store.create_verification(NOTICE_PREFIX + email, "1", now + timedelta(seconds=NOTICE_INTERVAL))
     app = ctx.settings.app_name
     ctx.mail.send(notice_message(
         app=app, to=email, subject=f"Someone tried to sign up to {app} with your address",
@@ -110,7 +120,7 @@ async def sign_up(ctx: AuthContext, data: SignUpInput, client: ClientInfo) -> Si
         if not quiet or exc.error is not errors.USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL:
             raise
         await ctx.hasher.burn(data.password)
-        _tell_owner_of_attempt(ctx, normalise_email(data.email))
+        await _tell_owner_of_attempt(ctx, normalise_email(data.email))
         stand_in = _new_user(
             ctx, name=check_name(ctx.settings.user, data.name), email=check_email(data.email),
             image=check_image(data.image), extra=extra, email_verified=False,
