@@ -241,8 +241,10 @@ async def test_get_totp_uri_needs_the_password(app: TestApp) -> None:
     assert (r.status_code, r.json()["code"]) == (400, "VALIDATION_ERROR")
     r = await app.post("/two-factor/get-totp-uri", {"password": "wrong password!"})
     assert (r.status_code, r.json()["code"]) == (400, "INVALID_PASSWORD")
+    # Active now: the secret is never shown again, even with the password.
     r = await app.post("/two-factor/get-totp-uri", {"password": PASSWORD})
-    assert r.json() == {"totpURI": enrolled.uri}
+    assert (r.status_code, r.json()["code"]) == (400, "TOTP_ALREADY_ENABLED")
+    assert enrolled.uri.split("secret=")[1].split("&")[0] not in r.text
     # The secret shows nowhere else.
     s = (await app.get("/get-session")).text
     assert "secret" not in s and enrolled.uri.split("secret=")[1].split("&")[0] not in s

@@ -146,12 +146,17 @@ async def disable(ctx: AuthContext, user: User, current: Session, *, password: s
 
 
 async def totp_uri(ctx: AuthContext, user: User, current: Session, *, password: str) -> str:
-    """The provisioning URI again (Better Auth's get-totp-uri): only with the password."""
+    """The provisioning URI again (Better Auth's get-totp-uri), with the password, while the
+    authenticator is being set up. Once it is active the secret is never shown again
+    (``TOTP_ALREADY_ENABLED``; Better Auth shows it): to move to a new app, turn two-factor off
+    and on."""
     sessions.forbid_impersonation(current)
     record = await plugin_store(ctx.store).get_two_factor(user.id)
     if record is None:
         raise errors.AuthError(tf_errors.TOTP_NOT_ENABLED)
     await verify_current_password(ctx, user, password)
+    if record.verified:
+        raise errors.AuthError(tf_errors.TOTP_ALREADY_ENABLED)
     return _uri(ctx, user, record)
 
 
