@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -58,6 +58,20 @@ async def test_users_round_trip_with_aware_dates(store: SqlStore) -> None:
     assert updated is not None and updated.name == "B" and updated.email_verified is True
     assert await store.count_users() == 1
     assert [u.id for u in await store.list_users()] == [user.id]
+
+
+async def test_update_user_compare_and_set(store: SqlStore) -> None:
+    user = make_user()
+    await store.create_user(user)
+    when = datetime(2030, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    assert await store.update_user(user.id, {"banned": True, "banExpires": when}) is not None
+    # Only while every expected column still holds the value seen.
+    assert await store.update_user(user.id, {"banned": False}, expected={"banned": True, "banExpires": when + timedelta(seconds=1)}) is None
+    assert await store.update_user(user.id, {"banned": False}, expected={"banReason": "x"}) is None
+    updated = await store.update_user(user.id, {"banned": False, "banExpires": None}, expected={"banned": True, "banExpires": when})
+    assert updated is not None and updated.extra["banned"] is False
+    assert await store.update_user(user.id, {"banned": True}, expected={"banExpires": None}) is not None
+    assert await store.update_user("nobody", {"banned": True}) is None
 
 
 async def test_unique_email(store: SqlStore) -> None:

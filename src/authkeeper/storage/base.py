@@ -31,8 +31,12 @@ class Store(Protocol):
 
     async def find_user_by_id(self, user_id: str) -> User | None: ...
     async def find_user_by_email(self, email: str) -> User | None: ...
-    async def update_user(self, user_id: str, values: Mapping[str, Any]) -> User | None:
-        """``values`` are keyed by column name; raises DuplicateError on a taken email."""
+    async def update_user(
+        self, user_id: str, values: Mapping[str, Any], *, expected: Mapping[str, Any] | None = None
+    ) -> User | None:
+        """``values`` are keyed by column name; raises DuplicateError on a taken email. None if
+        the user is absent or, with ``expected``, if one of those columns no longer holds the
+        given value (a compare-and-set)."""
         ...
 
     async def delete_user(self, user_id: str) -> bool: ...

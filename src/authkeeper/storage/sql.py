@@ -273,12 +273,18 @@ class SqlStore(PluginStoreMixin):
             ).mappings().first()
         return self._user(row) if row else None
 
-    async def update_user(self, user_id: str, values: Mapping[str, Any]) -> User | None:
+    async def update_user(
+        self, user_id: str, values: Mapping[str, Any], *, expected: Mapping[str, Any] | None = None
+    ) -> User | None:
+        u = self.t.user
+        conds = [u.c.id == user_id] + [
+            u.c[name].is_(None) if value is None else u.c[name] == value for name, value in (expected or {}).items()
+        ]
         try:
             async with self._write() as conn:
                 result = await conn.execute(
-                    sa.update(self.t.user)
-                    .where(self.t.user.c.id == user_id)
+                    sa.update(u)
+                    .where(*conds)
                     .values(dict(values))
                     .returning(*self.t.user.c)
                 )

@@ -3,11 +3,13 @@ the configured message and never the reason, and an expired ban lifts itself."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import pytest
 
 from authkeeper.core.settings import AdminSettings
+from authkeeper.plugins.admin.bans import lift_expired_ban
 from tests.plugins.admin.helpers import PASSWORD, Clock, World
 
 pytestmark = pytest.mark.anyio
@@ -62,6 +64,25 @@ async def test_expired_ban_is_lifted_at_sign_in(world: World) -> None:
     assert (user.extra["banned"], user.extra["banReason"], user.extra["banExpires"]) == (False, None, None)
     lifted = [e for e in await world.audit(user_id=world.plain_user.id) if e.event == "user-unbanned"]
     assert len(lifted) == 1 and lifted[0].actor_id == "system" and lifted[0].details == {"expired": True}
+
+
+async def test_an_expired_ban_is_lifted_once_and_never_over_a_new_ban(db_url: str, make_world) -> None:  # type: ignore[no-untyped-def]
+    world: World = await make_world(db_url=db_url)
+    clock = Clock()
+    world.ctx.clock = clock
+    await world.admin.post("/admin/ban-user", {"userId": world.plain_user.id, "banExpiresIn": 600})
+    clock.advance(601)
+    stale = await world.ctx.store.find_user_by_id(world.plain_user.id)
+    # Sign-ins at once after the expiry (fewer than the lockout's five): lifted once, one audit row.
+    results = await asyncio.gather(*[world.anonymous().post("/sign-in/email", {"email": "ann@example.com",
+                                                                               "password": PASSWORD}) for _ in range(4)])
+    assert all(r.status_code == 200 for r in results), [r.text for r in results]
+    lifted = [e for e in await world.audit(user_id=world.plain_user.id) if e.event == "user-unbanned"]
+    assert len(lifted) == 1
+    # A request that read the old, expired ban must not lift the admin's new one.
+    await world.admin.post("/admin/ban-user", {"userId": world.plain_user.id, "banReason": "again"})
+    after = await lift_expired_ban(world.ctx, stale)
+    assert after.extra["banned"] is True and after.extra["banReason"] == "again"
 
 
 async def test_unban_lets_the_user_back_in(world: World) -> None:

@@ -9,6 +9,7 @@ admins. A ban whose ``banExpires`` has passed is lifted when the user next signs
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from ...core import audit, errors
 from ...core.context import AuthContext
@@ -57,14 +58,16 @@ async def ban_user(
     return updated
 
 
+def _unbanned(ctx: AuthContext) -> dict[str, Any]:
+    return {"banned": False, "banReason": None, "banExpires": None, "updatedAt": ctx.now()}
+
+
 async def unban_user(ctx: AuthContext, actor: Actor, user_id: str, client: ClientInfo | None = None) -> User:
     actor.require(*BAN)
     target = await find_target(ctx, user_id)
     actor.require_manage(target, BAN[1])
     async with ctx.store.transaction() as tx:
-        updated = await tx.update_user(
-            target.id, {"banned": False, "banReason": None, "banExpires": None, "updatedAt": ctx.now()}
-        )
+        updated = await tx.update_user(target.id, _unbanned(ctx))
         if updated is None:
             raise user_not_found()
         await audit.record(tx, audit.Event.USER_UNBANNED, user_id=target.id, actor_id=actor.id, client=client,
@@ -78,12 +81,14 @@ async def lift_expired_ban(ctx: AuthContext, user: User, client: ClientInfo | No
     if not user.extra.get("banned") or expires is None or expires > ctx.now():
         return user
     async with ctx.store.transaction() as tx:
-        updated = await tx.update_user(
-            user.id, {"banned": False, "banReason": None, "banExpires": None, "updatedAt": ctx.now()}
-        )
+        # Only the ban that ran out: an admin's new ban, or another request lifting this one
+        # first, leaves nothing to do here.
+        updated = await tx.update_user(user.id, _unbanned(ctx), expected={"banned": True, "banExpires": expires})
+        if updated is None:
+            return await tx.find_user_by_id(user.id) or user
         await audit.record(tx, audit.Event.USER_UNBANNED, user_id=user.id, actor_id=SYSTEM_ACTOR, client=client,
                            expired=True)
-    return updated or user
+    return updated
 
 
 async def ensure_not_banned(ctx: AuthContext, user: User, client: ClientInfo | None = None) -> User:
