@@ -142,8 +142,7 @@ def cmd_cleanup(args: argparse.Namespace) -> None:
 
 
 def cmd_users_create(args: argparse.Namespace) -> None:
-    from .core.errors import AuthError
-    from .flows.sign_up import create_user
+    from .plugins.admin import flows
 
     settings = _settings(args)
     password = args.password or os.environ.get("AUTHKEEPER_NEW_PASSWORD")
@@ -152,21 +151,17 @@ def cmd_users_create(args: argparse.Namespace) -> None:
             password = sys.stdin.readline().rstrip("\n")
         else:
             password = getpass.getpass("Password: ")
-    extra: dict[str, Any] = {}
-    if args.role:
-        extra["role"] = ",".join(_check_roles(settings, args.role))
+    roles = _check_roles(settings, args.role) if args.role else None
 
     async def run(auth: Any) -> Any:
-        return await create_user(
-            auth.ctx, name=args.name or args.email.split("@")[0], email=args.email,
-            password=password, email_verified=args.verified, extra=extra,
+        # The admin flow, as the CLI operator: the audit row names "cli" as the actor.
+        return await flows.create_user(
+            auth.ctx, flows.operator(auth.ctx), email=args.email, name=args.name or args.email.split("@")[0],
+            password=password, role=roles, data={"emailVerified": bool(args.verified)},
         )
 
     asyncio.run(_migrate(settings))
-    try:
-        user = asyncio.run(_with_auth(settings, run))
-    except AuthError as exc:
-        raise CliError(f"{exc.code}: {exc.message}") from None
+    user = _admin_run(settings, run)
     print(f"created user {user.id} <{user.email}>")
 
 

@@ -79,6 +79,8 @@ def test_roles_bans_and_the_audit_log(tmp_path: Path) -> None:
     banned = rows[2]
     assert banned["actorId"] == "cli" and banned["details"]["reason"] == "spam"  # type: ignore[index]
     assert [r["event"] for r in audit(tmp_path, "--event", "user-banned")] == ["user-banned", "user-banned"]
+    created = audit(tmp_path, "--event", "user-created")
+    assert {r["actorId"] for r in created} == {"cli"} and ann_id in {r["userId"] for r in created}
     assert len(audit(tmp_path, "--event", "user-banned,user-unbanned", "--limit", "2")) == 2
     assert len(audit(tmp_path, "--event", "user-banned", "--event", "role-changed")) == 4
     assert audit(tmp_path, "--since", "2999-01-01T00:00:00Z") == []
