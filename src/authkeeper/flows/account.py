@@ -64,8 +64,7 @@ async def change_password(
     async with ctx.store.transaction() as tx:
         await tx.update_account_password(account.id, password_hash)
         if revoke_other_sessions:
-            await tx.delete_user_sessions(user.id)
-            await sessions.all_sessions_revoked(ctx, tx, user.id)
+            await sessions.end_all(ctx, tx, user.id)
             remember = (current.expires_at - current.created_at).total_seconds() > ctx.settings.session.dont_remember_expires_in
             new_session = await sessions.create_session(ctx, user, client, remember=remember, store=tx)
         await audit.record(tx, audit.Event.PASSWORD_CHANGED, user_id=user.id, client=client,
@@ -136,12 +135,14 @@ async def delete_user(
     return True
 
 
-async def remove_user(ctx: AuthContext, user: User, *, client: ClientInfo | None = None, actor_id: str | None = None) -> None:
+async def remove_user(ctx: AuthContext, user: User, *, client: ClientInfo | None = None, actor_id: str | None = None,
+                      **details: Any) -> None:
     """Delete a user with their sessions and accounts; the audit history stays."""
     async with ctx.store.transaction() as tx:
+        await sessions.end_all(ctx, tx, user.id)
         await tx.delete_user(user.id)
         await audit.record(tx, audit.Event.USER_REMOVED, user_id=user.id, actor_id=actor_id, client=client,
-                           email=user.email)
+                           email=user.email, **details)
 
 
 async def consume_delete_token(ctx: AuthContext, user: User, token: str, client: ClientInfo | None = None) -> None:

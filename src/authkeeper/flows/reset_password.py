@@ -78,8 +78,7 @@ async def reset_password(ctx: AuthContext, token: str, new_password: str, client
         if await tx.consume_verification(PREFIX + token, ctx.now()) is None:
             raise errors.AuthError(errors.INVALID_TOKEN)
         await store_password(ctx, tx, user.id, password_hash)
-        revoked = await tx.delete_user_sessions(user.id)
-        await sessions.all_sessions_revoked(ctx, tx, user.id)
+        revoked = await sessions.end_all(ctx, tx, user.id)
         await tx.delete_verifications(prefix=PREFIX, value=user.id)
         await audit.record(tx, audit.Event.PASSWORD_RESET, user_id=user.id, client=client, sessions_revoked=revoked)
     if ctx.settings.lockout.enabled:

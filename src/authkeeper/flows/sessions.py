@@ -19,11 +19,14 @@ SESSIONS_REVOKED_HOOKS = "on_sessions_revoked"
 that removes every session of a user (two-factor forgets the user's trusted devices)."""
 
 
-async def all_sessions_revoked(ctx: AuthContext, store: Store, user_id: str) -> None:
-    """Tell the plugins that none of the user's sessions survives (revoke-sessions, password
-    reset, password change with revokeOtherSessions, ban)."""
+async def end_all(ctx: AuthContext, tx: Store, user_id: str) -> int:
+    """End every session of the user in transaction ``tx`` and tell the plugins, which forget
+    what hangs on those sessions (two-factor's trusted devices and pending challenges).
+    Returns how many sessions ended. Every flow that ends them all goes through here."""
+    count = await tx.delete_user_sessions(user_id)
     for hook in ctx.state.get(SESSIONS_REVOKED_HOOKS, ()):
-        await hook(store, user_id)
+        await hook(tx, user_id)
+    return count
 
 
 @dataclass(slots=True)
@@ -132,12 +135,12 @@ async def revoke_session(ctx: AuthContext, current: Session, token: str, client:
     return is_current
 
 
-async def revoke_all(ctx: AuthContext, user_id: str, client: ClientInfo | None = None, actor_id: str | None = None) -> int:
+async def revoke_all(ctx: AuthContext, user_id: str, client: ClientInfo | None = None, actor_id: str | None = None,
+                     **details: Any) -> int:
     async with ctx.store.transaction() as tx:
-        count = await tx.delete_user_sessions(user_id)
-        await all_sessions_revoked(ctx, tx, user_id)
+        count = await end_all(ctx, tx, user_id)
         await audit.record(tx, audit.Event.SESSION_REVOKED, user_id=user_id, actor_id=actor_id,
-                           client=client, scope="all", count=count)
+                           client=client, scope="all", count=count, **details)
     return count
 
 

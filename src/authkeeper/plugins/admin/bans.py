@@ -51,8 +51,7 @@ async def ban_user(
         )
         if updated is None:
             raise user_not_found()
-        count = await tx.delete_user_sessions(target.id)
-        await sessions.all_sessions_revoked(ctx, tx, target.id)
+        count = await sessions.end_all(ctx, tx, target.id)
         await audit.record(tx, audit.Event.USER_BANNED, user_id=target.id, actor_id=actor.id, client=client,
                            reason=reason, expires_at=iso(expires), sessions_revoked=count, **actor.details)
     return updated

@@ -18,7 +18,7 @@ from ...core.errors import ErrorCode
 from ...core.models import AuditEvent, ClientInfo, Session, User, iso, parse_iso
 from ...core.passwords import check_new_password
 from ...core.users import additional_values, check_email, check_image, check_name
-from ...flows import reset_password, sessions, sign_up
+from ...flows import account, reset_password, sessions, sign_up
 from ...flows.sign_in import lockout_key
 from ...storage.base import DuplicateError
 from ...storage.sql_plugins import AuditQuery, UserQuery
@@ -284,8 +284,7 @@ async def _record_changes(
                            new_role=values["role"], **who)
     if values.get("banned") is True:
         # As Better Auth: a ban through update-user ends the user's sessions too.
-        count = await tx.delete_user_sessions(before.id)
-        await sessions.all_sessions_revoked(ctx, tx, before.id)
+        count = await sessions.end_all(ctx, tx, before.id)
         await audit.record(tx, audit.Event.USER_BANNED, reason=after.extra.get("banReason"),
                            expires_at=iso(after.extra.get("banExpires")), sessions_revoked=count, **who)
     elif values.get("banned") is False and before.extra.get("banned"):
@@ -301,11 +300,7 @@ async def remove_user(ctx: AuthContext, actor: Actor, user_id: str, client: Clie
         raise errors.AuthError(admin_errors.YOU_CANNOT_REMOVE_YOURSELF)
     target = await find_target(ctx, user_id)
     actor.require_manage(target, DELETE[1])
-    async with ctx.store.transaction() as tx:
-        await sessions.all_sessions_revoked(ctx, tx, target.id)
-        await tx.delete_user(target.id)
-        await audit.record(tx, audit.Event.USER_REMOVED, user_id=target.id, actor_id=actor.id, client=client,
-                           email=target.email, **actor.details)
+    await account.remove_user(ctx, target, client=client, actor_id=actor.id, **actor.details)
 
 
 async def set_user_password(
@@ -366,12 +361,7 @@ async def revoke_user_sessions(ctx: AuthContext, actor: Actor, user_id: str, cli
     if target is None:
         return 0
     actor.require_manage(target, REVOKE_SESSIONS[1])
-    async with ctx.store.transaction() as tx:
-        count = await tx.delete_user_sessions(target.id)
-        await sessions.all_sessions_revoked(ctx, tx, target.id)
-        await audit.record(tx, audit.Event.SESSION_REVOKED, user_id=target.id, actor_id=actor.id, client=client,
-                           scope="all", count=count, **actor.details)
-    return count
+    return await sessions.revoke_all(ctx, target.id, client, actor_id=actor.id, **actor.details)
 
 
 # -- the audit log ----------------------------------------------------------------------
