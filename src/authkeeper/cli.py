@@ -10,16 +10,18 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, load_settings
+from .config import DEV_SECRET_FILE, ConfigError, load_settings
 from .core.settings import Settings
 
-def banner(settings: Settings, secret_file: str = ".authkeeper-secret") -> str:
+
+def banner(settings: Settings, secret_file: Path = DEV_SECRET_FILE) -> str:
     """The development-mode banner, saying what this run really does."""
     lines = [" authkeeper is running in DEVELOPMENT mode"]
     try:
-        from_file = open(secret_file).read().strip() == settings.secret  # noqa: SIM115, PTH123
+        from_file = secret_file.read_text().strip() == settings.secret
     except OSError:
         from_file = False
     if from_file:
@@ -263,9 +265,8 @@ def cmd_users_unban(args: argparse.Namespace) -> None:
 
 
 def cmd_audit(args: argparse.Namespace) -> None:
-    from .core.models import parse_iso
-
     from .core.audit import Event
+    from .core.models import parse_iso
     from .storage.sql_plugins import AuditQuery
 
     settings = _settings(args)
@@ -296,15 +297,15 @@ def cmd_audit(args: argparse.Namespace) -> None:
 
 def cmd_audit_prune(args: argparse.Namespace) -> None:
     settings = _settings(args)
+    days = settings.audit.retention_days
+    if days <= 0:
+        print("audit: retention_days is 0 or less: events are kept forever, nothing pruned")
+        return
 
     async def run(auth: Any) -> int:
         return int(await auth.prune_audit())
 
     removed = _admin_run(settings, run)
-    days = settings.audit.retention_days
-    if days <= 0:
-        print("audit: retention_days is 0 or less: events are kept forever, nothing pruned")
-        return
     print(f"audit: pruned {removed} events older than {days} days")
 
 

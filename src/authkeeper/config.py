@@ -175,8 +175,12 @@ def load_settings(
     _merge(data, env_overrides(environ))
     settings: Settings = build(Settings, data)
     if not settings.secret and not settings.is_production:
-        settings = dataclasses.replace(settings, secret=_dev_secret(secret_file or Path(".authkeeper-secret")))
+        settings = dataclasses.replace(settings, secret=_dev_secret(secret_file or DEV_SECRET_FILE))
     return settings
+
+
+DEV_SECRET_FILE = Path(".authkeeper-secret")
+"""Where development mode keeps the secret it generated (in the working directory)."""
 
 
 def _dev_secret(path: Path) -> str:

@@ -180,7 +180,7 @@ async def test_pages_send_security_headers_and_no_store(make_app: Callable[..., 
     h = r.headers
     assert h["content-type"] == "text/html; charset=utf-8"
     assert h["cache-control"] == "no-store" and h["x-frame-options"] == "DENY"
-    assert h["x-content-type-options"] == "nosniff" and h["referrer-policy"] == "no-referrer"
+    assert h["x-content-type-options"] == "nosniff" and h["referrer-policy"] == "same-origin"
     csp = h["content-security-policy"]
     assert "default-src 'none'" in csp and "style-src 'self'" in csp and "script-src" not in csp
     assert "frame-ancestors 'none'" in csp and "form-action 'self'" in csp

@@ -92,11 +92,17 @@ SIGN_OUT_HOOKS = "on_sign_out"
 pending challenge and its cookie)."""
 
 
-async def sign_out(call: Call) -> Response:
+async def end_session(call: Call) -> None:
+    """Sign the caller out: the session, its cookies, and what plugins keep beside it (the
+    JSON endpoint and the sign-out page both)."""
     await sessions.sign_out(call.ctx, call.session_token, call.client)
     call.clear_session_cookies()
     for hook in call.ctx.state.get(SIGN_OUT_HOOKS, ()):
         await hook(call)
+
+
+async def sign_out(call: Call) -> Response:
+    await end_session(call)
     return call.json({"success": True})
 
 

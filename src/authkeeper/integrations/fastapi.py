@@ -26,6 +26,7 @@ from ..core import errors
 from ..core.models import Session, User
 from ..http.app import error_response
 from ..plugins.admin import access_control
+from ..plugins.admin.flows import has_permission
 from ..plugins.admin.errors import FORBIDDEN
 from .starlette import authenticate
 
@@ -93,8 +94,7 @@ class AuthDependencies:
 
         async def dependency(request: Request) -> User:
             user = await self.current_user(request)
-            access = access_control(self.auth.ctx)
-            if not access.allows(access.roles_of(user), wanted):
+            if not has_permission(self.auth.ctx, user, wanted):
                 raise errors.AuthError(FORBIDDEN)
             return user
 

@@ -93,7 +93,11 @@ class PagesApp:
         settings = auth.settings
         https = settings.base_url.startswith("https://")
         csp = (_CSP + form_action(settings.trusted_origins)).encode()
-        self.headers = [(k, csp if k == b"content-security-policy" else v) for k, v in security_headers(https)]
+        # Pages send "same-origin": under "no-referrer" a browser posts forms with "Origin: null",
+        # and only fetch metadata (which older browsers lack) would then say where they came from.
+        # Links carrying tokens still send nothing to other sites.
+        page_values = {b"content-security-policy": csp, b"referrer-policy": b"same-origin"}
+        self.headers = [(k, page_values.get(k, v)) for k, v in security_headers(https)]
         self.headers += [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
         files = resources.files("authkeeper.pages").joinpath("static")
         self.static = {path: files.joinpath(path.rsplit("/", 1)[1]).read_bytes() for path in _STATIC}

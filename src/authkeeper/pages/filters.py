@@ -26,14 +26,14 @@ def when(value: datetime | str | None, now: datetime | None = None) -> str:
     delta = ((now or datetime.now(UTC)) - moment).total_seconds()
     future = delta < 0
     seconds = abs(delta)
-    if seconds < 45:
+    if seconds < 60:
         return "just now" if not future else "in a moment"
     for size, unit in ((86400 * 365, "year"), (86400 * 30, "month"), (86400, "day"), (3600, "hour"), (60, "minute")):
         if seconds >= size:
             count = round(seconds / size)
             words = f"{count} {unit}{'s' if count != 1 else ''}"
             return f"in {words}" if future else f"{words} ago"
-    return "just now"  # pragma: no cover - 45 s and above end in the loop
+    return "just now"  # pragma: no cover - 60 s and above end in the loop
 
 
 def date(value: datetime | str | None) -> str:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from ..core import errors
-from ..flows import reset_password, sessions, sign_in, sign_up, verify_email
-from ..http.api import SIGN_OUT_HOOKS, apply_sign_in
+from ..flows import reset_password, sign_in, sign_up, verify_email
+from ..http.api import apply_sign_in, end_session
 from ..http.call import Call
 from .messages import describe
 from .page import Form, Page
@@ -164,11 +164,7 @@ async def sign_out_form(page: Page) -> Response:
 
 
 async def sign_out_submit(page: Page) -> Response:
-    call = page.call
-    await sessions.sign_out(page.ctx, call.session_token, call.client)
-    call.clear_session_cookies()
-    for hook in page.ctx.state.get(SIGN_OUT_HOOKS, ()):
-        await hook(call)
+    await end_session(page.call)
     return page.redirect(page.url("/sign-in"), "signed-out")
 
 
