@@ -15,9 +15,6 @@ from .http.app import error_response
 from .http.security import security_headers
 from .pages import PagesApp
 
-_SERVER_PATHS = frozenset({"/healthz", "/readyz", "/__mailbox"})
-
-
 def _json(data: Any, status: int = 200) -> Response:
     return Response(json.dumps(data, separators=(",", ":")), status_code=status, media_type="application/json")
 
@@ -57,22 +54,20 @@ class ServerApp:
         if path == self.base or path.startswith(self.base + "/"):
             await self.auth.api(scope, receive, send)
             return
-        if self.pages is not None and not self._serves(path, scope["method"]):
-            await self.pages(scope, receive, send)
-            return
-        response = await self._other(scope, path)
+        response = await self._own(scope, path)
+        if response is None:
+            if self.pages is not None:
+                await self.pages(scope, receive, send)
+                return
+            response = error_response(errors.AuthError(errors.NOT_FOUND))
         response.raw_headers.extend(self._headers)
         await response(scope, receive, send)
 
-    def _serves(self, path: str, method: str) -> bool:
-        """Whether the server itself answers (health checks, the dev mailbox), not the pages."""
-        if method not in ("GET", "HEAD") or path not in _SERVER_PATHS:
-            return False
-        return path != "/__mailbox" or self.auth.outbox is not None
-
-    async def _other(self, scope: Scope, path: str) -> Response:
+    async def _own(self, scope: Scope, path: str) -> Response | None:
+        """The server's own answers (health checks, the dev mailbox, and ``/`` when there are
+        no pages); None for every other path."""
         if scope["method"] not in ("GET", "HEAD"):
-            return error_response(errors.AuthError(errors.NOT_FOUND))
+            return None
         if path == "/healthz":
             return _json({"status": "ok"})
         if path == "/readyz":
@@ -92,9 +87,9 @@ class ServerApp:
             response = _json(mails)
             response.headers["Cache-Control"] = "no-store"
             return response
-        if path == "/":
+        if path == "/" and self.pages is None:
             return _json({"name": "authkeeper", "api": self.auth.settings.api_url, "docs": "see README"})
-        return error_response(errors.AuthError(errors.NOT_FOUND))
+        return None
 
 
 def create_server_app(auth: Authkeeper) -> ServerApp:
