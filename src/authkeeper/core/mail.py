@@ -128,29 +128,48 @@ def build_mailer(settings: MailSettings) -> Mailer:
     return ConsoleMailer()
 
 
+_SMALL = "font-size:13px;color:#6b7280"
+
+
+def _html(app: str, subject: str, *parts: str) -> str:
+    """The one HTML layout of every mail: a heading, the given (already escaped) parts, and
+    the app's name."""
+    return (
+        "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;color:#1f2937;"
+        "max-width:560px;margin:0 auto;padding:24px\">"
+        f"<h1 style=\"font-size:20px\">{html.escape(subject)}</h1>{''.join(parts)}"
+        f"<p style=\"{_SMALL}\">— {html.escape(app)}</p></body></html>"
+    )
+
+
 def link_message(*, app: str, to: str, subject: str, intro: str, action: str, url: str, outro: str) -> Message:
     """A mail with one call to action, as text and HTML (every value escaped)."""
     text = f"{intro}\n\n{action}:\n{url}\n\n{outro}\n\n— {app}\n"
     e = html.escape
-    body = (
-        "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;color:#1f2937;"
-        "max-width:560px;margin:0 auto;padding:24px\">"
-        f"<h1 style=\"font-size:20px\">{e(subject)}</h1><p>{e(intro)}</p>"
+    body = _html(
+        app, subject, f"<p>{e(intro)}</p>",
         f"<p><a href=\"{e(url, quote=True)}\" style=\"display:inline-block;background:#4338ca;"
-        f"color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none\">{e(action)}</a></p>"
-        f"<p style=\"font-size:13px;color:#6b7280\">Or paste this link into your browser:<br>"
-        f"{e(url)}</p><p style=\"font-size:13px;color:#6b7280\">{e(outro)}</p>"
-        f"<p style=\"font-size:13px;color:#6b7280\">— {e(app)}</p></body></html>"
+        f"color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none\">{e(action)}</a></p>",
+        f"<p style=\"{_SMALL}\">Or paste this link into your browser:<br>{e(url)}</p>",
+        f"<p style=\"{_SMALL}\">{e(outro)}</p>",
     )
     return Message(to=to, subject=subject, text=text, html=body, url=url)
 
 
 def notice_message(*, app: str, to: str, subject: str, text: str) -> Message:
     """A mail with no link (e.g. telling the old address that the email changed)."""
+    return Message(to=to, subject=subject, text=f"{text}\n\n— {app}\n",
+                   html=_html(app, subject, f"<p>{html.escape(text)}</p>"))
+
+
+def code_message(*, app: str, to: str, subject: str, intro: str, code: str, outro: str) -> Message:
+    """A mail carrying a one-time code on a line of its own (and no link)."""
     e = html.escape
-    body = (
-        "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;color:#1f2937;"
-        f"max-width:560px;margin:0 auto;padding:24px\"><h1 style=\"font-size:20px\">{e(subject)}</h1>"
-        f"<p>{e(text)}</p><p style=\"font-size:13px;color:#6b7280\">— {e(app)}</p></body></html>"
+    text = f"{intro}\n\n    {code}\n\n{outro}\n\n— {app}\n"
+    body = _html(
+        app, subject, f"<p>{e(intro)}</p>",
+        "<p style=\"font-size:32px;font-weight:600;letter-spacing:6px;font-family:ui-monospace,monospace\">"
+        f"{e(code)}</p>",
+        f"<p style=\"{_SMALL}\">{e(outro)}</p>",
     )
-    return Message(to=to, subject=subject, text=f"{text}\n\n— {app}\n", html=body)
+    return Message(to=to, subject=subject, text=text, html=body)

@@ -20,7 +20,7 @@ from datetime import timedelta
 from ...core import errors
 from ...core.context import AuthContext
 from ...core.crypto.random import URL_SAFE, generate_id
-from ...core.models import User
+from ...core.models import User, Verification
 from ...flows.sign_in import Interruption, PendingSignIn
 from ...storage.base import Store
 from . import errors as tf_errors
@@ -137,18 +137,27 @@ async def count_attempt(ctx: AuthContext, challenge: Challenge) -> None:
 
 
 async def close_challenge(ctx: AuthContext, challenge: Challenge) -> None:
-    """Consume the challenge; of concurrent winners only one gets past this."""
-    consumed = await ctx.store.consume_verification(challenge.id, ctx.now())
-    await discard_challenge(ctx, challenge.id)
+    """Consume the challenge and its rows, in one transaction; of concurrent winners only one
+    gets past this."""
+    async with ctx.store.transaction() as tx:
+        consumed = await _remove_rows(ctx, tx, challenge.id)
     if consumed is None or consumed.value != challenge.user.id:
         raise ChallengeGone(tf_errors.INVALID_TWO_FACTOR_COOKIE)
 
 
 async def discard_challenge(ctx: AuthContext, challenge_id: str) -> None:
-    """Remove every row of a challenge (used on success, exhaustion and sign-out)."""
-    for identifier in (challenge_id, ATTEMPTS_PREFIX + challenge_id, OPTIONS_PREFIX + challenge_id,
-                       OTP_PREFIX + challenge_id):
-        await ctx.store.consume_verification(identifier, ctx.now())
+    """Remove every row of a challenge (on exhaustion and sign-out)."""
+    async with ctx.store.transaction() as tx:
+        await _remove_rows(ctx, tx, challenge_id)
+
+
+async def _remove_rows(ctx: AuthContext, tx: Store, challenge_id: str) -> Verification | None:
+    """Delete the challenge's rows; the challenge row itself, if it was still there."""
+    now = ctx.now()
+    found = await tx.consume_verification(challenge_id, now)
+    for prefix in (ATTEMPTS_PREFIX, OPTIONS_PREFIX, OTP_PREFIX):
+        await tx.consume_verification(prefix + challenge_id, now)
+    return found
 
 
 # -- lockout across challenges and factors -------------------------------------------------

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import html
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,7 +20,7 @@ from ...core import audit, errors
 from ...core.context import AuthContext
 from ...core.crypto import symmetric, totp
 from ...core.crypto.random import generate_id
-from ...core.mail import Message
+from ...core.mail import Message, code_message
 from ...core.models import ClientInfo, Session, TwoFactorRecord, User
 from ...flows import sessions
 from ...flows.sign_in import PendingSignIn, issue_session, verify_current_password
@@ -242,21 +241,11 @@ def _otp_digest(secret: str, identifier: str, code: str) -> str:
 def _otp_message(ctx: AuthContext, to: str, code: str) -> Message:
     app = ctx.settings.app_name
     minutes = max(1, ctx.settings.two_factor.otp_expires_in // 60)
-    subject = f"Your {app} verification code"
-    intro = "Use this code to finish signing in:"
-    outro = (f"It expires in {minutes} minutes and works once. If you did not try to sign in, "
-             "someone knows your password: change it.")
-    text = f"{intro}\n\n    {code}\n\n{outro}\n\n— {app}\n"
-    e = html.escape
-    body = (
-        "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;color:#1f2937;"
-        "max-width:560px;margin:0 auto;padding:24px\">"
-        f"<h1 style=\"font-size:20px\">{e(subject)}</h1><p>{e(intro)}</p>"
-        f"<p style=\"font-size:32px;font-weight:600;letter-spacing:6px;font-family:ui-monospace,monospace\">"
-        f"{e(code)}</p><p style=\"font-size:13px;color:#6b7280\">{e(outro)}</p>"
-        f"<p style=\"font-size:13px;color:#6b7280\">— {e(app)}</p></body></html>"
+    return code_message(
+        app=app, to=to, subject=f"Your {app} verification code", intro="Use this code to finish signing in:",
+        code=code, outro=f"It expires in {minutes} minutes and works once. If you did not try to sign in, "
+        "someone knows your password: change it.",
     )
-    return Message(to=to, subject=subject, text=text, html=body)
 
 
 async def send_otp(ctx: AuthContext, prover: Prover) -> None:
