@@ -142,7 +142,7 @@ class Authkeeper:
         if days <= 0:
             return 0
         cutoff = self.ctx.now() - datetime.timedelta(days=days)
-        return int(await self.ctx.store.prune_audit(cutoff))  # type: ignore[attr-defined]
+        return await self.ctx.store.prune_audit(cutoff)
 
     async def _cleanup_loop(self) -> None:
         while True:

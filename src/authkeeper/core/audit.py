@@ -58,7 +58,7 @@ async def record(
     for key in details:
         if any(word in key.lower() for word in _FORBIDDEN_KEYS) and key not in ("reason_code", "method"):
             raise ValueError(f"audit details may not hold {key!r}")
-    await store.add_audit(  # type: ignore[attr-defined]
+    await store.add_audit(
         AuditEvent(
             id=generate_id(),
             created_at=utcnow(),

@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
-from ..core.models import Account, Session, User, Verification
+from ..core.models import Account, AuditEvent, Session, User, Verification
 
 
 class DuplicateError(Exception):
@@ -75,6 +75,12 @@ class Store(Protocol):
 
     async def get_failures(self, key: str) -> tuple[int, datetime] | None: ...
     async def clear_failures(self, key: str) -> None: ...
+
+    # the audit log (core: every flow writes to it)
+    async def add_audit(self, event: AuditEvent) -> None: ...
+    async def prune_audit(self, before: datetime) -> int:
+        """Remove events older than ``before``; returns how many."""
+        ...
 
     async def cleanup(self, now: datetime) -> dict[str, int]:
         """Remove expired sessions and verification rows."""

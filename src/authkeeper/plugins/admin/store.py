@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
 from typing import Protocol, cast
 
 from ...core.models import AuditEvent, User
@@ -15,7 +14,6 @@ class AdminStore(Store, Protocol):
     def transaction(self) -> AbstractAsyncContextManager[AdminStore]: ...  # type: ignore[override]
     async def search_users(self, q: UserQuery) -> tuple[list[User], int]: ...
     async def list_audit(self, q: AuditQuery) -> tuple[list[AuditEvent], int]: ...
-    async def prune_audit(self, before: datetime) -> int: ...
 
 
 def admin_store(store: Store) -> AdminStore:
