@@ -62,12 +62,16 @@ async def test_users_table_search_filter_sort_and_pages(make_app: Callable[..., 
     # Filters.
     assert user_rows((await admin.get("/admin", params={"role": "moderator"})).text) == ["BS Bob Stone"]
     # A user with several roles is found under each of them, and "moderator_x" is not "moderator".
-    await make_user(app, "duo@example.org", name="Duo", role="admin,moderator")
+    # Read as the access module reads it: spaces ignored, an empty column is the default role.
+    await make_user(app, "duo@example.org", name="Duo", role="admin, moderator")
     await make_user(app, "near@example.org", name="Near", role="moderator_x")
     assert sorted(user_rows((await admin.get("/admin", params={"role": "moderator"})).text)) == ["BS Bob Stone", "D Duo"]
     assert "D Duo" in user_rows((await admin.get("/admin", params={"role": "admin"})).text)
-    await app.auth.store.delete_user((await app.auth.store.find_user_by_email("duo@example.org")).id)
-    await app.auth.store.delete_user((await app.auth.store.find_user_by_email("near@example.org")).id)
+    plain = await make_user(app, "plain@example.org", name="Plain")
+    await app.auth.store.update_user(plain.id, {"role": None})
+    assert "P Plain" in user_rows((await admin.get("/admin", params={"role": "user", "q": "example.org"})).text)
+    for email in ("duo@example.org", "near@example.org", "plain@example.org"):
+        await app.auth.store.delete_user((await app.auth.store.find_user_by_email(email)).id)
     assert user_rows((await admin.get("/admin", params={"status": "banned"})).text) == ["Z Zed"]
     assert len(user_rows((await admin.get("/admin", params={"status": "active", "q": "example.org"})).text)) == 1
     assert user_rows((await admin.get("/admin", params={"verified": "yes"})).text) == []

@@ -66,7 +66,7 @@ def user_query(page: Page) -> tuple[UserQuery, dict[str, str], int]:
         filters.append(("emailVerified", "eq", verified == "yes"))
     query = UserQuery(
         search_field=field, search_operator="contains", search_value=q or None, filters=tuple(filters),
-        has_role=role or None,
+        has_role=role or None, default_role=page.ctx.settings.admin.default_role,
         sort_by=sort, sort_direction=direction, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE,  # type: ignore[arg-type]
     )
     state = {"q": q, "field": field, "role": role, "status": status, "verified": verified, "sort": sort, "dir": direction}

@@ -30,6 +30,8 @@ class UserQuery:
     filters: tuple[tuple[str, Operator, Any], ...] = ()
     has_role: str | None = None
     """Users holding this role, alone or in a comma-separated list (``admin,moderator``)."""
+    default_role: str | None = None
+    """With ``has_role``: the role of users whose role column is empty."""
     sort_by: str | None = None
     sort_direction: Literal["asc", "desc"] = "asc"
     limit: int = 100
@@ -148,11 +150,13 @@ class PluginStoreMixin:
                 continue
             conds.append(_condition(col, op, value))
         if q.has_role:
-            role = like_escape(q.has_role)
-            conds.append(sa.or_(
-                u.c.role == q.has_role,
-                *(u.c.role.like(pattern, escape="\\") for pattern in (f"{role},%", f"%,{role}", f"%,{role},%")),
-            ))
+            # ",admin,moderator," contains ",admin,": the column read as the access module reads
+            # it (spaces ignored; empty means the default role).
+            stored = sa.func.replace(sa.func.coalesce(u.c.role, ""), " ", "")
+            if q.default_role:
+                stored = sa.case((stored == "", q.default_role), else_=stored)
+            listed = sa.literal(",", sa.String) + stored + sa.literal(",", sa.String)
+            conds.append(listed.like(f"%,{like_escape(q.has_role)},%", escape="\\"))
         base = sa.select(u).where(*conds)
         sort = self._column(q.sort_by or "createdAt")
         if sort is None:  # a Column has no truth value: no ``or`` here
