@@ -15,9 +15,18 @@ from urllib.parse import quote, unquote
 _SIG_LEN = 44
 
 
+def hmac_sha256(secret: str, message: str) -> bytes:
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).digest()
+
+
+def mac_b64url(secret: str, message: str) -> str:
+    """HMAC-SHA256 of ``message`` as unpadded base64url: for values the server keys and later
+    checks itself (trusted devices, mailed codes, form tokens)."""
+    return base64.urlsafe_b64encode(hmac_sha256(secret, message)).rstrip(b"=").decode()
+
+
 def _signature(secret: str, value: str) -> str:
-    mac = hmac.new(secret.encode(), value.encode(), hashlib.sha256).digest()
-    return base64.b64encode(mac).decode()
+    return base64.b64encode(hmac_sha256(secret, value)).decode()
 
 
 class CookieSigner:

@@ -9,8 +9,6 @@ travels in the signed ``two_factor`` cookie. No session exists until a factor pa
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import json
 import math
@@ -20,6 +18,7 @@ from datetime import timedelta
 from ...core import errors
 from ...core.context import AuthContext
 from ...core.crypto.random import URL_SAFE, generate_id
+from ...core.crypto.signing import mac_b64url
 from ...core.models import User, Verification
 from ...flows.sign_in import Interruption, PendingSignIn
 from ...storage.base import Store
@@ -183,8 +182,7 @@ async def clear_failures(ctx: AuthContext, user_id: str) -> None:
 
 # -- trusted devices ----------------------------------------------------------------------
 def _trust_mac(secret: str, user_id: str, trust_id: str) -> str:
-    mac = hmac.new(secret.encode(), f"{user_id}!{trust_id}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+    return mac_b64url(secret, f"{user_id}!{trust_id}")
 
 
 async def trust_device(ctx: AuthContext, user_id: str) -> str:

@@ -8,8 +8,6 @@ waiting on its challenge (:class:`Prover`). Each TOTP step is accepted once per 
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,6 +18,7 @@ from ...core import audit, errors
 from ...core.context import AuthContext
 from ...core.crypto import symmetric, totp
 from ...core.crypto.random import generate_id
+from ...core.crypto.signing import mac_b64url
 from ...core.mail import Message, code_message
 from ...core.models import ClientInfo, Session, TwoFactorRecord, User
 from ...flows import sessions
@@ -234,8 +233,7 @@ async def verify_totp(ctx: AuthContext, prover: Prover, code: str, *, client: Cl
 
 def _otp_digest(secret: str, identifier: str, code: str) -> str:
     # Keyed, so a database reader cannot try the 10^6 codes offline.
-    mac = hmac.new(secret.encode(), f"{identifier}:{code}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+    return mac_b64url(secret, f"{identifier}:{code}")
 
 
 def _otp_message(ctx: AuthContext, to: str, code: str) -> Message:
