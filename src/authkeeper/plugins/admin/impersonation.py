@@ -45,8 +45,8 @@ async def impersonate(ctx: AuthContext, actor: Actor, user_id: str, client: Clie
     sessions.forbid_impersonation(actor.session)
     target = await find_target(ctx, user_id)
     access = actor.access
-    if access.is_admin(access.roles_of(target)) and not actor.can(IMPERSONATE_ADMINS[0]):
-        raise errors.AuthError(IMPERSONATE_ADMINS[1])
+    if access.is_admin(access.roles_of(target)):
+        actor.require(*IMPERSONATE_ADMINS)
     actor.require_manage(target, IMPERSONATE[1])
     # As Better Auth's session hook: a banned user gets no session, impersonated or not.
     target = await ensure_not_banned(ctx, target, client)
