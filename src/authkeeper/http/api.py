@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit, parse_qsl
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from starlette.responses import Response
 
@@ -47,6 +47,11 @@ async def sign_up_email(call: Call) -> Response:
     return call.json({"token": token, "user": user_json(call, result.user)})
 
 
+def sign_in_context(call: Call) -> dict[str, Any]:
+    """What a sign-in stage may need from the request (two-factor's trusted-device cookie)."""
+    return {"cookies": dict(call.request.cookies), "cookie_jar": call.cookies}
+
+
 def apply_sign_in(call: Call, result: SignedIn | Interruption, remember: bool) -> dict[str, Any] | None:
     """Cookies for a finished or interrupted sign-in; returns the interruption's body."""
     if isinstance(result, Interruption):
@@ -71,7 +76,7 @@ async def sign_in_email(call: Call) -> Response:
         client=call.client,
         remember=b.rememberMe,
         callback_url=b.callbackURL,
-        context={"cookies": dict(call.request.cookies), "cookie_jar": call.cookies},
+        context=sign_in_context(call),
     )
     interrupted = apply_sign_in(call, result, b.rememberMe)
     if interrupted is not None:

@@ -39,6 +39,7 @@ from .security import (
 log = logging.getLogger("authkeeper.http")
 
 MAX_BODY = 1024 * 1024
+FORM_TYPE = "application/x-www-form-urlencoded"
 _RAW_TOKEN = re.compile(r"^[A-Za-z0-9]{32}$")
 _NO_STORE = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
 
@@ -65,6 +66,49 @@ def check_text(value: Any, where: str = "body", depth: int = 0) -> None:
             if isinstance(key, str):
                 check_text(key, where, depth + 1)
             check_text(item, f"{where}.{key}", depth + 1)
+
+
+def mounted_path(scope: Scope, strip_prefix: str = "") -> str:
+    """The request path below the mount point (``root_path``) and ``strip_prefix``."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root):]
+    if strip_prefix and path.startswith(strip_prefix):
+        path = path[len(strip_prefix):]
+    return path or "/"
+
+
+def content_type(request: Request) -> str:
+    """The media type of the body, lower-cased, without parameters (empty when absent)."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def read_bytes(request: Request, limit: int) -> bytes:
+    """The whole body; PAYLOAD_TOO_LARGE past ``limit`` bytes, declared or sent."""
+    length = request.headers.get("content-length")
+    if length is not None and (not (length.isascii() and length.isdigit()) or int(length) > limit):
+        raise errors.AuthError(errors.PAYLOAD_TOO_LARGE)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise errors.AuthError(errors.PAYLOAD_TOO_LARGE)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_form(raw: bytes) -> dict[str, str]:
+    """The fields of an ``application/x-www-form-urlencoded`` body, checked as JSON input is."""
+    try:
+        # errors="strict": "%FF" must be refused, not turned into U+FFFD (two different
+        # byte strings would become the same password).
+        data = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True, errors="strict"))
+    except UnicodeDecodeError:
+        raise errors.AuthError(errors.BAD_REQUEST, "Invalid UTF-8 in request body") from None
+    check_text(data)
+    return data
 
 
 def error_response(exc: errors.AuthError) -> Response:
@@ -113,15 +157,32 @@ class AuthApp:
         self.strip_prefix = strip_prefix
         self._base_headers = security_headers(s.base_url.startswith("https://")) + _NO_STORE
 
-    # -- helpers -----------------------------------------------------------------------
+    # -- helpers (the pages use them too) ----------------------------------------------
     def relative_path(self, scope: Scope) -> str:
-        path: str = scope["path"]
-        root: str = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root):]
-        if self.strip_prefix and path.startswith(self.strip_prefix):
-            path = path[len(self.strip_prefix):]
-        return path or "/"
+        return mounted_path(scope, self.strip_prefix)
+
+    def new_call(self, request: Request, path: str) -> Call:
+        """The facts of one request: who is asking, from which address, for which path."""
+        headers = request.headers
+        peer = request.scope["client"][0] if request.scope.get("client") else None
+        return Call(
+            ctx=self.ctx,
+            request=request,
+            cookies=self.cookies,
+            client=ClientInfo(ip=client_ip(peer, headers.get("x-forwarded-for"), self.proxies),
+                              user_agent=headers.get("user-agent", "")[:512]),
+            path=path,
+        )
+
+    async def hit(self, call: Call, path: str) -> None:
+        """Count the request in ``path``'s rate-limit bucket: TOO_MANY_REQUESTS past the limit."""
+        if not self.ctx.settings.rate_limit.enabled:
+            return
+        wait = await self.limiter.hit(f"{call.client.ip}|{path}", self.rules.rule_for(path))
+        if wait:
+            raise errors.AuthError(
+                errors.TOO_MANY_REQUESTS, headers={"Retry-After": str(wait)}, extra={"retryAfter": wait}
+            )
 
     def find(self, path: str, method: str) -> Endpoint | None:
         table = self.routes.get(path)
@@ -146,26 +207,32 @@ class AuthApp:
                         return token
                 elif _RAW_TOKEN.match(value):
                     return value
+        return self.cookie_token(request)
+
+    def cookie_token(self, request: Request) -> str | None:
+        """The token of the signed session cookie (None when absent or badly signed)."""
         return self.ctx.signer.unsign(request.cookies.get(self.cookies.session_token))
+
+    async def resolve(self, call: Call, token: str | None, *, refresh: bool) -> None:
+        """Put the session of ``token`` in ``call.resolved``: the cookies of a dead session
+        are cleared, the cookie of a session whose expiry slid is sent again."""
+        call.session_token = token
+        if not token:
+            return
+        call.resolved = await sessions.resolve(self.ctx, token, refresh=refresh)
+        if call.resolved is None:
+            call.clear_session_cookies()
+        elif call.resolved.refreshed:
+            call.set_session_cookie(token)
 
     async def read_body(self, call: Call, ep: Endpoint) -> None:
         request = call.request
-        length = request.headers.get("content-length")
-        if length is not None and (not (length.isascii() and length.isdigit()) or int(length) > MAX_BODY):
-            raise errors.AuthError(errors.PAYLOAD_TOO_LARGE)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_BODY:
-                raise errors.AuthError(errors.PAYLOAD_TOO_LARGE)
-            chunks.append(chunk)
-        raw = b"".join(chunks)
+        raw = await read_bytes(request, MAX_BODY)
         if not raw.strip():
             call.raw = {}
             return
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        allowed = "application/json" + (", application/x-www-form-urlencoded" if ep.form else "")
+        ctype = content_type(request)
+        allowed = "application/json" + (f", {FORM_TYPE}" if ep.form else "")
         if ctype == "application/json":
             try:
                 data = json.loads(raw)
@@ -175,15 +242,8 @@ class AuthApp:
                 raise errors.AuthError(errors.VALIDATION_ERROR, "[body] Invalid input: expected object")
             check_text(data)
             call.raw = data
-        elif ctype == "application/x-www-form-urlencoded" and ep.form:
-            try:
-                # errors="strict": "%FF" must be refused, not turned into U+FFFD (two different
-                # byte strings would become the same password).
-                text = raw.decode("utf-8")
-                call.raw = dict(parse_qsl(text, keep_blank_values=True, errors="strict"))
-            except UnicodeDecodeError:
-                raise errors.AuthError(errors.BAD_REQUEST, "Invalid UTF-8 in request body") from None
-            check_text(call.raw)
+        elif ctype == FORM_TYPE and ep.form:
+            call.raw = parse_form(raw)
             call.is_form = True
         elif not ctype:
             raise errors.AuthError(
@@ -197,14 +257,7 @@ class AuthApp:
 
     # -- the pipeline ------------------------------------------------------------------
     async def run(self, call: Call, ep: Endpoint) -> Response:
-        s = self.ctx.settings
-        if s.rate_limit.enabled:
-            rule = self.rules.rule_for(call.path)
-            wait = await self.limiter.hit(f"{call.client.ip}|{call.path}", rule)
-            if wait:
-                raise errors.AuthError(
-                    errors.TOO_MANY_REQUESTS, headers={"Retry-After": str(wait)}, extra={"retryAfter": wait}
-                )
+        await self.hit(call, call.path)
         if ep.method == "POST":
             await self.read_body(call, ep)
             if "cookie" in call.request.headers:
@@ -213,15 +266,8 @@ class AuthApp:
                 check_login_csrf(call, self.ctx.origins)
         check_callbacks(call, self.ctx.origins)
         if ep.auth != "none":
-            token = self.session_token(call.request)
-            call.session_token = token
-            if token:
-                refresh = not call.dont_remember() and not call.query_flag("disableRefresh")
-                call.resolved = await sessions.resolve(self.ctx, token, refresh=refresh)
-                if call.resolved is None:
-                    call.clear_session_cookies()
-                elif call.resolved.refreshed:
-                    call.set_session_cookie(token)
+            refresh = not call.dont_remember() and not call.query_flag("disableRefresh")
+            await self.resolve(call, self.session_token(call.request), refresh=refresh)
             if ep.auth in ("session", "fresh") and call.resolved is None:
                 raise errors.AuthError(errors.UNAUTHORIZED)
             if ep.auth == "fresh":
@@ -237,18 +283,9 @@ class AuthApp:
         request = Request(scope, receive)
         path = self.relative_path(scope)
         method = scope["method"]
-        headers = request.headers
-        origin = headers.get("origin")
+        origin = request.headers.get("origin")
         cors = origin is not None and origin != "null" and self.ctx.origins.is_trusted_origin(origin)
-        peer = scope["client"][0] if scope.get("client") else None
-        ip = client_ip(peer, headers.get("x-forwarded-for"), self.proxies)
-        call = Call(
-            ctx=self.ctx,
-            request=request,
-            cookies=self.cookies,
-            client=ClientInfo(ip=ip, user_agent=headers.get("user-agent", "")[:512]),
-            path=path,
-        )
+        call = self.new_call(request, path)
         extra: list[tuple[bytes, bytes]] = []
         try:
             if method == "OPTIONS":

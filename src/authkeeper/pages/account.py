@@ -7,11 +7,13 @@ Every change goes through :mod:`authkeeper.flows.account` / :mod:`~authkeeper.fl
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.responses import Response
 
 from ..core import errors
 from ..flows import account, sessions
-from . import two_factor
+from ..plugins.two_factor.store import plugin_store
 from .page import Form, Page
 from .routes import get, post
 
@@ -46,11 +48,23 @@ async def change_email(page: Page) -> Response:
 
 
 # -- password, two-factor, deletion --------------------------------------------------------
+async def two_factor_status(page: Page) -> dict[str, object]:
+    """What the security page shows about two-factor."""
+    if not page.ctx.settings.two_factor.enabled:
+        return {"available": False, "enabled": False, "app": False}
+    record = await plugin_store(page.ctx.store).get_two_factor(page.me.id)
+    return {
+        "available": True,
+        "enabled": bool(page.me.extra.get("twoFactorEnabled")),
+        "app": bool(record is not None and record.verified),
+    }
+
+
 async def security_page(
     page: Page, exc: errors.AuthError | None = None, form: Form | None = None, *, aliases: dict[str, str] | None = None
 ) -> Response:
     """The security page, or the same page with ``exc`` shown on ``form``."""
-    context = {"two_factor": await two_factor.status(page),
+    context: dict[str, Any] = {"two_factor": await two_factor_status(page),
                "confirm_by_email": page.ctx.settings.user.delete_confirm_by_email,
                "can_delete": page.ctx.settings.user.delete_user_enabled}
     if exc is None or form is None:

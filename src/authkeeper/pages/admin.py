@@ -16,7 +16,8 @@ from starlette.responses import Response
 from ..core import errors
 from ..plugins.admin import bans, flows, impersonation
 from ..plugins.admin.access import Actor
-from ..plugins.admin.constants import ADMIN_SESSION_COOKIE
+from ..plugins.admin.endpoints import apply_impersonation, end_impersonation
+from ..plugins.admin.store import admin_store
 from ..storage.sql_plugins import AuditQuery, UserQuery
 from .page import Form, Page
 from .routes import get, post
@@ -98,6 +99,15 @@ async def users_page(page: Page) -> Response:
 
 
 # -- one user ------------------------------------------------------------------------------
+async def user_names(page: Page, user_ids: set[str]) -> dict[str, str]:
+    """The users' names (else emails) by id, in one query; users no longer there are left out."""
+    if not user_ids:
+        return {}
+    query = UserQuery(filters=(("id", "in", tuple(user_ids)),), limit=len(user_ids))
+    found, _ = await admin_store(page.ctx.store).search_users(query)
+    return {str(u.id): u.name or u.email for u in found}
+
+
 async def user_context(page: Page, who: Actor, user_id: str) -> dict[str, Any]:
     target = await flows.get_user(page.ctx, who, user_id)
     can = {name: who.can(rule[0]) for name, rule in (
@@ -112,10 +122,7 @@ async def user_context(page: Page, who: Actor, user_id: str) -> dict[str, Any]:
     actors: dict[str, str] = {}
     if can["audit"]:
         events, _ = await flows.list_audit(page.ctx, who, AuditQuery(user_id=target.id, limit=50))
-        for actor_id in {e.actor_id for e in events if e.actor_id and e.actor_id != target.id}:
-            found_actor = await page.ctx.store.find_user_by_id(actor_id)
-            if found_actor is not None:
-                actors[actor_id] = found_actor.name or found_actor.email
+        actors = await user_names(page, {e.actor_id for e in events if e.actor_id and e.actor_id != target.id})
     return {
         "target": target, "can": can, "self_view": self_view, "user_sessions": user_sessions, "events": events,
         "actors": actors,
@@ -221,23 +228,15 @@ async def impersonate(page: Page) -> Response:
         switched = await impersonation.impersonate(page.ctx, who, page.params["id"], call.client)
     except errors.AuthError as exc:
         return await _again(page, who, exc, IMPERSONATE)
-    admin_value = impersonation.admin_cookie_value(page.my_session.token, call.dont_remember())
-    call.clear_session_cookies()
-    call.set_signed_cookie(ADMIN_SESSION_COOKIE, admin_value, page.ctx.settings.session.expires_in)
-    call.set_session_cookie(switched.session.token, remember=False)
+    apply_impersonation(call, switched)
     return page.redirect(page.url("/account"))
 
 
 async def stop_impersonating(page: Page) -> Response:
     _plugin(page)
     await page.limit("/admin/stop-impersonating")
-    call = page.call
-    signed = call.request.cookies.get(call.cookies.name(ADMIN_SESSION_COOKIE))
     user_id = page.me.id
-    switched = await impersonation.stop_impersonating(page.ctx, page.my_session, page.ctx.signer.unsign(signed), call.client)
-    call.set_cookies.append(call.cookies.delete(call.cookies.session_data))
-    call.set_session_cookie(switched.session.token, remember=switched.remember)
-    call.delete_cookie(ADMIN_SESSION_COOKIE)
+    await end_impersonation(page.call)
     return page.redirect(page.url(f"/admin/users/{user_id}"), "impersonation-stopped")
 
 

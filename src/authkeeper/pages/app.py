@@ -12,7 +12,6 @@ import hashlib
 import logging
 from importlib import resources
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.requests import Request
@@ -20,10 +19,8 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from ..core import errors
-from ..core.models import ClientInfo
 from ..flows import sessions
-from ..http.call import Call
-from ..http.client_ip import client_ip
+from ..http.app import FORM_TYPE, content_type, mounted_path, parse_form, read_bytes
 from ..http.security import check_origin, security_headers
 from ..plugins.admin import flows as admin_flows
 from . import account, admin, csrf, filters, public, two_factor
@@ -119,7 +116,6 @@ class PagesApp:
             "impersonating": bool(session and session.extra.get("impersonatedBy")),
             "can_admin": bool(user and session and self.can_admin(page)),
             "notice": notice,
-            "here": page.here(),
             "path": page.path,
             "min_password": self.ctx.settings.password.min_length,
             "form_errors": {},
@@ -152,38 +148,12 @@ class PagesApp:
         return None, {}, other
 
     async def read_form(self, page: Page) -> None:
+        """The posted form, read as the API reads one (a smaller size limit; only forms)."""
         request = page.call.request
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        length = request.headers.get("content-length")
-        if length is not None and (not (length.isascii() and length.isdigit()) or int(length) > MAX_FORM):
-            raise errors.AuthError(errors.PAYLOAD_TOO_LARGE)
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_FORM:
-                raise errors.AuthError(errors.PAYLOAD_TOO_LARGE)
-        if body.strip() and ctype != "application/x-www-form-urlencoded":
+        raw = await read_bytes(request, MAX_FORM)
+        if raw.strip() and content_type(request) != FORM_TYPE:
             raise errors.AuthError(errors.UNSUPPORTED_MEDIA_TYPE)
-        try:
-            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
-        except UnicodeDecodeError:
-            raise errors.AuthError(errors.BAD_REQUEST, "Invalid UTF-8 in form") from None
-        for key, value in pairs:
-            if "\x00" in key or "\x00" in value:
-                raise errors.AuthError(errors.VALIDATION_ERROR, "[body] Invalid input: NUL character")
-        page.form = dict(pairs)
-
-    async def resolve_session(self, page: Page) -> None:
-        call = page.call
-        token = self.ctx.signer.unsign(call.request.cookies.get(call.cookies.session_token))
-        call.session_token = token
-        if not token:
-            return
-        call.resolved = await sessions.resolve(self.ctx, token, refresh=not call.dont_remember())
-        if call.resolved is None:
-            call.clear_session_cookies()
-        elif call.resolved.refreshed:
-            call.set_session_cookie(token, remember=True)
+        page.form = parse_form(raw)
 
     async def handle(self, page: Page, method: str) -> Response:
         route, params, exists = self.find(method, page.path)
@@ -193,7 +163,9 @@ class PagesApp:
             return self.error_page(page, 404, title="Page not found",
                                    message="We could not find that page. Check the address, or go back to the start.")
         page.params = params
-        await self.resolve_session(page)
+        # The session cookie only: a browser sends no bearer token.
+        call = page.call
+        await self.api.resolve(call, self.api.cookie_token(call.request), refresh=not call.dont_remember())
         if method == "POST":
             await self.read_form(page)
             try:
@@ -218,8 +190,6 @@ class PagesApp:
         """An error no handler turned into a form error, as a page."""
         if exc.code == "UNAUTHORIZED":
             return page.redirect(page.url("/sign-in", next=page.here() if page.call.request.method == "GET" else ""))
-        if exc.code == "SESSION_NOT_FRESH":
-            return page.redirect(page.url("/reauth", next=page.safe_next() or page.url("/account")))
         if exc.status == 429:
             wait = retry_after(exc)
             response = self.error_page(
@@ -255,23 +225,13 @@ class PagesApp:
             return
         request = Request(scope, receive)
         root: str = scope.get("root_path", "")
-        path: str = scope["path"]
-        if root and path.startswith(root):
-            path = path[len(root):]
-        path = path or "/"
+        path = mounted_path(scope)
         method = "GET" if scope["method"] == "HEAD" else scope["method"]
         if method == "GET" and path in self.static:
             await self.static_file(path)(scope, receive, send)
             return
         jar = self.api.cookies
-        headers = request.headers
-        peer = scope["client"][0] if scope.get("client") else None
-        call = Call(
-            ctx=self.ctx, request=request, cookies=jar,
-            client=ClientInfo(ip=client_ip(peer, headers.get("x-forwarded-for"), self.api.proxies),
-                              user_agent=headers.get("user-agent", "")[:512]),
-            path=path,
-        )
+        call = self.api.new_call(request, path)
         seed = request.cookies.get(jar.name(csrf.COOKIE))
         page = Page(self, call, root.rstrip("/"), path, seed=seed if csrf.valid_seed(seed) else "")
         new_seed = not page.seed

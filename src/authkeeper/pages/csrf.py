@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import re
+from typing import TypeGuard
 
 from ..core.crypto.random import generate_id
 
@@ -22,14 +23,14 @@ FIELD = "csrf_token"
 """Name of the hidden form field."""
 SEED_LENGTH = 32
 
-_SEED = re.compile(r"^[A-Za-z0-9]{32}$")
+_SEED = re.compile(rf"^[A-Za-z0-9]{{{SEED_LENGTH}}}$")
 
 
 def new_seed() -> str:
     return generate_id(SEED_LENGTH)
 
 
-def valid_seed(value: str | None) -> bool:
+def valid_seed(value: str | None) -> TypeGuard[str]:
     return bool(value and _SEED.match(value))
 
 
@@ -45,7 +46,7 @@ def token_for(secrets: tuple[str, ...], seed: str, session_id: str | None) -> st
 
 def check(secrets: tuple[str, ...], seed: str | None, session_id: str | None, given: str | None) -> bool:
     """Whether ``given`` is this visitor's token (constant-time, any secret in rotation)."""
-    if not seed or not valid_seed(seed) or not given or len(given) > 128:
+    if not valid_seed(seed) or not given or len(given) > 128:
         return False
     expected = given.encode()
     return any(hmac.compare_digest(_mac(s, seed, session_id or "").encode(), expected) for s in secrets)

@@ -80,15 +80,7 @@ class Page:
     async def limit(self, api_path: str) -> None:
         """Count this POST in the rate-limit bucket of the API endpoint doing the same thing
         (``/sign-in/email`` for the sign-in form): TOO_MANY_REQUESTS past the limit."""
-        settings = self.ctx.settings.rate_limit
-        if not settings.enabled:
-            return
-        api = self.app.api
-        wait = await api.limiter.hit(f"{self.call.client.ip}|{api_path}", api.rules.rule_for(api_path))
-        if wait:
-            raise errors.AuthError(
-                errors.TOO_MANY_REQUESTS, headers={"Retry-After": str(wait)}, extra={"retryAfter": wait}
-            )
+        await self.app.api.hit(self.call, api_path)
 
     # -- the posted form ---------------------------------------------------------------
     def text(self, name: str, max_length: int = 320, *, strip: bool = True) -> str:
@@ -122,10 +114,7 @@ class Page:
     def next_url(self, default: str = "/account") -> str:
         """The ``next`` of the form or query when the API's redirect validator accepts it,
         else the default page (no open redirect)."""
-        value = self.form.get("next") or self.query("next")
-        if value and self.ctx.origins.is_safe_redirect(value):
-            return value
-        return self.url(default)
+        return self.safe_next() or self.url(default)
 
     def safe_next(self) -> str:
         """``next`` to carry along in links and hidden fields (empty when unsafe)."""
@@ -161,7 +150,7 @@ class Page:
     ) -> Response:
         """The page again with the error next to its field (or above the form), the entered
         values in ``keep`` filled back in (never a password), focus on the field in error."""
-        if exc.status >= 500 or exc.code in ("TOO_MANY_REQUESTS", "UNAUTHORIZED", "SESSION_NOT_FRESH"):
+        if exc.status >= 500 or exc.code in ("TOO_MANY_REQUESTS", "UNAUTHORIZED"):
             raise exc
         found = describe(exc, self.ctx.settings, aliases)
         target = found.field if found.field in form.fields else FORM

@@ -11,8 +11,7 @@ from starlette.responses import Response
 
 from ..core import errors
 from ..flows import reset_password, sign_in, sign_up, verify_email
-from ..http.api import apply_sign_in, end_session
-from ..http.call import Call
+from ..http.api import apply_sign_in, end_session, sign_in_context
 from .messages import describe
 from .page import Form, Page
 from .routes import get, post
@@ -23,11 +22,6 @@ FORGOT = Form("forgot", ("email",))
 RESET = Form("reset", ("password",))
 RESEND = Form("resend", ("email",))
 REAUTH = Form("reauth", ("password",))
-
-
-def sign_in_context(call: Call) -> dict[str, object]:
-    """What a sign-in stage may need from the request (two-factor's trusted-device cookie)."""
-    return {"cookies": dict(call.request.cookies), "cookie_jar": call.cookies}
 
 
 def landing(page: Page, notice: str) -> Response:
@@ -186,8 +180,7 @@ async def reauth_submit(page: Page) -> Response:
             exc = errors.AuthError(errors.INVALID_PASSWORD)
         return page.fail("reauth.html", exc, REAUTH, aliases=aliases, next=page.safe_next())
     call.set_session_cookie(session.token, remember=remember)
-    target = page.safe_next()
-    return page.redirect(target) if target else page.redirect(page.url("/account"), "reauthenticated")
+    return landing(page, "reauthenticated")
 
 
 ROUTES = [

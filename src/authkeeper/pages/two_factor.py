@@ -2,11 +2,12 @@
 backup code, trust this device) and the account's set-up, backup codes and turning it off.
 
 Every rule is the two-factor plugin's (:mod:`authkeeper.plugins.two_factor.flows`); the
-cookies are set as its endpoints set them.
+cookies are set by the same helpers as its endpoints use.
 """
 
 from __future__ import annotations
 
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from starlette.responses import Response
@@ -14,8 +15,9 @@ from starlette.responses import Response
 from ..core import errors
 from ..plugins.two_factor import challenge, flows, qr_svg
 from ..plugins.two_factor.challenge import Challenge, ChallengeGone
-from ..plugins.two_factor.constants import TRUST_DEVICE_COOKIE, TWO_FACTOR_COOKIE
-from ..plugins.two_factor.store import plugin_store
+from ..plugins.two_factor.constants import TWO_FACTOR_COOKIE
+from ..plugins.two_factor.endpoints import apply_disable, apply_pass
+from .account import security_page
 from .page import Form, Page
 from .routes import get, post
 
@@ -57,18 +59,21 @@ async def challenge_form(page: Page) -> Response:
         found = await _challenge(page)
     except ChallengeGone:
         return _expired(page)
-    return await _show(page, found)
+    return page.render("two_factor.html", **await _challenge_context(page, found, None))
 
 
-async def _show(page: Page, found: Challenge, status: int = 200, **context: object) -> Response:
+async def _challenge_context(page: Page, found: Challenge, method: str | None) -> dict[str, Any]:
+    """What the challenge page shows, with ``method``'s form open (None: the one the query
+    asks for if this user has it, else the app's or the emailed code's)."""
     methods = await challenge.methods_for(page.ctx, found.user.id)
-    method = str(context.pop("method", "") or page.query("method"))
-    if method not in ("totp", "otp", "backup") or (method == "totp" and "totp" not in methods):
-        method = "totp" if "totp" in methods else "otp"
-    return page.render(
-        "two_factor.html", status=status, method=method, methods=methods, email=masked(found.user.email),
-        next=page.safe_next(), trust_days=page.ctx.settings.two_factor.trust_device_max_age // 86400, **context,
-    )
+    if method is None:
+        method = page.query("method")
+        if method not in ("totp", "otp", "backup") or (method == "totp" and "totp" not in methods):
+            method = "totp" if "totp" in methods else "otp"
+    return {
+        "method": method, "methods": methods, "email": masked(found.user.email), "next": page.safe_next(),
+        "trust_days": page.ctx.settings.two_factor.trust_device_max_age // 86400,
+    }
 
 
 async def challenge_submit(page: Page) -> Response:
@@ -94,16 +99,8 @@ async def challenge_submit(page: Page) -> Response:
     except ChallengeGone as exc:
         return _expired(page, exc)
     except errors.AuthError as exc:
-        methods = await challenge.methods_for(page.ctx, found.user.id)
-        return page.fail("two_factor.html", exc, CHALLENGE, method=method, methods=methods,
-                         email=masked(found.user.email), next=page.safe_next(),
-                         trust_days=page.ctx.settings.two_factor.trust_device_max_age // 86400)
-    call = page.call
-    if passed.session is not None:
-        call.set_session_cookie(passed.session.token, remember=passed.remember)
-    call.delete_cookie(TWO_FACTOR_COOKIE)
-    if passed.trust_cookie is not None:
-        call.set_signed_cookie(TRUST_DEVICE_COOKIE, passed.trust_cookie, page.ctx.settings.two_factor.trust_device_max_age)
+        return page.fail("two_factor.html", exc, CHALLENGE, **await _challenge_context(page, found, method))
+    apply_pass(page.call, prover, passed)
     return page.redirect(page.next_url())
 
 
@@ -124,18 +121,16 @@ def _secret_of(uri: str) -> str:
     return " ".join(key[i:i + 4] for i in range(0, len(key), 4))
 
 
-def setup_context(uri: str, codes: list[str]) -> dict[str, object]:
+def setup_context(uri: str, codes: list[str]) -> dict[str, Any]:
     return {"qr": qr_svg(uri), "secret_key": _secret_of(uri), "totp_uri": uri, "backup_codes": codes}
 
 
 async def enable(page: Page) -> Response:
     """Start with an authenticator app (shows the QR code and the backup codes once), or
     turn on emailed codes at once."""
-    from .account import security_page
-
     _enabled(page)
     await page.limit("/two-factor/enable")
-    method = "otp" if page.form.get("method") == "otp" else "totp"
+    method: Literal["otp", "totp"] = "otp" if page.form.get("method") == "otp" else "totp"
     try:
         done = await flows.enable(
             page.ctx, page.me, page.my_session, password=page.secret("tf_password"), method=method, issuer=None,
@@ -164,14 +159,11 @@ async def activate(page: Page) -> Response:
         if not uri.startswith("otpauth://totp/") or len(uri) > 1024:
             raise
         return page.fail("account/two_factor_setup.html", exc, ACTIVATE, **setup_context(uri, []))
-    if passed.session is not None:
-        page.call.set_session_cookie(passed.session.token, remember=passed.remember)
+    apply_pass(page.call, prover, passed)
     return page.redirect(page.url("/account/security"), "two-factor-on")
 
 
 async def backup_codes(page: Page) -> Response:
-    from .account import security_page
-
     _enabled(page)
     await page.limit("/two-factor/generate-backup-codes")
     try:
@@ -183,8 +175,6 @@ async def backup_codes(page: Page) -> Response:
 
 
 async def disable(page: Page) -> Response:
-    from .account import security_page
-
     _enabled(page)
     await page.limit("/two-factor/disable")
     remember = not page.call.dont_remember()
@@ -193,22 +183,8 @@ async def disable(page: Page) -> Response:
                                      client=page.call.client, remember=remember)
     except errors.AuthError as exc:
         return await security_page(page, exc, DISABLE, aliases={"current_password": "off_password"})
-    page.call.set_session_cookie(new.token, remember=remember)
-    if page.call.request.cookies.get(page.call.cookies.name(TRUST_DEVICE_COOKIE)):
-        page.call.delete_cookie(TRUST_DEVICE_COOKIE)
+    apply_disable(page.call, new, remember)
     return page.redirect(page.url("/account/security"), "two-factor-off")
-
-
-async def status(page: Page) -> dict[str, object]:
-    """What the security page shows about two-factor."""
-    if not page.ctx.settings.two_factor.enabled:
-        return {"available": False, "enabled": False, "app": False}
-    record = await plugin_store(page.ctx.store).get_two_factor(page.me.id)
-    return {
-        "available": True,
-        "enabled": bool(page.me.extra.get("twoFactorEnabled")),
-        "app": bool(record is not None and record.verified),
-    }
 
 
 ROUTES = [

@@ -158,16 +158,18 @@ async def revoke_user_sessions(call: Call, actor: Actor, b: UserIdBody) -> Respo
 
 
 # -- impersonation ----------------------------------------------------------------------
-async def impersonate_user(call: Call, actor: Actor, b: UserIdBody) -> Response:
-    switched = await impersonation.impersonate(call.ctx, actor, str(b.userId), call.client)
+def apply_impersonation(call: Call, switched: impersonation.Switched) -> None:
+    """Cookies for acting as another user: the admin's own session kept aside in a signed
+    cookie, the user's session in the session cookie (the endpoint and the pages both)."""
     admin_value = impersonation.admin_cookie_value(call.session.token, call.dont_remember())
     call.clear_session_cookies()
     call.set_signed_cookie(ADMIN_SESSION_COOKIE, admin_value, call.ctx.settings.session.expires_in)
     call.set_session_cookie(switched.session.token, remember=False)
-    return call.json({"session": switched.session.to_json(), "user": user_json(call, switched.user)})
 
 
-async def stop_impersonating(call: Call) -> Response:
+async def end_impersonation(call: Call) -> impersonation.Switched:
+    """Back to the admin's own session named by the admin cookie, with its cookies (the
+    endpoint and the pages both)."""
     signed = call.request.cookies.get(call.cookies.name(ADMIN_SESSION_COOKIE))
     switched = await impersonation.stop_impersonating(
         call.ctx, call.session, call.ctx.signer.unsign(signed), call.client
@@ -175,6 +177,17 @@ async def stop_impersonating(call: Call) -> Response:
     call.set_cookies.append(call.cookies.delete(call.cookies.session_data))
     call.set_session_cookie(switched.session.token, remember=switched.remember)
     call.delete_cookie(ADMIN_SESSION_COOKIE)
+    return switched
+
+
+async def impersonate_user(call: Call, actor: Actor, b: UserIdBody) -> Response:
+    switched = await impersonation.impersonate(call.ctx, actor, str(b.userId), call.client)
+    apply_impersonation(call, switched)
+    return call.json({"session": switched.session.to_json(), "user": user_json(call, switched.user)})
+
+
+async def stop_impersonating(call: Call) -> Response:
+    switched = await end_impersonation(call)
     return call.json({"session": switched.session.to_json(), "user": user_json(call, switched.user)})
 
 

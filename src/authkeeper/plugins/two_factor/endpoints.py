@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field
 from starlette.responses import Response
 
+from ...core.models import Session
 from ...http.api import user_json
 from ...http.call import Call, Endpoint
 from ...http.schemas import Body
@@ -71,7 +72,9 @@ async def _prover(call: Call) -> flows.Prover:
     return flows.Prover(found.user, challenge=found)
 
 
-def _answer(call: Call, prover: flows.Prover, passed: flows.Passed) -> Response:
+def apply_pass(call: Call, prover: flows.Prover, passed: flows.Passed) -> None:
+    """Cookies after a factor passed: the new session, the finished challenge's cookie gone,
+    the trusted device remembered (the endpoints and the pages both)."""
     if passed.session is not None:
         call.set_session_cookie(passed.session.token, remember=passed.remember)
     if prover.challenge is not None:
@@ -79,6 +82,17 @@ def _answer(call: Call, prover: flows.Prover, passed: flows.Passed) -> Response:
     if passed.trust_cookie is not None:
         max_age = call.ctx.settings.two_factor.trust_device_max_age
         call.set_signed_cookie(TRUST_DEVICE_COOKIE, passed.trust_cookie, max_age)
+
+
+def apply_disable(call: Call, session: Session, remember: bool) -> None:
+    """Cookies after two-factor was turned off: the renewed session, and no trusted device."""
+    call.set_session_cookie(session.token, remember=remember)
+    if call.request.cookies.get(call.cookies.name(TRUST_DEVICE_COOKIE)):
+        call.delete_cookie(TRUST_DEVICE_COOKIE)
+
+
+def _answer(call: Call, prover: flows.Prover, passed: flows.Passed) -> Response:
+    apply_pass(call, prover, passed)
     return call.json({"token": passed.token, "user": user_json(call, passed.user)})
 
 
@@ -98,9 +112,7 @@ async def disable(call: Call) -> Response:
     b: PasswordBody = call.body
     _, new = await flows.disable(call.ctx, call.user, call.session, password=b.password, client=call.client,
                                  remember=_remember(call))
-    call.set_session_cookie(new.token, remember=_remember(call))
-    if call.request.cookies.get(call.cookies.name(TRUST_DEVICE_COOKIE)):
-        call.delete_cookie(TRUST_DEVICE_COOKIE)
+    apply_disable(call, new, _remember(call))
     return call.json({"status": True})
 
 
