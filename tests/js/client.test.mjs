@@ -21,7 +21,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { createAuthClient } from "better-auth/client";
-import { BASE, CookieJar, REFERENCE, newPassword, sleep, uniqueEmail } from "./support.mjs";
+import {
+  BASE, CookieJar, REFERENCE, assertError, assertOk, mailbox, newPassword, sleep, uniqueEmail, waitForMail,
+} from "./support.mjs";
 
 const API = `${BASE}/api/auth`;
 const DAY = 24 * 60 * 60 * 1000;
@@ -50,19 +52,6 @@ function device({ cookies = true, origin = BASE, fetchOptions = {} } = {}) {
   return { client, jar };
 }
 
-function assertOk(result, what) {
-  assert.equal(result.error, null, `${what}: expected success, got error ${JSON.stringify(result.error)}`);
-  return result.data;
-}
-
-function assertError(result, status, code, what) {
-  assert.ok(result.error, `${what}: expected ${status} ${code}, got data ${JSON.stringify(result.data)}`);
-  assert.equal(result.data, null, `${what}: data must be null on error`);
-  assert.equal(result.error.status, status, `${what}: status (error ${JSON.stringify(result.error)})`);
-  if (code !== undefined) assert.equal(result.error.code, code, `${what}: code (error ${JSON.stringify(result.error)})`);
-  assert.equal(typeof result.error.message, "string", `${what}: error.message`);
-}
-
 /** A new user, signed up (and so signed in) on a new device. */
 async function newUser(tag = "user") {
   const email = uniqueEmail(tag);
@@ -84,29 +73,8 @@ async function sessionOf(dev) {
   return assertOk(await dev.client.getSession(), "get-session");
 }
 
-async function mailbox(email) {
-  const response = await fetch(`${BASE}/__mailbox?to=${encodeURIComponent(email.toLowerCase())}`);
-  assert.equal(response.status, 200, `GET /__mailbox: ${response.status} ${await response.clone().text()}`);
-  const mails = await response.json();
-  assert.ok(Array.isArray(mails), "the mailbox is a JSON list");
-  return mails;
-}
-
 async function countMails(email, match = () => true) {
   return (await mailbox(email)).filter(match).length;
-}
-
-/** Waits (up to ~5 s) for mail number `after + 1` to `email` that passes `match`. */
-async function waitForMail(email, { after = 0, match = () => true, timeout = 5000 } = {}) {
-  const deadline = Date.now() + timeout;
-  let mails = [];
-  while (Date.now() < deadline) {
-    mails = await mailbox(email);
-    const matching = mails.filter(match);
-    if (matching.length > after) return matching[after];
-    await sleep(100);
-  }
-  throw new Error(`no new mail to ${email} within ${timeout} ms; mailbox: ${JSON.stringify(mails, null, 2)}`);
 }
 
 /** Follows a mailed link the way a browser tab without cookies would, without following redirects. */

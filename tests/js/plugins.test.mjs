@@ -28,7 +28,9 @@ import assert from "node:assert/strict";
 import { createHmac, randomBytes } from "node:crypto";
 import { createAuthClient } from "better-auth/client";
 import { adminClient, twoFactorClient } from "better-auth/client/plugins";
-import { BASE, CookieJar, REFERENCE, newPassword, sleep, uniqueEmail } from "./support.mjs";
+import {
+  BASE, CookieJar, REFERENCE, assertError, assertOk, mailbox, newPassword, sleep, uniqueEmail, waitForMail,
+} from "./support.mjs";
 
 const ADMIN_EMAIL = (process.env.AUTHKEEPER_ADMIN_EMAIL || "").trim().toLowerCase();
 if (!/^[^@\s]+@[^@\s]+$/.test(ADMIN_EMAIL)) {
@@ -67,19 +69,6 @@ function device({ twoFactor } = {}) {
   return { client, jar };
 }
 
-function assertOk(result, what) {
-  assert.equal(result.error, null, `${what}: expected success, got error ${JSON.stringify(result.error)}`);
-  return result.data;
-}
-
-function assertError(result, status, code, what) {
-  assert.ok(result.error, `${what}: expected ${status} ${code}, got data ${JSON.stringify(result.data)}`);
-  assert.equal(result.data, null, `${what}: data must be null on error`);
-  assert.equal(result.error.status, status, `${what}: status (error ${JSON.stringify(result.error)})`);
-  if (code !== undefined) assert.equal(result.error.code, code, `${what}: code (error ${JSON.stringify(result.error)})`);
-  assert.equal(typeof result.error.message, "string", `${what}: error.message`);
-}
-
 /** A new user, signed up (and so signed in) on a new device. */
 async function newUser(tag = "user") {
   const email = uniqueEmail(tag);
@@ -106,27 +95,6 @@ async function assertSignedOut(dev, what) {
   const result = await dev.client.getSession();
   assert.equal(result.error, null, `${what}: get-session error ${JSON.stringify(result.error)}`);
   assert.equal(result.data, null, `${what}: no session`);
-}
-
-async function mailbox(email) {
-  const response = await fetch(`${BASE}/__mailbox?to=${encodeURIComponent(email.toLowerCase())}`);
-  assert.equal(response.status, 200, `GET /__mailbox: ${response.status} ${await response.clone().text()}`);
-  const mails = await response.json();
-  assert.ok(Array.isArray(mails), "the mailbox is a JSON list");
-  return mails;
-}
-
-/** Waits (up to ~5 s) for mail number `after + 1` to `email` that passes `match`. */
-async function waitForMail(email, { after = 0, match = () => true, timeout = 5000 } = {}) {
-  const deadline = Date.now() + timeout;
-  let mails = [];
-  while (Date.now() < deadline) {
-    mails = await mailbox(email);
-    const matching = mails.filter(match);
-    if (matching.length > after) return matching[after];
-    await sleep(100);
-  }
-  throw new Error(`no new mail to ${email} within ${timeout} ms; mailbox: ${JSON.stringify(mails, null, 2)}`);
 }
 
 /** A mailed one-time code: a mail without a link whose text has the code on a line of its own. */

@@ -1,4 +1,5 @@
 // Shared by the client suites: the server under test, unique users, and a cookie jar per device.
+import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 
 export const BASE = (process.env.AUTHKEEPER_URL || "").replace(/\/+$/, "");
@@ -65,3 +66,38 @@ export class CookieJar {
     return this.lastSetCookie.findLast((line) => line.split("=", 1)[0].trim().endsWith(suffix));
   }
 }
+
+export function assertOk(result, what) {
+  assert.equal(result.error, null, `${what}: expected success, got error ${JSON.stringify(result.error)}`);
+  return result.data;
+}
+
+export function assertError(result, status, code, what) {
+  assert.ok(result.error, `${what}: expected ${status} ${code}, got data ${JSON.stringify(result.data)}`);
+  assert.equal(result.data, null, `${what}: data must be null on error`);
+  assert.equal(result.error.status, status, `${what}: status (error ${JSON.stringify(result.error)})`);
+  if (code !== undefined) assert.equal(result.error.code, code, `${what}: code (error ${JSON.stringify(result.error)})`);
+  assert.equal(typeof result.error.message, "string", `${what}: error.message`);
+}
+
+export async function mailbox(email) {
+  const response = await fetch(`${BASE}/__mailbox?to=${encodeURIComponent(email.toLowerCase())}`);
+  assert.equal(response.status, 200, `GET /__mailbox: ${response.status} ${await response.clone().text()}`);
+  const mails = await response.json();
+  assert.ok(Array.isArray(mails), "the mailbox is a JSON list");
+  return mails;
+}
+
+/** Waits (up to ~5 s) for mail number `after + 1` to `email` that passes `match`. */
+export async function waitForMail(email, { after = 0, match = () => true, timeout = 5000 } = {}) {
+  const deadline = Date.now() + timeout;
+  let mails = [];
+  while (Date.now() < deadline) {
+    mails = await mailbox(email);
+    const matching = mails.filter(match);
+    if (matching.length > after) return matching[after];
+    await sleep(100);
+  }
+  throw new Error(`no new mail to ${email} within ${timeout} ms; mailbox: ${JSON.stringify(mails, null, 2)}`);
+}
+
