@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -15,6 +13,7 @@ from starlette.responses import Response
 
 from ..core import errors
 from ..core.context import AuthContext
+from ..core.crypto.signing import mac_b64url
 from ..core.models import ClientInfo
 from ..flows.sessions import Resolved
 from .cookies import CookieJar
@@ -92,8 +91,7 @@ class Call:
         }
         expires_at = int(self.ctx.now().timestamp() * 1000) + max_age * 1000
         signed = json.dumps({**payload, "expiresAt": expires_at}, separators=(",", ":"), ensure_ascii=False)
-        mac = hmac.new(self.ctx.settings.secret.encode(), signed.encode(), hashlib.sha256).digest()
-        value = {"session": payload, "expiresAt": expires_at, "signature": _b64url(mac)}
+        value = {"session": payload, "expiresAt": expires_at, "signature": mac_b64url(self.ctx.settings.secret, signed)}
         encoded = _b64url(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
         remember = not self.dont_remember()
         self.set_cookies.append(self.cookies.header(self.cookies.session_data, encoded, max_age if remember else None))

@@ -9,13 +9,12 @@ rotation verifies; the first one signs.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import re
 from typing import TypeGuard
 
 from ..core.crypto.random import generate_id
+from ..core.crypto.signing import mac_b64url
 
 COOKIE = "csrf"
 """Logical cookie name; the wire name gets the cookie prefix (``better-auth.csrf``)."""
@@ -35,8 +34,7 @@ def valid_seed(value: str | None) -> TypeGuard[str]:
 
 
 def _mac(secret: str, seed: str, session_id: str) -> str:
-    digest = hmac.new(secret.encode(), f"csrf|{seed}|{session_id}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return mac_b64url(secret, f"csrf|{seed}|{session_id}")
 
 
 def token_for(secrets: tuple[str, ...], seed: str, session_id: str | None) -> str:
