@@ -21,7 +21,7 @@ from .core.crypto.signing import CookieSigner
 from .core.mail import MailService, Outbox, build_mailer
 from .core.redirects import OriginPolicy
 from .core.settings import Settings
-from .flows.sessions import SESSIONS_REVOKED_HOOKS
+from .flows.sessions import SESSION_CHECKS, SESSIONS_REVOKED_HOOKS
 from .http.api import SIGN_OUT_HOOKS, core_endpoints
 from .http.app import AuthApp
 from .http.ratelimit import Limiter, MemoryLimiter, RedisLimiter
@@ -80,6 +80,7 @@ class Authkeeper:
         # Hooks are wired here, not at start-up: an app mounted without the lifespan still
         # forgets trusted devices when sessions are revoked.
         self.ctx.state[SESSIONS_REVOKED_HOOKS] = [p.on_sessions_revoked for p in self.plugins if p.on_sessions_revoked]
+        self.ctx.state[SESSION_CHECKS] = [p.session_check for p in self.plugins if p.session_check]
         self.ctx.state[SIGN_OUT_HOOKS] = [p.on_sign_out for p in self.plugins if p.on_sign_out]
         rules = {}
         for plugin in self.plugins:

@@ -11,6 +11,7 @@ import pytest
 
 from authkeeper.core.models import Account
 from authkeeper.core.settings import UserSettings
+from authkeeper.storage.sql_plugins import AuditQuery
 from tests.conftest import ORIGIN, TestApp
 from tests.flows._helpers import PASSWORD, Browser, Clock, error_of, is_deletion, query_of, set_cookie
 from tests.smtp import SmtpServer, settle
@@ -252,6 +253,61 @@ async def test_change_email_refusals(
     b = browser(disabled)
     await b.sign_up("carol@example.com", name="Carol")
     error_of(await b.post("/change-email", {"newEmail": "carol.new@example.com"}), 400, "CHANGE_EMAIL_DISABLED")
+
+
+async def test_change_email_with_a_stale_session_needs_the_password(
+    db_url: str, make_app: Callable[..., Any], browser: Callable[..., Browser]
+) -> None:
+    """A stolen old cookie alone cannot move the account to the thief's address: past
+    ``session.fresh_age`` the current password must come along (and counts in the lockout)."""
+    clock = Clock()
+    app = await make_app(db_url=db_url)
+    app.ctx.clock = clock
+    ann, bob = browser(app), browser(app)
+    await ann.sign_up()
+    await bob.sign_up("bob@example.com", name="Bob")
+    clock.advance(86400 + 1)
+
+    def confirmations(to: str) -> list[Any]:
+        return [m for m in app.mails(to) if CONFIRM in m.subject]
+
+    # The cookie alone: refused, for a free and a taken address alike (no enumeration).
+    error_of(await ann.post("/change-email", {"newEmail": "thief@example.com"}), 403, "SESSION_NOT_FRESH")
+    error_of(await ann.post("/change-email", {"newEmail": "bob@example.com"}), 403, "SESSION_NOT_FRESH")
+    # A wrong password: refused, audited and counted with sign-in's failures.
+    error_of(await ann.post("/change-email", {"newEmail": "thief@example.com", "password": "not the passphrase"}),
+             400, "INVALID_PASSWORD")
+    error_of(await ann.post("/change-email", {"newEmail": "bob@example.com", "password": "not the passphrase"}),
+             400, "INVALID_PASSWORD")
+    await settle(app)
+    assert confirmations("thief@example.com") == [] and confirmations("bob@example.com") == []
+    user = await app.auth.store.find_user_by_email("ann@example.com")
+    assert user is not None
+    failed, _ = await app.auth.store.list_audit(AuditQuery(events=("password-check-failed",)))
+    assert [(r.user_id, r.details["endpoint"]) for r in failed] == [(user.id, "change-email")] * 2
+    for _ in range(3):
+        error_of(await browser(app).post("/sign-in/email", {"email": "ann@example.com", "password": "wrong"}),
+                 401, "INVALID_EMAIL_OR_PASSWORD")
+    error_of(await ann.post("/change-email", {"newEmail": "ann.new@example.com", "password": PASSWORD}),
+             429, "ACCOUNT_LOCKED")
+    clock.advance(901)  # the lock lifts
+    # The right password stands in for freshness: the mail goes.
+    r = await ann.post("/change-email", {"newEmail": "ann.new@example.com", "password": PASSWORD})
+    assert r.status_code == 200 and r.json() == {"status": True}
+    r = await ann.post("/change-email", {"newEmail": "bob@example.com", "password": PASSWORD})
+    assert r.status_code == 200 and r.json() == {"status": True}  # taken: the same answer, no mail
+    await settle(app)
+    assert len(confirmations("ann.new@example.com")) == 1 and confirmations("bob@example.com") == []
+    assert confirmations("thief@example.com") == []
+    # A fresh session needs no password, as before; a wrong one given is still refused.
+    await ann.sign_in()
+    r = await ann.post("/change-email", {"newEmail": "ann.other@example.com"})
+    assert r.status_code == 200 and r.json() == {"status": True}
+    error_of(await ann.post("/change-email", {"newEmail": "ann.third@example.com", "password": "not the passphrase"}),
+             400, "INVALID_PASSWORD")
+    await settle(app)
+    assert len(confirmations("ann.other@example.com")) == 1 and confirmations("ann.third@example.com") == []
+    assert (await me(ann))["email"] == "ann@example.com"
 
 
 # -- delete-user --------------------------------------------------------------------------

@@ -14,7 +14,9 @@ import pytest
 
 from authkeeper.core.crypto import totp
 from authkeeper.core.settings import UserSettings
+from authkeeper.storage.sql_plugins import AuditQuery
 from tests.conftest import ORIGIN
+from tests.flows._helpers import Clock
 from tests.pages.helpers import PASSWORD, Visitor, attr, field_error, form_alert, input_tag, notice, text
 
 pytestmark = pytest.mark.anyio
@@ -227,4 +229,53 @@ async def test_challenge_without_a_pending_sign_in_goes_back_to_sign_in(make_app
     assert r.headers["location"] == "/sign-in?notice=sign-in-expired"
     page = await v.get(r.headers["location"])
     assert form_alert(page.text, "sign-in") is None and "That sign-in took too long" in page.text
+    await v.close()
+
+
+async def test_guessing_the_current_password_on_a_page_locks_the_account(make_app: Callable[..., Any]) -> None:
+    """The pages' password forms count in the sign-in lockout as the API does."""
+    clock = Clock()
+    app = await make_app()
+    app.ctx.clock = clock
+    v = Visitor(app)
+    await v.sign_up()
+    form = {"current_password": "wrong one!", "new_password": "a brand new passphrase"}
+    for _ in range(5):
+        r = await v.submit("/account/security", "/account/password", form)
+        assert r.status_code == 400 and field_error(r.text, "current_password") == "That is not your current password."
+    r = await v.submit("/account/security", "/account/password", {**form, "current_password": PASSWORD})
+    assert r.status_code == 429 and 1 <= int(r.headers["retry-after"]) <= 900
+    assert form_alert(r.text, "password") == "Too many failed sign-in attempts for this account. Try again in 15 minutes."
+    other = Visitor(app)
+    assert (await other.sign_in()).status_code == 429  # sign-in is locked too
+    rows, _ = await app.auth.store.list_audit(AuditQuery(events=("password-check-failed",)))
+    assert [r.details["endpoint"] for r in rows] == ["change-password"] * 6
+    assert len((await app.auth.store.list_audit(AuditQuery(events=("account-locked",))))[0]) == 1
+    clock.advance(901)
+    assert (await other.sign_in()).status_code == 303  # the password did not change
+    await v.close()
+    await other.close()
+
+
+async def test_change_email_with_a_stale_session_asks_for_the_password(make_app: Callable[..., Any]) -> None:
+    clock = Clock()
+    app = await make_app()
+    app.ctx.clock = clock
+    v = Visitor(app)
+    await v.sign_up()
+    tag = input_tag((await v.get("/account")).text, "current_password")
+    assert attr(tag, "type") == "password" and attr(tag, "required") is None  # a fresh session needs none
+    clock.advance(86400 + 1)
+    assert attr(input_tag((await v.get("/account")).text, "current_password"), "required") is not None
+    r = await v.submit("/account", "/account/email", {"new_email": "thief@example.com"})
+    assert r.status_code == 403
+    assert field_error(r.text, "current_password") == "You signed in a while ago: enter your current password to do this."
+    assert attr(input_tag(r.text, "new_email"), "value") == "thief@example.com"
+    r = await v.submit("/account", "/account/email", {"new_email": "thief@example.com", "current_password": "wrong one!"})
+    assert r.status_code == 400 and field_error(r.text, "current_password") == "That is not your current password."
+    assert "wrong one!" not in r.text
+    assert app.mails("thief@example.com") == []
+    r = await v.submit("/account", "/account/email", {"new_email": "ann.new@example.com", "current_password": PASSWORD})
+    assert r.headers["location"] == "/account?notice=email-change-sent"
+    assert len(app.mails("ann.new@example.com")) == 1
     await v.close()

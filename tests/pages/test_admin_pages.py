@@ -190,3 +190,58 @@ async def test_non_ascii_digits_in_the_admin_forms_are_no_500(make_app: Callable
                            {"ban_reason": "spam", "ban_duration": "²"})
     assert r.status_code == 303, r.text
     await admin.close()
+
+
+async def test_an_admin_cannot_act_on_an_equal_admin_through_the_pages(make_app: Callable[..., Any]) -> None:
+    from authkeeper.plugins.admin import flows
+
+    app, admin = await world(make_app)
+    bob = await make_user(app, "bob@example.com", name="Bob", role="admin")
+    bob_browser = Visitor(app)
+    await bob_browser.sign_in("bob@example.com")
+    base = f"/admin/users/{bob.id}"
+    page = (await admin.get(base)).text
+    assert "bob@example.com" in page
+    # Neither the sessions (IPs, devices) nor the forms of an equal are shown.
+    assert 'id="us-title"' not in page and 'name="handle"' not in page
+    for form in ("Change role", "Ban user", "Set password", "Delete user", "Act as this user", "Sign out everywhere"):
+        assert form not in page, form
+    handle = flows.session_handle((await flows.list_user_sessions(app.ctx, flows.operator(app.ctx), bob.id))[0])
+    refused = [
+        ("role", {"role": "user"}, "role", "You may not give or change this role."),
+        ("ban", {"ban_reason": "coup"}, "ban", "You are not allowed to ban users"),
+        ("revoke-sessions", {}, "sessions", "You are not allowed to revoke users sessions"),
+        ("revoke-session", {"handle": handle}, "sessions", "You are not allowed to revoke users sessions"),
+        ("password", {"new_password": "taken over now"}, "set-password", "You are not allowed to set users password"),
+        ("delete", {"confirm": "on"}, "delete-user", "You are not allowed to delete users"),
+        ("impersonate", {}, "impersonate", "You may not act as another administrator."),
+    ]
+    for action, data, form_id, message in refused:
+        r = await admin.submit(base, f"{base}/{action}", data)
+        assert r.status_code == 403, (action, r.status_code)
+        assert form_alert(r.text, form_id) == message, (action, form_alert(r.text, form_id))
+        assert 'name="handle"' not in r.text
+    assert (await bob_browser.session())["user"]["role"] == "admin"  # still signed in, still an admin
+    again = Visitor(app)
+    assert (await again.sign_in("bob@example.com")).headers["location"] == "/account"  # same password
+    await admin.close()
+    await bob_browser.close()
+    await again.close()
+
+
+async def test_a_moderator_page_shows_no_sessions_of_an_equal(make_app: Callable[..., Any]) -> None:
+    app = await make_app()
+    ann = await make_user(app, "ann@example.com", name="Ann")
+    other = await make_user(app, "other@example.com", name="Other", role="moderator")
+    await make_user(app, "mod@example.com", name="Mod", role="moderator")
+    for email in ("ann@example.com", "other@example.com"):
+        browser = Visitor(app)
+        await browser.sign_in(email)
+        await browser.close()
+    mod = Visitor(app)
+    await mod.sign_in("mod@example.com")
+    page = (await mod.get(f"/admin/users/{other.id}")).text
+    assert 'id="us-title"' not in page and 'name="handle"' not in page and "Ban user" not in page
+    page = (await mod.get(f"/admin/users/{ann.id}")).text
+    assert 'id="us-title"' in page and page.count('name="handle"') == 1 and "Ban user" in page
+    await mod.close()

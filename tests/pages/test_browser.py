@@ -294,6 +294,7 @@ def test_two_factor_setup_and_challenges(browser: Any, site: Site) -> None:
     sign_out(page)
     sign_in(page, site, "tina@example.com")
     assert path_of(page) == "/two-factor"
+    assert page.locator("text=Get a code by email").count() == 0  # no emailed codes enrolled
     look(page, "two-factor")
     # The next step's code (within the allowed drift): each code works once.
     page.fill("#f-code", totp.hotp(key, totp.time_step(time.time()) + 1))
@@ -311,6 +312,12 @@ def test_two_factor_setup_and_challenges(browser: Any, site: Site) -> None:
     sign_out(page)
     sign_in(page, site, "tina@example.com")
     assert path_of(page) == "/account"  # a trusted device gets no challenge
+    # Codes by email, beside the app.
+    page.goto(f"{site.url}/account/security")
+    page.fill("#f-tf_password", PASSWORD)
+    page.click("button:has-text('Also accept codes by email')")
+    assert path_of(page) == "/account/security?notice=two-factor-on"
+    assert "or one we email you" in page.text_content("main")
     ctx.close()
     # Another browser is not trusted: a code by email.
     other = new_context(browser)

@@ -40,6 +40,9 @@ class Event(StrEnum):
     USER_CREATED = "user-created"
     USER_REMOVED = "user-removed"
     ACCOUNT_LOCKED = "account-locked"
+    PASSWORD_CHECK_FAILED = "password-check-failed"
+    """A signed-in user's password check failed (wrong, or the account locked); ``endpoint``
+    names the action (``verify-password``, ``change-password``, ``two-factor-enable``, …)."""
 
 
 _FORBIDDEN_KEYS = ("password", "token", "secret", "code", "otp")

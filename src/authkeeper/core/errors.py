@@ -150,6 +150,12 @@ FAILED_TO_UNLINK_LAST_ACCOUNT = define(
     "FAILED_TO_UNLINK_LAST_ACCOUNT", 400, "You can't unlink your last account"
 )
 PROVIDER_NOT_FOUND = define("PROVIDER_NOT_FOUND", 404, "Provider not found")
+PROVIDER_NOT_SUPPORTED = define("PROVIDER_NOT_SUPPORTED", 400, "Provider is not supported")
+"""get-access-token and refresh-token on an account of no configured provider (the message
+names the provider, as Better Auth's does)."""
+PROVIDER_NOT_CONFIGURED = define(
+    "PROVIDER_NOT_CONFIGURED", 400, "Account is not associated with a configured social provider."
+)
 FAILED_TO_GET_USER_INFO = define("FAILED_TO_GET_USER_INFO", 404, "Failed to get user info")
 NOT_ALLOWED_WHILE_IMPERSONATING = define(
     "NOT_ALLOWED_WHILE_IMPERSONATING", 403, "This action is not allowed while impersonating a user"

@@ -144,6 +144,9 @@ class TwoFactorRecord:
     failed_count: int = 0
     locked_until: datetime | None = None
     last_totp_counter: int | None = None
+    otp_enabled: bool = False
+    """authkeeper's own: the user also enrolled emailed codes (``otpEnabled``; NULL in a row
+    Better Auth wrote). See ``plugins.two_factor.challenge.methods_of``."""
 
 
 @dataclass(slots=True)

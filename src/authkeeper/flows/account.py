@@ -3,6 +3,7 @@ deletion, linked accounts."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -15,7 +16,8 @@ from ..core.mail import link_message
 from ..core.models import Account, ClientInfo, Session, User
 from ..core.passwords import check_new_password
 from ..core.users import additional_values, check_email, check_image, check_name
-from . import sessions, verify_email
+from . import links, sessions, verify_email
+from .reset_password import store_password
 from .sign_in import verify_current_password
 
 _UNSET: Any = object()
@@ -58,11 +60,11 @@ async def change_password(
 ) -> PasswordChanged:
     sessions.forbid_impersonation(current)
     check_new_password(ctx.settings.password, new_password, email=user.email)
-    account = await verify_current_password(ctx, user, current_password)
+    await verify_current_password(ctx, user, current_password, client=client, endpoint="change-password")
     password_hash = await ctx.hasher.hash(new_password)
     new_session = None
     async with ctx.store.transaction() as tx:
-        await tx.update_account_password(account.id, password_hash)
+        await store_password(ctx, tx, user.id, password_hash)
         if revoke_other_sessions:
             await sessions.end_all(ctx, tx, user.id)
             remember = (current.expires_at - current.created_at).total_seconds() > ctx.settings.session.dont_remember_expires_in
@@ -73,10 +75,16 @@ async def change_password(
 
 
 async def change_email(
-    ctx: AuthContext, user: User, new_email: str, callback_url: str | None, current: Session | None = None
+    ctx: AuthContext, user: User, new_email: str, callback_url: str | None, current: Session | None = None,
+    *, password: str | None = None, client: ClientInfo | None = None,
 ) -> None:
     """Start an email change. It takes effect when the new address confirms; an address
-    that is taken gets the same answer and no mail."""
+    that is taken gets the same answer and no mail.
+
+    A stolen session cookie alone must not move the account to another mailbox (and from
+    there to a password reset): the session must be fresh, or ``password`` the current
+    password (counted in the lockout like every password check); else SESSION_NOT_FRESH,
+    before anything that tells whether the new address is taken."""
     if current is not None:
         sessions.forbid_impersonation(current)
     if not ctx.settings.user.change_email_enabled:
@@ -84,12 +92,16 @@ async def change_email(
     email = check_email(new_email)
     if email == user.email:
         raise errors.AuthError(errors.EMAIL_IS_THE_SAME)
+    if password is not None:
+        await verify_current_password(ctx, user, password, client=client, endpoint="change-email")
+    elif current is None or not sessions.is_fresh(ctx, current):
+        raise errors.AuthError(errors.SESSION_NOT_FRESH)
     if await ctx.store.find_user_by_email(email) is not None:
         return
     await verify_email.start_email_change(ctx, user, email, callback_url)
 
 
-DELETE_PREFIX = "delete-account-"
+DELETE_PREFIX = links.DELETE_ACCOUNT
 
 
 async def delete_user(
@@ -111,13 +123,14 @@ async def delete_user(
         await consume_delete_token(ctx, user, token, client)
         return True
     if password is not None:
-        await verify_current_password(ctx, user, password)
+        await verify_current_password(ctx, user, password, client=client, endpoint="delete-user")
     elif not sessions.is_fresh(ctx, current):
         raise errors.AuthError(errors.SESSION_EXPIRED)
     if confirm_by_email:
         token = generate_id(32, LOWER_ALPHANUMERIC)
         lifetime = ctx.settings.user.delete_token_expires_in
-        await ctx.store.create_verification(DELETE_PREFIX + token, user.id, ctx.now() + timedelta(seconds=lifetime))
+        async with ctx.store.transaction() as tx:
+            await links.replace(tx, DELETE_PREFIX, user.id, token, ctx.now() + timedelta(seconds=lifetime))
         url = (
             f"{ctx.settings.api_url}/delete-user/callback?token={token}"
             f"&callbackURL={quote(callback_url or '/', safe='')}"
@@ -156,6 +169,55 @@ async def consume_delete_token(ctx: AuthContext, user: User, token: str, client:
 
 async def list_accounts(ctx: AuthContext, user: User) -> list[Account]:
     return await ctx.store.list_accounts(user.id)
+
+
+SOCIAL_PROVIDERS = "social_providers"
+"""``ctx.state`` key: the configured social providers by provider id (none until social sign-in
+comes); an account of any other provider (``credential`` included) has no provider tokens."""
+
+_SELECTOR_KEYS = (frozenset({"accountId", "userId"}), frozenset({"useAccountCookie", "userId"}))
+
+
+async def select_account(ctx: AuthContext, user: User, selection: Mapping[str, Any]) -> Account:
+    """The user's account named by Better Auth 1.7's selector, exactly one of
+    ``{accountId: <account.id>}`` or ``{useAccountCookie: true}`` (each with an optional
+    ``userId``, which only server-side calls without a session may use, so a signed-in caller's
+    own id is the only one honoured); extra keys are refused, as 1.7's strict schema does.
+
+    authkeeper stores no account cookie, so ``useAccountCookie`` finds nothing."""
+    keys = frozenset(selection)
+    valid = any(keys <= allowed and (keys - {"userId"}) for allowed in _SELECTOR_KEYS)
+    if not valid or ("accountId" in keys and not isinstance(selection["accountId"], str)) or (
+        "useAccountCookie" in keys and selection["useAccountCookie"] is not True
+    ) or ("userId" in keys and not isinstance(selection["userId"], str)):
+        raise errors.AuthError(
+            errors.VALIDATION_ERROR, "Invalid input: expected {accountId} or {useAccountCookie: true}"
+        )
+    if "accountId" in keys:
+        for found in await ctx.store.list_accounts(user.id):
+            if found.id == selection["accountId"]:
+                return found
+    raise errors.AuthError(errors.ACCOUNT_NOT_FOUND)
+
+
+def social_provider(ctx: AuthContext, provider_id: str) -> Any | None:
+    """The configured social provider of that id, or None."""
+    providers: Mapping[str, Any] = ctx.state.get(SOCIAL_PROVIDERS, {})
+    return providers.get(provider_id)
+
+
+async def provider_account(ctx: AuthContext, user: User, selection: Mapping[str, Any], *,
+                           missing: errors.ErrorCode = errors.PROVIDER_NOT_SUPPORTED) -> tuple[Account, Any]:
+    """The selected account and its configured provider, for the provider-token endpoints
+    (get-access-token, refresh-token, account-info). An account of no configured provider, the
+    ``credential`` account included, answers ``missing``."""
+    found = await select_account(ctx, user, selection)
+    provider = social_provider(ctx, found.provider_id)
+    if provider is None:
+        if missing is errors.PROVIDER_NOT_SUPPORTED:
+            raise errors.AuthError(missing, f"Provider {found.provider_id} is not supported.")
+        raise errors.AuthError(missing)
+    return found, provider
 
 
 async def unlink_account(ctx: AuthContext, user: User, account_row_id: str) -> None:

@@ -13,9 +13,9 @@ from ..core.models import Account, ClientInfo
 from ..core.passwords import check_new_password
 from ..core.users import normalise_email
 from ..storage.base import Store
-from . import sessions
+from . import links, sessions
 
-PREFIX = "reset-password:"
+PREFIX = links.RESET
 
 
 async def request_reset(ctx: AuthContext, email: str, redirect_to: str | None) -> None:
@@ -25,7 +25,8 @@ async def request_reset(ctx: AuthContext, email: str, redirect_to: str | None) -
         return
     token = generate_id(24)
     lifetime = ctx.settings.email_password.reset_token_expires_in
-    await ctx.store.create_verification(PREFIX + token, user.id, ctx.now() + timedelta(seconds=lifetime))
+    async with ctx.store.transaction() as tx:
+        await links.replace(tx, PREFIX, user.id, token, ctx.now() + timedelta(seconds=lifetime))
     url = f"{ctx.settings.api_url}/reset-password/{token}?callbackURL={quote(redirect_to or '', safe='')}"
     ctx.mail.send(
         link_message(
@@ -47,7 +48,9 @@ async def token_is_valid(ctx: AuthContext, token: str) -> bool:
 
 async def store_password(ctx: AuthContext, tx: Store, user_id: str, password_hash: str) -> None:
     """Give the user this password: on their credential account, made if they have none yet
-    (a user who signed up through a provider). For resets and for admins setting a password."""
+    (a user who signed up through a provider). Every password change goes through here (the
+    user's own change, a reset, an admin setting it), so every outstanding reset, change-email
+    and delete-account link of the user dies with the old password."""
     account = await tx.find_account(user_id, "credential")
     if account is None:
         now = ctx.now()
@@ -59,6 +62,7 @@ async def store_password(ctx: AuthContext, tx: Store, user_id: str, password_has
         )
     else:
         await tx.update_account_password(account.id, password_hash)
+    await links.revoke_all(tx, user_id)
 
 
 async def reset_password(ctx: AuthContext, token: str, new_password: str, client: ClientInfo | None = None) -> None:
@@ -79,7 +83,6 @@ async def reset_password(ctx: AuthContext, token: str, new_password: str, client
             raise errors.AuthError(errors.INVALID_TOKEN)
         await store_password(ctx, tx, user.id, password_hash)
         revoked = await sessions.end_all(ctx, tx, user.id)
-        await tx.delete_verifications(prefix=PREFIX, value=user.id)
         await audit.record(tx, audit.Event.PASSWORD_RESET, user_id=user.id, client=client, sessions_revoked=revoked)
     if ctx.settings.lockout.enabled:
         from .sign_in import lockout_key

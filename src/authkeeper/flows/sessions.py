@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -15,17 +16,30 @@ from ..storage.base import Store
 HANDLE_PREFIX = "sid_"
 
 SESSIONS_REVOKED_HOOKS = "on_sessions_revoked"
-"""``ctx.state`` key: plugins' ``async (store, user_id)`` callables, run in the transaction
-that removes every session of a user (two-factor forgets the user's trusted devices)."""
+"""``ctx.state`` key: plugins' ``async (ctx, store, user_id, presented)`` callables, run in the
+transaction that ends every session of a user, or every one but the caller's (two-factor forgets
+the user's trusted devices but the caller's own). ``presented`` gives the unsigned value of a
+signed cookie the caller's device presents, by logical name (None when no device keeps anything)."""
+
+SESSION_CHECKS = "session_checks"
+"""``ctx.state`` key: plugins' ``async (ctx, session, user) -> bool`` callables, run each time a
+live session is resolved (the user row is read with it anyway). One that answers False ends
+the session: admin refuses a banned user's session and an impersonation whose impersonator
+may no longer impersonate."""
+
+Presented = Callable[[str], "str | None"]
+"""Logical cookie name → the unsigned value the caller's device presents (or None)."""
 
 
-async def end_all(ctx: AuthContext, tx: Store, user_id: str) -> int:
-    """End every session of the user in transaction ``tx`` and tell the plugins, which forget
-    what hangs on those sessions (two-factor's trusted devices and pending challenges).
-    Returns how many sessions ended. Every flow that ends them all goes through here."""
-    count = await tx.delete_user_sessions(user_id)
+async def end_all(ctx: AuthContext, tx: Store, user_id: str, *, keep: Session | None = None,
+                  presented: Presented | None = None) -> int:
+    """End every session of the user in transaction ``tx`` (all but ``keep``, when given) and
+    tell the plugins, which forget what hangs on those sessions (two-factor's trusted devices
+    and pending challenges, except what the ``presented`` cookies of the kept device name).
+    Returns how many sessions ended. Every flow that ends them goes through here."""
+    count = await tx.delete_user_sessions(user_id, keep_token=keep.token if keep else None)
     for hook in ctx.state.get(SESSIONS_REVOKED_HOOKS, ()):
-        await hook(tx, user_id)
+        await hook(ctx, tx, user_id, presented if keep is not None else None)
     return count
 
 
@@ -67,7 +81,8 @@ async def create_session(
 async def resolve(ctx: AuthContext, token: str, *, refresh: bool = True) -> Resolved | None:
     """The live session for ``token`` (sliding its expiry per ``update_age``), or None.
 
-    An expired row is deleted on sight.
+    An expired row is deleted on sight, and so is one a plugin's session check refuses
+    (:data:`SESSION_CHECKS`).
     """
     found = await ctx.store.find_session(token)
     if found is None:
@@ -77,6 +92,10 @@ async def resolve(ctx: AuthContext, token: str, *, refresh: bool = True) -> Reso
     if session.expires_at <= now:
         await ctx.store.delete_session(token)
         return None
+    for check in ctx.state.get(SESSION_CHECKS, ()):
+        if not await check(ctx, session, user):
+            await ctx.store.delete_session(token)
+            return None
     s = ctx.settings.session
     # An impersonation session keeps the short life it was given: it never slides.
     if refresh and not session.extra.get("impersonatedBy") and session.expires_at - timedelta(seconds=s.expires_in - s.update_age) <= now:
@@ -144,9 +163,12 @@ async def revoke_all(ctx: AuthContext, user_id: str, client: ClientInfo | None =
     return count
 
 
-async def revoke_others(ctx: AuthContext, current: Session, client: ClientInfo | None = None) -> int:
+async def revoke_others(ctx: AuthContext, current: Session, client: ClientInfo | None = None,
+                        presented: Presented | None = None) -> int:
+    """End the user's other sessions; the caller's device keeps its session and what its
+    ``presented`` cookies name (its trusted-device record)."""
     async with ctx.store.transaction() as tx:
-        count = await tx.delete_user_sessions(current.user_id, keep_token=current.token)
+        count = await end_all(ctx, tx, current.user_id, keep=current, presented=presented)
         await audit.record(tx, audit.Event.SESSION_REVOKED, user_id=current.user_id, client=client,
                            scope="others", count=count)
     return count

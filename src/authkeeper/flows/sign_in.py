@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -75,13 +76,49 @@ async def _failed(ctx: AuthContext, email: str, user: User | None, client: Clien
     await audit.record(ctx.store, audit.Event.SIGN_IN_FAILED, user_id=user.id if user else None, client=client, **details)
 
 
+async def _counted_check(
+    ctx: AuthContext,
+    email: str,
+    user: User | None,
+    stored: str | None,
+    password: str,
+    client: ClientInfo | None,
+    failed: Callable[[str], Awaitable[None]],
+    wrong: errors.ErrorCode,
+) -> None:
+    """The one lockout-counted password check behind sign-in and every signed-in password
+    confirmation: the attempt counts against ``lockout_key(email)`` *before* the hash is
+    checked, so concurrent guesses cannot exceed the limit. A locked email answers
+    ACCOUNT_LOCKED (``Retry-After``) even to the right password, and the attempt that locked
+    it writes ``account-locked``; a mismatch (or no ``stored`` hash: one is burnt for the
+    timing) raises ``wrong``. ``failed(reason_code)`` writes each failure's audit row; a
+    success clears the count."""
+    key = lockout_key(email)
+    wait, just_locked = await _locked_for(ctx, key)
+    if wait:
+        if just_locked:
+            await audit.record(ctx.store, audit.Event.ACCOUNT_LOCKED, user_id=user.id if user else None,
+                               client=client, email=email, retry_after=wait)
+        await failed(errors.ACCOUNT_LOCKED.code)
+        raise errors.AuthError(errors.ACCOUNT_LOCKED, headers={"Retry-After": str(wait)}, extra={"retryAfter": wait})
+    if stored is None:
+        await ctx.hasher.burn(password)
+        matched = False
+    else:
+        matched = await ctx.hasher.verify(stored, password)
+    if not matched:
+        await failed(wrong.code)
+        raise errors.AuthError(wrong)
+    if ctx.settings.lockout.enabled:
+        await ctx.store.clear_failures(key)
+
+
 async def check_password(
     ctx: AuthContext, email: str, password: str, client: ClientInfo | None = None
 ) -> tuple[User, Account]:
     """The user whose password this is, or INVALID_EMAIL_OR_PASSWORD / ACCOUNT_LOCKED.
 
-    Every attempt is counted *before* the hash is checked, so concurrent guesses cannot
-    exceed the limit; a success clears the count. Unknown emails are counted and hashed
+    Counted in the lockout (:func:`_counted_check`); unknown emails are counted and hashed
     the same way, so the answer and its timing reveal nothing.
     """
     if not ctx.settings.email_password.enabled:
@@ -90,39 +127,39 @@ async def check_password(
     if not is_valid_email(email):
         raise errors.AuthError(errors.INVALID_EMAIL)
     check_length(ctx.settings.password, password)
-    key = lockout_key(email)
-    wait, just_locked = await _locked_for(ctx, key)
-    if wait:
-        if just_locked:
-            found = await ctx.store.find_user_by_email(email)
-            await audit.record(ctx.store, audit.Event.ACCOUNT_LOCKED, user_id=found.id if found else None,
-                               client=client, email=email, retry_after=wait)
-        await _failed(ctx, email, None, client, errors.ACCOUNT_LOCKED.code)
-        raise errors.AuthError(errors.ACCOUNT_LOCKED, headers={"Retry-After": str(wait)}, extra={"retryAfter": wait})
     user = await ctx.store.find_user_by_email(email)
     account = await ctx.store.find_account(user.id, "credential") if user else None
-    if user is None or account is None or not account.password:
-        await ctx.hasher.burn(password)
-        await _failed(ctx, email, user, client, errors.INVALID_EMAIL_OR_PASSWORD.code)
-        raise errors.AuthError(errors.INVALID_EMAIL_OR_PASSWORD)
-    if not await ctx.hasher.verify(account.password, password):
-        await _failed(ctx, email, user, client, errors.INVALID_EMAIL_OR_PASSWORD.code)
-        raise errors.AuthError(errors.INVALID_EMAIL_OR_PASSWORD)
-    if ctx.settings.lockout.enabled:
-        await ctx.store.clear_failures(key)
+    stored = account.password if account is not None and account.password else None
+
+    async def failed(code: str) -> None:
+        await _failed(ctx, email, user, client, code)
+
+    await _counted_check(ctx, email, user, stored, password, client, failed, errors.INVALID_EMAIL_OR_PASSWORD)
+    assert user is not None and account is not None and account.password
     if ctx.settings.password.rehash_legacy and ctx.hasher.needs_rehash(account.password):
         await ctx.store.update_account_password(account.id, await ctx.hasher.hash(password))
     return user, account
 
 
-async def verify_current_password(ctx: AuthContext, user: User, password: str) -> Account:
-    """For signed-in users confirming it is them: INVALID_PASSWORD on a mismatch."""
+async def verify_current_password(
+    ctx: AuthContext, user: User, password: str, *, client: ClientInfo | None, endpoint: str
+) -> Account:
+    """For signed-in users confirming it is them (``endpoint``: the action, e.g.
+    ``verify-password``): the same lockout-counted check as sign-in, in the same count, so a
+    stolen session is no password oracle. INVALID_PASSWORD on a mismatch, ACCOUNT_LOCKED
+    while locked (even for the right password); each failure is audited as
+    ``password-check-failed``."""
     check_length(ctx.settings.password, password)
     account = await ctx.store.find_account(user.id, "credential")
     if account is None or not account.password:
         raise errors.AuthError(errors.CREDENTIAL_ACCOUNT_NOT_FOUND)
-    if not await ctx.hasher.verify(account.password, password):
-        raise errors.AuthError(errors.INVALID_PASSWORD)
+
+    async def failed(code: str) -> None:
+        await audit.record(ctx.store, audit.Event.PASSWORD_CHECK_FAILED, user_id=user.id, client=client,
+                           endpoint=endpoint, reason_code=code)
+
+    await _counted_check(ctx, normalise_email(user.email), user, account.password, password, client, failed,
+                         errors.INVALID_PASSWORD)
     return account
 
 

@@ -16,8 +16,9 @@ from ..core.mail import link_message, notice_message
 from ..core.models import ClientInfo, User
 from ..core.users import normalise_email
 from ..storage.base import DuplicateError
+from . import links
 
-CHANGE_EMAIL_PREFIX = "change-email:"
+CHANGE_EMAIL_PREFIX = links.CHANGE_EMAIL
 
 
 def verification_url(ctx: AuthContext, token: str, callback_url: str | None) -> str:
@@ -71,11 +72,10 @@ async def start_email_change(ctx: AuthContext, user: User, new_email: str, callb
     s = ctx.settings
     nonce = generate_id()
     expires_in = s.email_password.verification_expires_in
-    await ctx.store.create_verification(
-        CHANGE_EMAIL_PREFIX + nonce,
-        json.dumps({"userId": user.id, "newEmail": new_email}),
-        ctx.now() + timedelta(seconds=expires_in),
-    )
+    # The row holds the user's id, like every link's, so that a new request or a password
+    # change finds and kills it; the new address travels in the signed token.
+    async with ctx.store.transaction() as tx:
+        await links.replace(tx, CHANGE_EMAIL_PREFIX, user.id, nonce, ctx.now() + timedelta(seconds=expires_in))
     token = encode_jwt(
         s.secret,
         {
@@ -104,6 +104,8 @@ async def start_email_change(ctx: AuthContext, user: User, new_email: str, callb
 class Verified:
     user: User
     changed_email: bool = False
+    newly_verified: bool = False
+    """This use of the link is the one that verified the address: of concurrent uses, one."""
 
 
 async def verify(ctx: AuthContext, token: str, client: ClientInfo | None = None) -> Verified:
@@ -120,12 +122,29 @@ async def verify(ctx: AuthContext, token: str, client: ClientInfo | None = None)
     user = await ctx.store.find_user_by_email(normalise_email(email))
     if user is None or (claims.get("userId") not in (None, user.id)):
         raise errors.AuthError(errors.USER_NOT_FOUND)
-    if not user.email_verified:
-        async with ctx.store.transaction() as tx:
-            updated = await tx.update_user(user.id, {"emailVerified": True, "updatedAt": ctx.now()})
+    if user.email_verified:
+        return Verified(user)
+    async with ctx.store.transaction() as tx:
+        # Compare-and-set: of several uses of the link at once, one verifies (and may sign in).
+        updated = await tx.update_user(
+            user.id, {"emailVerified": True, "updatedAt": ctx.now()}, expected={"emailVerified": False}
+        )
+        if updated is not None:
             await audit.record(tx, audit.Event.EMAIL_VERIFIED, user_id=user.id, client=client)
-        user = updated or user
-    return Verified(user)
+    if updated is None:
+        return Verified(await ctx.store.find_user_by_id(user.id) or user)
+    return Verified(updated, newly_verified=True)
+
+
+def _row_matches(value: str, user_id: str, new_email: str) -> bool:
+    """Whether a change-email row belongs to this token: the user's id (or, for a row written
+    before links were keyed by user, the JSON of user id and new address)."""
+    if value == user_id:
+        return True
+    try:
+        return bool(json.loads(value) == {"userId": user_id, "newEmail": new_email})
+    except ValueError:
+        return False
 
 
 async def _confirm_change(ctx: AuthContext, claims: dict[str, object], client: ClientInfo | None) -> Verified:
@@ -134,7 +153,7 @@ async def _confirm_change(ctx: AuthContext, claims: dict[str, object], client: C
         raise errors.AuthError(errors.INVALID_TOKEN)
     async with ctx.store.transaction() as tx:
         row = await tx.consume_verification(CHANGE_EMAIL_PREFIX + nonce, ctx.now())
-        if row is None or json.loads(row.value) != {"userId": user_id, "newEmail": new_email}:
+        if row is None or not _row_matches(row.value, user_id, new_email):
             raise errors.AuthError(errors.INVALID_TOKEN)
         old = await tx.find_user_by_id(user_id)
         if old is None:

@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from starlette.responses import Response
 
 from ..core import errors
+from ..core.users import is_valid_email, normalise_email
 from ..flows import account, reset_password, sessions, sign_in, sign_up, verify_email
 from ..flows.sign_in import Interruption, SignedIn
 from . import schemas as s
@@ -30,6 +31,9 @@ def with_query(url: str, **params: str) -> str:
 # -- sign-up, sign-in, sign-out ---------------------------------------------------------
 async def sign_up_email(call: Call) -> Response:
     b: s.SignUpBody = call.body
+    if not is_valid_email(normalise_email(b.email)):
+        # Better Auth's body schema refuses it before the handler runs (sign-in says INVALID_EMAIL).
+        raise errors.AuthError(errors.VALIDATION_ERROR, "[body.email] Invalid email address")
     known = {"name", "email", "password", "image", "callbackURL", "rememberMe"}
     extra = {k: v for k, v in call.raw.items() if k not in known}
     result = await sign_up.sign_up(
@@ -143,7 +147,7 @@ async def revoke_sessions(call: Call) -> Response:
 
 
 async def revoke_other_sessions(call: Call) -> Response:
-    await sessions.revoke_others(call.ctx, call.session, call.client)
+    await sessions.revoke_others(call.ctx, call.session, call.client, call.presented)
     return call.json({"status": True})
 
 
@@ -170,7 +174,7 @@ async def update_user(call: Call) -> Response:
 
 async def verify_password(call: Call) -> Response:
     b: s.PasswordBody = call.body
-    await sign_in.verify_current_password(call.ctx, call.user, b.password)
+    await sign_in.verify_current_password(call.ctx, call.user, b.password, client=call.client, endpoint="verify-password")
     return call.json({"status": True})
 
 
@@ -190,7 +194,8 @@ async def change_password(call: Call) -> Response:
 
 async def change_email(call: Call) -> Response:
     b: s.ChangeEmailBody = call.body
-    await account.change_email(call.ctx, call.user, b.newEmail, b.callbackURL, call.session)
+    await account.change_email(call.ctx, call.user, b.newEmail, b.callbackURL, call.session, password=b.password,
+                               client=call.client)
     return call.json({"status": True})
 
 
@@ -253,7 +258,9 @@ async def verify_email_link(call: Call) -> Response:
             raise errors.AuthError(errors.INVALID_TOKEN, status=401) from None
         raise
     ep = call.ctx.settings.email_password
-    if ep.auto_sign_in_after_verification and not result.changed_email:
+    # A link signs in at most once, and only the use that verified the address: later uses
+    # (or a link for an address already verified) are not login links.
+    if ep.auto_sign_in_after_verification and result.newly_verified:
         signed = await sign_in.sign_in_by_link(call.ctx, result.user, call.client, "email-verification")
         if signed is not None:
             call.set_session_cookie(signed.session.token)
@@ -302,7 +309,19 @@ async def oauth_callback(call: Call) -> Response:
 
 
 async def provider_tokens(call: Call) -> Response:
-    raise errors.AuthError(errors.ACCOUNT_NOT_FOUND)
+    """get-access-token and refresh-token: the selected account's provider would answer; no
+    social provider is configured yet, so every account answers PROVIDER_NOT_SUPPORTED."""
+    await account.provider_account(call.ctx, call.user, call.raw)
+    raise errors.AuthError(errors.PROVIDER_NOT_SUPPORTED)  # pragma: no cover - needs a provider
+
+
+async def account_info(call: Call) -> Response:
+    """The provider's user info for the selected account (selector in the query)."""
+    selection: dict[str, Any] = dict(call.request.query_params)
+    if "useAccountCookie" in selection:
+        selection["useAccountCookie"] = selection["useAccountCookie"] == "true" or selection["useAccountCookie"]
+    await account.provider_account(call.ctx, call.user, selection, missing=errors.PROVIDER_NOT_CONFIGURED)
+    raise errors.AuthError(errors.PROVIDER_NOT_CONFIGURED)  # pragma: no cover - needs a provider
 
 
 async def error_page(call: Call) -> Response:
@@ -355,7 +374,7 @@ def core_endpoints() -> list[Endpoint]:
         E("POST", "/callback/{id}", oauth_callback, form=True),
         E("POST", "/refresh-token", provider_tokens, auth="session"),
         E("POST", "/get-access-token", provider_tokens, auth="session"),
-        E("GET", "/account-info", provider_tokens, auth="session"),
+        E("GET", "/account-info", account_info, auth="session"),
         E("GET", "/ok", ok),
         E("GET", "/error", error_page),
     ]

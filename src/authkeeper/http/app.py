@@ -194,20 +194,29 @@ class AuthApp:
                     break
         return table.get(method) if table else None
 
-    def session_token(self, request: Request) -> str | None:
-        """Bearer (signed, or the raw 32-char token) first, then the session cookie."""
+    def bearer_token(self, request: Request) -> str | None:
+        """The session token an ``Authorization: Bearer`` header names (signed, or the raw
+        32-character token), or None. Whether it names a live session is for :meth:`bearer`."""
         auth = request.headers.get("authorization")
-        if auth:
-            scheme, _, value = auth.partition(" ")
-            value = value.strip()
-            if scheme.lower() == "bearer" and value:
-                if "." in value or "%" in value:
-                    token = self.ctx.signer.unsign(value)
-                    if token:
-                        return token
-                elif _RAW_TOKEN.match(value):
-                    return value
-        return self.cookie_token(request)
+        if not auth:
+            return None
+        scheme, _, value = auth.partition(" ")
+        value = value.strip()
+        if scheme.lower() != "bearer" or not value:
+            return None
+        if "." in value or "%" in value:
+            return self.ctx.signer.unsign(value)
+        return value if _RAW_TOKEN.match(value) else None
+
+    async def bearer(self, request: Request, *, refresh: bool) -> tuple[str, sessions.Resolved] | None:
+        """The live session of the request's bearer token, or None. A bearer that is not a valid
+        session credential is ignored, as Better Auth ignores it: the request is then judged as
+        a cookie request, with every cookie check (the API, the pages and the integrations)."""
+        token = self.bearer_token(request)
+        if token is None:
+            return None
+        resolved = await sessions.resolve(self.ctx, token, refresh=refresh)
+        return (token, resolved) if resolved is not None else None
 
     def cookie_token(self, request: Request) -> str | None:
         """The token of the signed session cookie (None when absent or badly signed)."""
@@ -258,16 +267,24 @@ class AuthApp:
     # -- the pipeline ------------------------------------------------------------------
     async def run(self, call: Call, ep: Endpoint) -> Response:
         await self.hit(call, call.path)
+        refresh = not call.dont_remember() and not call.query_flag("disableRefresh")
+        # A valid bearer wins and needs no Origin (a page cannot attach one cross-site without a
+        # preflight that CORS refuses); anything else is a cookie request.
+        bearer = await self.bearer(call.request, refresh=refresh) if ep.auth != "none" else None
         if ep.method == "POST":
             await self.read_body(call, ep)
-            if "cookie" in call.request.headers:
+            if bearer is None and "cookie" in call.request.headers:
                 check_origin(call, self.ctx.origins)
-            elif ep.login_csrf:
+            elif bearer is None and ep.login_csrf:
                 check_login_csrf(call, self.ctx.origins)
         check_callbacks(call, self.ctx.origins)
         if ep.auth != "none":
-            refresh = not call.dont_remember() and not call.query_flag("disableRefresh")
-            await self.resolve(call, self.session_token(call.request), refresh=refresh)
+            if bearer is not None:
+                call.session_token, call.resolved = bearer
+                if call.resolved.refreshed:
+                    call.set_session_cookie(call.session_token)
+            else:
+                await self.resolve(call, self.cookie_token(call.request), refresh=refresh)
             if ep.auth in ("session", "fresh") and call.resolved is None:
                 raise errors.AuthError(errors.UNAUTHORIZED)
             if ep.auth == "fresh":

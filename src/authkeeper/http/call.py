@@ -59,6 +59,11 @@ class Call:
         value = self.query(name)
         return value is not None and value.strip().lower() not in ("", "false", "0", "no", "off")
 
+    def presented(self, logical: str) -> str | None:
+        """The unsigned value of the signed cookie ``logical`` the client sent (None if absent
+        or badly signed)."""
+        return self.ctx.signer.unsign(self.request.cookies.get(self.cookies.name(logical)))
+
     def dont_remember(self) -> bool:
         signed = self.request.cookies.get(self.cookies.dont_remember)
         return self.ctx.signer.unsign(signed) == "true"

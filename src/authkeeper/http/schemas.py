@@ -58,6 +58,7 @@ class ChangePasswordBody(Body):
 class ChangeEmailBody(Body):
     newEmail: str = Field(max_length=320)
     callbackURL: str | None = None
+    password: str | None = Field(default=None, max_length=4096)  # authkeeper: stands in for a fresh session
 
 
 class DeleteUserBody(Body):

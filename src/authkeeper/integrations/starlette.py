@@ -1,7 +1,7 @@
 """Session lookup for host apps (FastAPI or plain Starlette), shared by the dependencies.
 
-The same rules as the API: a signed session cookie or a bearer token; for unsafe
-methods authenticated by cookie, the request must come from a trusted origin.
+The same rules as the API: a bearer token that names a live session, else the signed session
+cookie; for unsafe methods authenticated by cookie, the request must come from a trusted origin.
 """
 
 from __future__ import annotations
@@ -19,13 +19,21 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 async def authenticate(auth: Authkeeper, request: Request) -> tuple[User, Session] | None:
     """The caller's user and session, or None. Raises AuthError on a cross-origin unsafe
-    request that relies on the cookie (CSRF)."""
+    request that relies on the cookie (CSRF).
+
+    As in the API: a bearer that names a live session wins and needs no Origin; any other
+    bearer is ignored and the request is judged by its cookie, with the cookie's checks.
+    """
     api = auth.api
-    token = api.session_token(request)
+    # No sliding refresh here: the host app's response does not carry our cookie; the
+    # client's regular get-session calls slide the expiry.
+    bearer = await api.bearer(request, refresh=False)
+    if bearer is not None:
+        return bearer[1].user, bearer[1].session
+    token = api.cookie_token(request)
     if not token:
         return None
-    bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
-    if request.method not in SAFE_METHODS and not bearer:
+    if request.method not in SAFE_METHODS:
         origin = request.headers.get("origin")
         if not origin or origin == "null":
             referer = request.headers.get("referer")
@@ -34,8 +42,6 @@ async def authenticate(auth: Authkeeper, request: Request) -> tuple[User, Sessio
             raise errors.AuthError(errors.MISSING_OR_NULL_ORIGIN)
         if not auth.ctx.origins.is_trusted_origin(origin):
             raise errors.AuthError(errors.INVALID_ORIGIN)
-    # No sliding refresh here: the host app's response does not carry our cookie; the
-    # client's regular get-session calls slide the expiry.
     resolved = await sessions.resolve(auth.ctx, token, refresh=False)
     if resolved is None:
         return None

@@ -13,19 +13,26 @@ from starlette.responses import Response
 
 from ..core import errors
 from ..flows import account, sessions
+from ..plugins.two_factor.challenge import methods_of
 from ..plugins.two_factor.store import plugin_store
 from .page import Form, Page
 from .routes import get, post
 
 PROFILE = Form("profile", ("name", "image"))
-EMAIL = Form("email", ("new_email",))
+EMAIL = Form("email", ("new_email", "current_password"))
 PASSWORD = Form("password", ("current_password", "new_password"))
 DELETE = Form("delete", ("delete_password",))
 
 
 # -- profile and email ---------------------------------------------------------------------
+def profile_context(page: Page) -> dict[str, Any]:
+    """What the profile page shows beside the user: whether changing the email needs the
+    current password (a session past ``session.fresh_age``)."""
+    return {"email_needs_password": not sessions.is_fresh(page.ctx, page.my_session)}
+
+
 async def profile_page(page: Page) -> Response:
-    return page.render("account/profile.html")
+    return page.render("account/profile.html", **profile_context(page))
 
 
 async def save_profile(page: Page) -> Response:
@@ -34,16 +41,18 @@ async def save_profile(page: Page) -> Response:
         image = page.text("image", 2048)
         await account.update_user(page.ctx, page.me, name=name, image=image or None, extra={})
     except errors.AuthError as exc:
-        return page.fail("account/profile.html", exc, PROFILE, keep=PROFILE.fields)
+        return page.fail("account/profile.html", exc, PROFILE, keep=PROFILE.fields, **profile_context(page))
     return page.redirect(page.url("/account"), "profile-saved")
 
 
 async def change_email(page: Page) -> Response:
     await page.limit("/change-email")
     try:
-        await account.change_email(page.ctx, page.me, page.text("new_email"), page.url("/verify-email"), page.my_session)
+        await account.change_email(page.ctx, page.me, page.text("new_email"), page.url("/verify-email"), page.my_session,
+                                   password=page.secret("current_password") or None, client=page.call.client)
     except errors.AuthError as exc:
-        return page.fail("account/profile.html", exc, EMAIL, keep=("new_email",), aliases={"email": "new_email"})
+        return page.fail("account/profile.html", exc, EMAIL, keep=("new_email",), aliases={"email": "new_email"},
+                         **profile_context(page))
     return page.redirect(page.url("/account"), "email-change-sent")
 
 
@@ -51,12 +60,14 @@ async def change_email(page: Page) -> Response:
 async def two_factor_status(page: Page) -> dict[str, object]:
     """What the security page shows about two-factor."""
     if not page.ctx.settings.two_factor.enabled:
-        return {"available": False, "enabled": False, "app": False}
+        return {"available": False, "enabled": False, "app": False, "email": False}
     record = await plugin_store(page.ctx.store).get_two_factor(page.me.id)
+    methods = methods_of(page.me, record)
     return {
         "available": True,
         "enabled": bool(page.me.extra.get("twoFactorEnabled")),
-        "app": bool(record is not None and record.verified),
+        "app": "totp" in methods,
+        "email": "otp" in methods,
     }
 
 
@@ -138,7 +149,7 @@ async def revoke_session(page: Page) -> Response:
 
 
 async def revoke_others(page: Page) -> Response:
-    await sessions.revoke_others(page.ctx, page.my_session, page.call.client)
+    await sessions.revoke_others(page.ctx, page.my_session, page.call.client, page.call.presented)
     return page.redirect(page.url("/account/sessions"), "others-revoked")
 
 

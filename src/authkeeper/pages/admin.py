@@ -110,11 +110,14 @@ async def user_names(page: Page, user_ids: set[str]) -> dict[str, str]:
 
 async def user_context(page: Page, who: Actor, user_id: str) -> dict[str, Any]:
     target = await flows.get_user(page.ctx, who, user_id)
-    can = {name: who.can(rule[0]) for name, rule in (
+    # Actions on the target, and its sessions, only for an actor ranking above it (as the flows check).
+    manage = who.may_manage(target)
+    can = {name: who.can(rule[0]) and manage for name, rule in (
         ("role", flows.SET_ROLE), ("ban", flows.BAN), ("sessions", flows.LIST_SESSIONS),
         ("revoke", flows.REVOKE_SESSIONS), ("password", flows.SET_PASSWORD), ("delete", flows.DELETE),
-        ("impersonate", flows.IMPERSONATE), ("audit", flows.LIST_AUDIT),
     )}
+    can["impersonate"] = impersonation.may_impersonate(who, target)
+    can["audit"] = who.can(flows.LIST_AUDIT[0])
     self_view = target.id == who.id
     found = await flows.list_user_sessions(page.ctx, who, target.id) if can["sessions"] else []
     user_sessions = [{"session": s, "handle": flows.session_handle(s)} for s in found]

@@ -81,6 +81,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # Sessions.
     "NOT_ALLOWED_WHILE_IMPERSONATING": (FORM, "Not possible while you act as another user. Stop impersonating first."),
     "SESSION_EXPIRED": (FORM, "Confirm your password to do this."),
+    "SESSION_NOT_FRESH": ("current_password", "You signed in a while ago: enter your current password to do this."),
     # Two-factor.
     "INVALID_CODE": ("code", "That code is not right. Check your app or email and try again."),
     "INVALID_BACKUP_CODE": ("code", "That backup code is not right, or it was used already."),
@@ -90,6 +91,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "INVALID_TWO_FACTOR_COOKIE": (FORM, "This sign-in has expired. Sign in again."),
     "TOTP_ALREADY_ENABLED": (FORM, "An authenticator app is already set up."),
     "TOTP_NOT_ENABLED": (FORM, "No authenticator app is set up for this account."),
+    "OTP_NOT_ENABLED": (FORM, "Codes by email are not set up for this account."),
     "TWO_FACTOR_NOT_ENABLED": (FORM, "Two-factor authentication is not on."),
     "BACKUP_CODES_NOT_ENABLED": (FORM, "This account has no backup codes."),
     # Admin.

@@ -17,6 +17,7 @@ from ..plugins.two_factor import challenge, flows, qr_svg
 from ..plugins.two_factor.challenge import Challenge, ChallengeGone
 from ..plugins.two_factor.constants import TWO_FACTOR_COOKIE
 from ..plugins.two_factor.endpoints import apply_disable, apply_pass
+from ..plugins.two_factor.store import plugin_store
 from .account import security_page
 from .page import Form, Page
 from .routes import get, post
@@ -63,13 +64,17 @@ async def challenge_form(page: Page) -> Response:
 
 
 async def _challenge_context(page: Page, found: Challenge, method: str | None) -> dict[str, Any]:
-    """What the challenge page shows, with ``method``'s form open (None: the one the query
-    asks for if this user has it, else the app's or the emailed code's)."""
-    methods = await challenge.methods_for(page.ctx, found.user.id)
+    """What the challenge page shows: exactly the user's methods (``challenge.methods_of``),
+    and backup codes if they have a set; ``method``'s form open (None: the one the query asks
+    for), if this user has it, else the app's, the emailed code's or the backup code's."""
+    record = await plugin_store(page.ctx.store).get_two_factor(found.user.id)
+    methods = challenge.methods_of(found.user, record)
+    if record is not None:
+        methods = [*methods, "backup"]
     if method is None:
         method = page.query("method")
-        if method not in ("totp", "otp", "backup") or (method == "totp" and "totp" not in methods):
-            method = "totp" if "totp" in methods else "otp"
+    if method not in methods:
+        method = next((m for m in ("totp", "otp") if m in methods), "backup")
     return {
         "method": method, "methods": methods, "email": masked(found.user.email), "next": page.safe_next(),
         "trust_days": page.ctx.settings.two_factor.trust_device_max_age // 86400,
@@ -108,9 +113,12 @@ async def send_code(page: Page) -> Response:
     await page.limit("/two-factor/send-otp")
     try:
         found = await _challenge(page)
-        await flows.send_otp(page.ctx, flows.Prover(found.user, challenge=found))
     except ChallengeGone:
         return _expired(page)
+    try:
+        await flows.send_otp(page.ctx, flows.Prover(found.user, challenge=found))
+    except errors.AuthError as exc:  # OTP_NOT_ENABLED: no emailed codes for this user
+        return page.fail("two_factor.html", exc, CHALLENGE, **await _challenge_context(page, found, None))
     return page.redirect(page.url("/two-factor", method="otp", next=page.safe_next()), "code-sent")
 
 

@@ -66,7 +66,7 @@ class PluginStoreMixin:
             id=row["id"], user_id=row["userId"], secret=row["secret"], backup_codes=row["backupCodes"],
             verified=True if row["verified"] is None else bool(row["verified"]),
             failed_count=int(row["failedVerificationCount"] or 0), locked_until=row["lockedUntil"],
-            last_totp_counter=row["lastTotpCounter"],
+            last_totp_counter=row["lastTotpCounter"], otp_enabled=bool(row["otpEnabled"]),
         )
 
     async def get_two_factor(self, user_id: str) -> TwoFactorRecord | None:
@@ -85,14 +85,22 @@ class PluginStoreMixin:
                     id=record.id, userId=record.user_id, secret=record.secret,
                     backupCodes=record.backup_codes, verified=record.verified,
                     failedVerificationCount=record.failed_count, lockedUntil=record.locked_until,
-                    lastTotpCounter=record.last_totp_counter,
+                    lastTotpCounter=record.last_totp_counter, otpEnabled=record.otp_enabled,
                 )
             )
 
-    async def update_two_factor(self, user_id: str, values: Mapping[str, Any]) -> None:
+    async def update_two_factor(
+        self, user_id: str, values: Mapping[str, Any], *, expected: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Update the user's row, only while its columns hold ``expected`` (compare-and-swap);
+        True if a row was updated."""
         tf = self.t.two_factor
+        conds = [tf.c.userId == user_id] + [
+            tf.c[name].is_(None) if value is None else tf.c[name] == value for name, value in (expected or {}).items()
+        ]
         async with self._write() as conn:
-            await conn.execute(sa.update(tf).where(tf.c.userId == user_id).values(dict(values)))
+            result = await conn.execute(sa.update(tf).where(*conds).values(dict(values)))
+        return bool(result.rowcount)
 
     async def delete_two_factor(self, user_id: str) -> None:
         tf = self.t.two_factor

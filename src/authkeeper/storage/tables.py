@@ -145,6 +145,9 @@ def build_tables(additional_fields: tuple[AdditionalField, ...] = ()) -> Tables:
         sa.Column("lockedUntil", ts),
         # authkeeper's own: the last accepted TOTP step, so each code works once.
         sa.Column("lastTotpCounter", sa.BigInteger),
+        # authkeeper's own: this user of an authenticator app also enrolled emailed codes
+        # (NULL in Better Auth's rows: the app alone).
+        sa.Column("otpEnabled", sa.Boolean),
     )
     # No foreign key on purpose: a removed user's history stays.
     audit = sa.Table(

@@ -69,9 +69,36 @@ def test_rank_rules() -> None:
     mod = Actor.of(ac, user("moderator", user_id="m"))
     assert mod.may_grant(["user"]) and mod.may_grant(["moderator"])
     assert not mod.may_grant(["admin"]) and not mod.may_grant(["user", "admin"])
-    assert mod.may_manage(user("user")) and mod.may_manage(user("moderator"))
+    assert mod.may_manage(user("user")) and not mod.may_manage(user("moderator"))  # an equal: no
     assert not mod.may_manage(user("admin"))
     admin = Actor.of(ac, user("admin", user_id="a"))
-    assert admin.may_grant(["admin"]) and admin.may_manage(user("admin"))
+    assert admin.may_grant(["admin"]) and not admin.may_manage(user("admin"))
     cli = Actor.operator(ac)
     assert cli.is_admin and cli.can({"user": ["impersonate-admins"]}) and cli.id == "cli"
+
+
+def test_strict_ranks() -> None:
+    roles = {**AdminSettings().roles, "superadmin": {**AdminSettings().roles["admin"],
+                                                     "user": (*AdminSettings().roles["admin"]["user"], "impersonate-admins")},
+             "empty": {"user": ()}}
+    ac = AccessControl(dataclasses.replace(AdminSettings(), roles=roles, admin_user_ids=("root",)))
+    admin, other_admin = Actor.of(ac, user("admin", user_id="a")), user("admin", user_id="b")
+    # Equal grants are not enough, whichever roles carry them.
+    assert not admin.may_manage(other_admin) and not admin.may_manage(user("admin,moderator", user_id="c"))
+    assert admin.may_manage(user("moderator")) and admin.may_manage(user("user")) and admin.may_manage(user("empty"))
+    assert admin.may_manage(user("admin", user_id="a"))  # oneself
+    assert not admin.may_manage(user("superadmin")) and not admin.may_manage(user("user", user_id="root"))
+    assert ac.outranks(["superadmin"], ["admin"]) and not ac.outranks(["admin"], ["admin", "user", "empty"])
+    # Granting: only what one's own grants cover; an admin still makes admins.
+    assert admin.may_grant(["admin"]) and admin.may_grant(["moderator", "user"])
+    assert not admin.may_grant(["superadmin"]) and not admin.may_grant(["user", "superadmin"])
+    # Exempt callers: the operator and the users in admin_user_ids.
+    root = Actor.of(ac, user("admin", user_id="root"))
+    for exempt in (root, Actor.operator(ac)):
+        assert exempt.may_manage(other_admin) and exempt.may_manage(user("superadmin"))
+        assert exempt.may_grant(["superadmin"])
+    # impersonate-admins: an equal or an admin, never above, never a user in admin_user_ids.
+    sup = Actor.of(ac, user("superadmin", user_id="s"))
+    assert sup.may_impersonate(other_admin) and sup.may_impersonate(user("superadmin", user_id="t"))
+    assert not sup.may_impersonate(user("admin", user_id="root"))
+    assert not admin.may_impersonate(other_admin)

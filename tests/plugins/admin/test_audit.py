@@ -59,7 +59,7 @@ async def test_every_admin_action_is_audited(world: World) -> None:
     assert events["user-banned"].details["expires_at"].endswith("Z")
     assert events["role-changed"].details == {"old_role": "moderator", "new_role": "user"}
     assert events["user-removed"].details == {"email": "new@example.com"}
-    assert events["password-changed"].details == {"by_admin": True}
+    assert events["password-changed"].details == {"by_admin": True, "sessions_revoked": 0}
     # Nothing secret in any row.
     for e in await world.audit():
         assert PASSWORD not in str(e.details) and "another fine phrase" not in str(e.details)

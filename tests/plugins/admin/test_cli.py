@@ -126,3 +126,18 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
 def test_commands_on_an_unmigrated_database_fail_in_one_line(tmp_path: Path) -> None:
     fails(["users", "ban", "ann@example.com"], tmp_path, "database", "migrate")
     fails(["audit"], tmp_path, "database")
+
+
+def test_the_operator_manages_admins(tmp_path: Path) -> None:
+    ok(["migrate"], tmp_path)
+    ok(["users", "create", "one@example.com", "--role", "admin", "--verified"], tmp_path, PASSWORD)
+    ok(["users", "create", "two@example.com", "--role", "admin"], tmp_path, PASSWORD)
+    # The admins are equals (neither may act on the other); the operator is above both.
+    ok(["users", "ban", "two@example.com", "--reason", "left"], tmp_path)
+    assert users(tmp_path)["two@example.com"]["banned"] is True
+    ok(["users", "unban", "two@example.com"], tmp_path)
+    ok(["users", "set-role", "two@example.com", "user"], tmp_path)
+    ok(["users", "set-role", "one@example.com", "moderator"], tmp_path)
+    everyone = users(tmp_path)
+    assert (everyone["one@example.com"]["role"], everyone["two@example.com"]["role"]) == ("moderator", "user")
+    assert everyone["one@example.com"]["emailVerified"] is True

@@ -135,6 +135,8 @@ async def test_moderator_cannot_ban_or_revoke_an_admin(world: World) -> None:
     r = await world.mod.post("/admin/revoke-user-sessions", {"userId": world.admin_user.id})
     assert (r.status_code, r.json()["code"]) == (403, "YOU_ARE_NOT_ALLOWED_TO_REVOKE_USERS_SESSIONS")
     r = await world.mod.post("/admin/list-user-sessions", {"userId": world.admin_user.id})
+    assert (r.status_code, r.json()["code"]) == (403, "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS_SESSIONS")
+    r = await world.admin.post("/admin/list-user-sessions", {"userId": world.admin_user.id})
     handle = r.json()["sessions"][0]["token"]
     r = await world.mod.post("/admin/revoke-user-session", {"sessionToken": handle})
     assert r.status_code == 403

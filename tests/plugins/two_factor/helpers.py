@@ -80,8 +80,9 @@ class Enrolled:
     token: str
 
 
-async def enroll(app: TestApp, clock: Clock, email: str = EMAIL) -> Enrolled:
-    """Sign up (on ``app.client``), enable TOTP, activate it, and step past the used code."""
+async def enroll(app: TestApp, clock: Clock, email: str = EMAIL, *, email_codes: bool = False) -> Enrolled:
+    """Sign up (on ``app.client``), enable TOTP, activate it, and step past the used code;
+    with ``email_codes``, enrol emailed codes too (only then may a TOTP user use them)."""
     await app.sign_up(email, PASSWORD)
     r = await app.post("/two-factor/enable", {"password": PASSWORD})
     assert r.status_code == 200, r.text
@@ -90,7 +91,12 @@ async def enroll(app: TestApp, clock: Clock, email: str = EMAIL) -> Enrolled:
     r = await app.post("/two-factor/verify-totp", {"code": code_now(app, key)})
     assert r.status_code == 200, r.text
     clock.advance(30)
-    return Enrolled(key, body["backupCodes"], body["totpURI"], r.json()["token"])
+    token = r.json()["token"]
+    if email_codes:
+        r = await app.post("/two-factor/enable", {"password": PASSWORD, "method": "otp"})
+        assert r.status_code == 200, r.text
+        token = (await app.get("/get-session")).json()["session"]["token"]
+    return Enrolled(key, body["backupCodes"], body["totpURI"], token)
 
 
 async def challenged(app: TestApp, email: str = EMAIL, **extra: Any) -> httpx.AsyncClient:

@@ -41,7 +41,7 @@ def wrong(code: str) -> str:
 
 async def test_otp_at_sign_in(app: TestApp) -> None:
     clock = freeze(app)
-    await enroll(app, clock)
+    await enroll(app, clock, email_codes=True)
     client = await challenged(app)
     r = await post(client, app, "/two-factor/verify-otp", {"code": "123456"})
     assert (r.status_code, r.json()["code"]) == (400, "OTP_HAS_EXPIRED")
@@ -67,7 +67,7 @@ async def test_five_wrong_tries_kill_the_code(make_app: Callable[..., Any]) -> N
     app = await make_app(two_factor=TwoFactorSettings(challenge_max_attempts=20),
                          mail=MailSettings(backend="none", outbox=True))
     clock = freeze(app)
-    await enroll(app, clock)
+    await enroll(app, clock, email_codes=True)
     client = await challenged(app)
     await post(client, app, "/two-factor/send-otp")
     code = last_code(app)
@@ -87,7 +87,7 @@ async def test_five_wrong_tries_kill_the_code(make_app: Callable[..., Any]) -> N
 
 async def test_a_new_code_replaces_the_old_one(app: TestApp) -> None:
     clock = freeze(app)
-    await enroll(app, clock)
+    await enroll(app, clock, email_codes=True)
     client = await challenged(app)
     await post(client, app, "/two-factor/send-otp")
     first = last_code(app)
@@ -103,7 +103,7 @@ async def test_a_new_code_replaces_the_old_one(app: TestApp) -> None:
 
 async def test_otp_expires(app: TestApp) -> None:
     clock = freeze(app)
-    await enroll(app, clock)
+    await enroll(app, clock, email_codes=True)
     client = await challenged(app)
     await post(client, app, "/two-factor/send-otp")
     code = last_code(app)
@@ -131,7 +131,7 @@ async def test_enable_by_email_otp(app: TestApp) -> None:
 
 async def test_signed_in_otp_check(app: TestApp) -> None:
     clock = freeze(app)
-    enrolled = await enroll(app, clock)
+    enrolled = await enroll(app, clock, email_codes=True)
     r = await app.post("/two-factor/send-otp")
     assert r.status_code == 200
     r = await app.post("/two-factor/verify-otp", {"code": last_code(app)})
@@ -143,7 +143,7 @@ async def test_concurrent_wrong_tries_cannot_exceed_five(db_url: str, make_app: 
 
     app = await make_app(db_url=db_url, mail=MailSettings(backend="none", outbox=True))
     clock = freeze(app)
-    await enroll(app, clock)
+    await enroll(app, clock, email_codes=True)
     await app.post("/two-factor/send-otp")  # signed in: only the code's own counter applies
     bad = wrong(last_code(app))
     results = await asyncio.gather(*[app.post("/two-factor/verify-otp", {"code": bad}) for _ in range(12)])

@@ -90,12 +90,26 @@ class AccessControl:
         for role in roles:
             for resource, actions in self.roles.get(role, {}).items():
                 merged.setdefault(resource, set()).update(actions)
-        return {resource: frozenset(actions) for resource, actions in merged.items()}
+        return {resource: frozenset(actions) for resource, actions in merged.items() if actions}
 
     def covers(self, outer: Iterable[str], inner: Iterable[str]) -> bool:
         """Whether ``outer`` roles allow at least everything ``inner`` roles allow."""
         mine = self.grants(outer)
         return all(actions <= mine.get(resource, frozenset()) for resource, actions in self.grants(inner).items())
+
+    def outranks(self, outer: Iterable[str], inner: Iterable[str]) -> bool:
+        """Whether ``outer`` roles allow everything ``inner`` roles allow, and more."""
+        outer, inner = tuple(outer), tuple(inner)
+        return self.covers(outer, inner) and self.grants(outer) != self.grants(inner)
+
+    def is_root(self, user: User) -> bool:
+        """Whether the user is named in ``admin_user_ids``: how a deployment manages its admins.
+        They act on anyone, and nobody else acts on them."""
+        return user.id in self.admin_user_ids
+
+    def lists_email(self, email: str) -> bool:
+        """Whether ``email`` is in ``admin_emails`` (its owner becomes an admin once verified)."""
+        return email.strip().lower() in self.admin_emails
 
     def is_admin(self, roles: Iterable[str]) -> bool:
         return any(role in ADMIN_ROLES for role in roles)
@@ -106,8 +120,10 @@ class Actor:
     """Who performs an admin action: a signed-in user with their roles, or the operator
     at the command line (``system``), who may do everything.
 
-    A non-admin may act only on users whose rights their own cover, and grant only roles
-    their own cover (a moderator cannot ban an admin nor make anyone an admin).
+    On another user, an actor may act only when their grants strictly include the target's
+    (an admin cannot act on another admin, a moderator on another moderator), and grant only
+    roles their own grants cover (an admin can make admins, not a role above admin). The
+    operator and the users in ``admin_user_ids`` are exempt; nobody else acts on the latter.
     """
 
     access: AccessControl
@@ -141,11 +157,33 @@ class Actor:
         if not self.can(permissions):
             raise errors.AuthError(error)
 
+    @property
+    def exempt(self) -> bool:
+        """The operator and the users in ``admin_user_ids``: no rank rule binds them."""
+        return self.system or (self.user is not None and self.access.is_root(self.user))
+
     def may_grant(self, roles: Iterable[str]) -> bool:
-        return self.is_admin or self.access.covers(self.roles, roles)
+        return self.exempt or self.access.covers(self.roles, roles)
 
     def may_manage(self, target: User) -> bool:
-        return self.is_admin or target.id == self.id or self.access.covers(self.roles, self.access.roles_of(target))
+        """Whether the actor ranks strictly above ``target`` (or is ``target``, or exempt)."""
+        if target.id == self.id or self.exempt:
+            return True
+        return not self.access.is_root(target) and self.access.outranks(self.roles, self.access.roles_of(target))
+
+    def may_impersonate(self, target: User) -> bool:
+        """The rank rule of impersonation (the permissions are checked apart): as
+        :meth:`may_manage`, but ``user:impersonate-admins`` also reaches an equal or an admin,
+        never a target above the actor nor one in ``admin_user_ids``."""
+        if self.may_manage(target):
+            return True
+        access = self.access
+        theirs = access.roles_of(target)
+        if not self.can({"user": ["impersonate-admins"]}) or access.is_root(target):
+            return False
+        if access.outranks(theirs, self.roles):
+            return False
+        return access.is_admin(theirs) or access.grants(theirs) == access.grants(self.roles)
 
     def require_manage(self, target: User, error: ErrorCode) -> None:
         if not self.may_manage(target):

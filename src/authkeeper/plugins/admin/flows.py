@@ -15,16 +15,17 @@ from typing import Any
 from ...core import audit, errors
 from ...core.context import AuthContext
 from ...core.errors import ErrorCode
+from ...core.mail import notice_message
 from ...core.models import AuditEvent, ClientInfo, Session, User, iso, parse_iso
 from ...core.passwords import check_new_password
 from ...core.users import additional_values, check_email, check_image, check_name
-from ...flows import account, reset_password, sessions, sign_up
+from ...flows import account, links, reset_password, sessions, sign_up
 from ...flows.sign_in import lockout_key
 from ...storage.base import DuplicateError
 from ...storage.sql_plugins import AuditQuery, UserQuery
 from . import errors as admin_errors
 from .access import AccessControl, Actor, Permissions
-from .constants import SESSION_HANDLE_SEPARATOR
+from .constants import ADMIN_ROLES, SESSION_HANDLE_SEPARATOR
 from .store import admin_store
 
 Rule = tuple[Permissions, ErrorCode]
@@ -123,6 +124,22 @@ async def set_role(
     return updated
 
 
+def check_trust(actor: Actor, email: str | None, verified: object) -> None:
+    """Marking an address verified, or giving a user an address in ``admin_emails``, needs
+    what set-role needs: either can make an admin. A listed address also needs the right to
+    grant the admin role (its owner becomes one once it is verified)."""
+    if verified is True:
+        actor.require(*SET_ROLE)
+    if email is not None and actor.access.lists_email(email):
+        actor.require(*SET_ROLE)
+        require_grant_admin(actor)
+
+
+def require_grant_admin(actor: Actor) -> None:
+    if not actor.may_grant(ADMIN_ROLES):
+        raise errors.AuthError(SET_ROLE[1])
+
+
 # -- users ------------------------------------------------------------------------------
 def _ban_values(data: Mapping[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
@@ -193,6 +210,7 @@ async def create_user(
     verified = data.get("emailVerified", False)
     if not isinstance(verified, bool):
         raise _invalid("data.emailVerified", "boolean")
+    check_trust(actor, email, verified)
     image = data.get("image")
     if image is not None and not isinstance(image, str):
         raise _invalid("data.image", "string")
@@ -223,8 +241,10 @@ async def list_users(ctx: AuthContext, actor: Actor, query: UserQuery) -> tuple[
 async def update_user(
     ctx: AuthContext, actor: Actor, user_id: str, data: Mapping[str, Any], client: ClientInfo | None = None
 ) -> User:
-    """Change any of a user's fields but the password and id: the role needs
-    ``user:set-role``, the ban fields ``user:ban``. Banning revokes the user's sessions."""
+    """Change any of a user's fields but the password and id: the role, ``emailVerified: true``
+    and an address in ``admin_emails`` need ``user:set-role``, the ban fields ``user:ban``.
+    Banning revokes the user's sessions. A new email ends the user's sessions and links, is
+    unverified (unless ``emailVerified`` is given too) and is told to the old address."""
     actor.require(*UPDATE)
     if not data:
         raise errors.AuthError(admin_errors.NO_DATA_TO_UPDATE)
@@ -246,6 +266,7 @@ async def update_user(
         if not isinstance(data["emailVerified"], bool):
             raise _invalid("data.emailVerified", "boolean")
         values["emailVerified"] = data["emailVerified"]
+    check_trust(actor, values.get("email"), values.get("emailVerified"))
     if "name" in data:
         if not isinstance(data["name"], str):
             raise _invalid("data.name", "string")
@@ -259,6 +280,11 @@ async def update_user(
         raise errors.AuthError(admin_errors.NO_DATA_TO_UPDATE)
     target = await find_target(ctx, user_id)
     actor.require_manage(target, UPDATE[1])
+    email_changed = "email" in values and values["email"] != target.email
+    if email_changed and "emailVerified" not in values:
+        values["emailVerified"] = False
+    if values.get("emailVerified") is True and actor.access.lists_email(values.get("email", target.email)):
+        require_grant_admin(actor)  # verifying a listed address makes an admin
     values["updatedAt"] = ctx.now()
     try:
         async with ctx.store.transaction() as tx:
@@ -268,6 +294,13 @@ async def update_user(
             await _record_changes(ctx, tx, actor, target, updated, values, client)
     except DuplicateError:
         raise errors.AuthError(errors.USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL, status=400) from None
+    if email_changed:
+        app = ctx.settings.app_name
+        ctx.mail.send(notice_message(
+            app=app, to=target.email, subject="Your email address was changed",
+            text=f"An administrator changed the email of your {app} account to {updated.email}, and every "
+            "device was signed out. If you did not expect this, contact support.",
+        ))
     return updated
 
 
@@ -287,7 +320,11 @@ async def _record_changes(
     elif values.get("banned") is False and before.extra.get("banned"):
         await audit.record(tx, audit.Event.USER_UNBANNED, **who)
     if "email" in values and values["email"] != before.email:
-        await audit.record(tx, audit.Event.EMAIL_CHANGED, old_email=before.email, new_email=values["email"], **who)
+        # The old owner of the address is signed out, and the links mailed to it die.
+        count = await sessions.end_all(ctx, tx, before.id)
+        await links.revoke_all(tx, before.id)
+        await audit.record(tx, audit.Event.EMAIL_CHANGED, old_email=before.email, new_email=values["email"],
+                           sessions_revoked=count, **who)
 
 
 async def remove_user(ctx: AuthContext, actor: Actor, user_id: str, client: ClientInfo | None = None) -> None:
@@ -303,7 +340,8 @@ async def remove_user(ctx: AuthContext, actor: Actor, user_id: str, client: Clie
 async def set_user_password(
     ctx: AuthContext, actor: Actor, user_id: str, new_password: str, client: ClientInfo | None = None
 ) -> None:
-    """Set (or create) the user's password; a lockout on their email is cleared."""
+    """Set (or create) the user's password: their sessions and mailed links end, they are told
+    by mail, and a lockout on their email is cleared."""
     actor.require(*SET_PASSWORD)
     target = await find_target(ctx, user_id)
     actor.require_manage(target, SET_PASSWORD[1])
@@ -311,10 +349,17 @@ async def set_user_password(
     password_hash = await ctx.hasher.hash(new_password)
     async with ctx.store.transaction() as tx:
         await reset_password.store_password(ctx, tx, target.id, password_hash)
+        count = await sessions.end_all(ctx, tx, target.id)
         await audit.record(tx, audit.Event.PASSWORD_CHANGED, user_id=target.id, actor_id=actor.id, client=client,
-                           by_admin=True, **actor.details)
+                           by_admin=True, sessions_revoked=count, **actor.details)
     if ctx.settings.lockout.enabled:
         await ctx.store.clear_failures(lockout_key(target.email))
+    app = ctx.settings.app_name
+    ctx.mail.send(notice_message(
+        app=app, to=target.email, subject=f"Your {app} password was changed",
+        text=f"An administrator set a new password for your {app} account, and every device was signed "
+        "out. If you did not expect this, contact support.",
+    ))
 
 
 # -- sessions ---------------------------------------------------------------------------
@@ -326,7 +371,11 @@ def session_handle(session: Session) -> str:
 
 async def list_user_sessions(ctx: AuthContext, actor: Actor, user_id: str) -> list[Session]:
     actor.require(*LIST_SESSIONS)
-    return await ctx.store.list_sessions(user_id, ctx.now())
+    target = await ctx.store.find_user_by_id(user_id)
+    if target is None:
+        return []
+    actor.require_manage(target, LIST_SESSIONS[1])
+    return await ctx.store.list_sessions(target.id, ctx.now())
 
 
 async def revoke_user_session(

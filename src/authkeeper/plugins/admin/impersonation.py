@@ -5,7 +5,9 @@ The impersonation session cannot change the password or the email, delete the ac
 or touch two-factor (the core flows call :func:`~authkeeper.flows.sessions.forbid_impersonation`),
 does not appear in the user's own list-sessions, and cannot start another impersonation.
 Admins (``admin`` role, ``admin_emails``, ``admin_user_ids``) can only be impersonated with
-``user:impersonate-admins``.
+``user:impersonate-admins``; the target must rank below the actor, or with that permission be
+an equal or an admin (never above the actor, nor in ``admin_user_ids``: see
+:meth:`~.access.Actor.may_impersonate`).
 """
 
 from __future__ import annotations
@@ -45,9 +47,11 @@ async def impersonate(ctx: AuthContext, actor: Actor, user_id: str, client: Clie
     sessions.forbid_impersonation(actor.session)
     target = await find_target(ctx, user_id)
     access = actor.access
-    if access.is_admin(access.roles_of(target)):
+    target_is_admin = access.is_admin(access.roles_of(target))
+    if target_is_admin:
         actor.require(*IMPERSONATE_ADMINS)
-    actor.require_manage(target, IMPERSONATE[1])
+    if not actor.may_impersonate(target):
+        raise errors.AuthError(IMPERSONATE_ADMINS[1] if target_is_admin else IMPERSONATE[1])
     # As Better Auth's session hook: a banned user gets no session, impersonated or not.
     target = await ensure_not_banned(ctx, target, client)
     duration = ctx.settings.admin.impersonation_session_duration
@@ -83,3 +87,14 @@ async def stop_impersonating(
         await audit.record(tx, audit.Event.IMPERSONATION_STOPPED, user_id=current.user_id, actor_id=admin.id,
                            client=client, session_id=current.id)
     return Switched(resolved.session, resolved.user, remember=not dont_remember)
+
+
+def may_impersonate(actor: Actor, target: User) -> bool:
+    """Whether ``actor`` may (still) impersonate ``target``: checked when the impersonation
+    starts and again each time its session is used."""
+    access = actor.access
+    if not actor.can(IMPERSONATE[0]):
+        return False
+    if access.is_admin(access.roles_of(target)) and not actor.can(IMPERSONATE_ADMINS[0]):
+        return False
+    return actor.may_impersonate(target)

@@ -19,7 +19,8 @@ from ...core import errors
 from ...core.context import AuthContext
 from ...core.crypto.random import URL_SAFE, generate_id
 from ...core.crypto.signing import mac_b64url
-from ...core.models import User, Verification
+from ...core.models import TwoFactorRecord, User, Verification
+from ...flows.sessions import Presented
 from ...flows.sign_in import Interruption, PendingSignIn
 from ...storage.base import Store
 from . import errors as tf_errors
@@ -70,10 +71,24 @@ async def sign_in_stage(ctx: AuthContext, pending: PendingSignIn) -> Interruptio
     return await open_challenge(ctx, pending)
 
 
-async def methods_for(ctx: AuthContext, user_id: str) -> list[str]:
-    """``totp`` when an activated authenticator exists; ``otp`` always (mail is always set up)."""
-    record = await plugin_store(ctx.store).get_two_factor(user_id)
-    return (["totp"] if record is not None and record.verified else []) + ["otp"]
+def methods_of(user: User, record: TwoFactorRecord | None) -> list[str]:
+    """The second factors the user enrolled (backup codes aside), from their two-factor flag
+    and row: ``totp`` for an activated authenticator app; ``otp`` (emailed codes) when two-factor
+    is on without one, or when the app's row records that they were enrolled too
+    (``otpEnabled``, authkeeper's). Stricter than Better Auth, which offers emailed codes to
+    every two-factor user: a mailbox must not walk past an authenticator app. A row Better Auth
+    wrote has no ``otpEnabled``: there an activated app means the app alone, and two-factor on
+    without one means emailed codes (Better Auth's ``method: "otp"`` writes no row)."""
+    if not user.extra.get("twoFactorEnabled"):
+        return []
+    if record is None or not record.verified:
+        return ["otp"]
+    return ["totp", "otp"] if record.otp_enabled else ["totp"]
+
+
+async def methods_for(ctx: AuthContext, user: User) -> list[str]:
+    """:func:`methods_of` the user, reading their two-factor row."""
+    return methods_of(user, await plugin_store(ctx.store).get_two_factor(user.id))
 
 
 async def open_challenge(ctx: AuthContext, pending: PendingSignIn) -> Interruption:
@@ -86,7 +101,7 @@ async def open_challenge(ctx: AuthContext, pending: PendingSignIn) -> Interrupti
         await tx.create_verification(ATTEMPTS_PREFIX + challenge_id, "0", expires)
         await tx.create_verification(OPTIONS_PREFIX + challenge_id, options, expires)
     return Interruption(
-        body={"twoFactorRedirect": True, "twoFactorMethods": await methods_for(ctx, pending.user.id)},
+        body={"twoFactorRedirect": True, "twoFactorMethods": await methods_for(ctx, pending.user)},
         state={TWO_FACTOR_COOKIE: (challenge_id, s.challenge_expires_in)},
     )
 
@@ -213,10 +228,21 @@ async def redeem_trusted_device(ctx: AuthContext, user_id: str, signed_cookie: s
     return await trust_device(ctx, user_id)
 
 
-async def forget_user(store: Store, user_id: str) -> None:
-    """Every session of the user is gone: so are their trusted devices and pending challenges.
+async def forget_user(ctx: AuthContext, store: Store, user_id: str, presented: Presented | None = None) -> None:
+    """The user's sessions are gone: so are their trusted devices and pending challenges, but
+    for the trusted device of the caller who kept their session (``presented``, when they ended
+    only their other sessions).
 
     Registered on ``flows.sessions.SESSIONS_REVOKED_HOOKS``; runs in the revoking transaction.
     """
+    kept = None
+    value = presented(TRUST_DEVICE_COOKIE) if presented is not None else None
+    if value:
+        trust_id = value.partition("!")[2]
+        if trust_id.startswith(TRUST_PREFIX):
+            row = await store.find_verification(trust_id, ctx.now())
+            kept = row if row is not None and row.value == user_id else None
     await store.delete_verifications(prefix=TRUST_PREFIX, value=user_id)
     await store.delete_verifications(prefix=CHALLENGE_PREFIX, value=user_id)
+    if kept is not None:
+        await store.create_verification(kept.identifier, user_id, kept.expires_at)

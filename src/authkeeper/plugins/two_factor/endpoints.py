@@ -118,7 +118,8 @@ async def disable(call: Call) -> Response:
 
 async def get_totp_uri(call: Call) -> Response:
     b: PasswordBody = call.body
-    return call.json({"totpURI": await flows.totp_uri(call.ctx, call.user, call.session, password=b.password)})
+    uri = await flows.totp_uri(call.ctx, call.user, call.session, password=b.password, client=call.client)
+    return call.json({"totpURI": uri})
 
 
 async def generate_backup_codes(call: Call) -> Response:

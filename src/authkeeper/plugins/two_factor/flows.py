@@ -88,12 +88,30 @@ async def _rotate(ctx: AuthContext, tx: Store, user: User, current: Session, cli
 
 
 async def _set_enabled(ctx: AuthContext, user: User, current: Session, client: ClientInfo, remember: bool,
-                       method: str, *, mark_verified: bool = False) -> tuple[User, Session]:
+                       method: Literal["totp", "otp"], *, keep_otp: bool = False,
+                       only_if_off: bool = False) -> tuple[User, Session]:
+    """Two-factor on with ``method`` enrolled, in one transaction (see ``challenge.methods_of``).
+    ``totp`` activates the pending app, once (not a row turned off or activated meanwhile),
+    recording emailed codes with it if the user had them (``keep_otp``). ``otp`` is recorded on
+    the app's row if there is one (without, two-factor on means emailed codes). ``only_if_off``:
+    nothing is written if two-factor came on meanwhile (OTP_NOT_ENABLED), so a request that saw
+    it off cannot add emailed codes beside an app turned on since. Every write only adds."""
     store = plugin_store(ctx.store)
+    changes = {"twoFactorEnabled": True, "updatedAt": ctx.now()}
     async with store.transaction() as tx:
-        if mark_verified:
-            await tx.update_two_factor(user.id, {"verified": True})
-        updated = await tx.update_user(user.id, {"twoFactorEnabled": True, "updatedAt": ctx.now()})
+        if method == "totp":
+            values = {"verified": True, "otpEnabled": True} if keep_otp else {"verified": True}
+            if not await tx.update_two_factor(user.id, values, expected={"verified": False}):
+                raise errors.AuthError(tf_errors.TOTP_NOT_ENABLED)
+        else:
+            await tx.update_two_factor(user.id, {"otpEnabled": True})
+        if only_if_off:
+            updated = (await tx.update_user(user.id, changes, expected={"twoFactorEnabled": False})
+                       or await tx.update_user(user.id, changes, expected={"twoFactorEnabled": None}))
+            if updated is None:
+                raise errors.AuthError(tf_errors.OTP_NOT_ENABLED)
+        else:
+            updated = await tx.update_user(user.id, changes)
         if updated is None:
             raise errors.AuthError(errors.USER_NOT_FOUND)
         new = await _rotate(ctx, tx, updated, current, client, remember)
@@ -105,10 +123,11 @@ async def _set_enabled(ctx: AuthContext, user: User, current: Session, client: C
 async def enable(ctx: AuthContext, user: User, current: Session, *, password: str,
                  method: Literal["totp", "otp"], issuer: str | None, client: ClientInfo,
                  remember: bool) -> Enabled:
-    """``otp``: on at once (the session rotates). ``totp``: a new secret and backup codes,
-    inactive until the first code is verified (``verify_totp`` while signed in)."""
+    """``otp``: emailed codes, on at once (the session rotates; beside an app if there is one).
+    ``totp``: a new secret and backup codes, inactive until the first code is verified
+    (``verify_totp`` while signed in; emailed codes the user had stay)."""
     sessions.forbid_impersonation(current)
-    await verify_current_password(ctx, user, password)
+    await verify_current_password(ctx, user, password, client=client, endpoint="two-factor-enable")
     if method == "otp":
         updated, new = await _set_enabled(ctx, user, current, client, remember, "otp")
         return Enabled("otp", updated, new)
@@ -121,6 +140,7 @@ async def enable(ctx: AuthContext, user: User, current: Session, *, password: st
         id=generate_id(), user_id=user.id,
         secret=symmetric.encrypt(ctx.settings.secret, totp.generate_secret()),
         backup_codes=backup_codes.seal(ctx, codes), verified=False,
+        otp_enabled=existing is not None and existing.otp_enabled,
     )
     await store.put_two_factor(record)
     return Enabled("totp", user, totp_uri=_uri(ctx, user, record, issuer), backup_codes=codes)
@@ -130,20 +150,21 @@ async def disable(ctx: AuthContext, user: User, current: Session, *, password: s
                   remember: bool) -> tuple[User, Session]:
     """Turn two-factor off: the secret, backup codes and trusted devices go; the session rotates."""
     sessions.forbid_impersonation(current)
-    await verify_current_password(ctx, user, password)
+    await verify_current_password(ctx, user, password, client=client, endpoint="two-factor-disable")
     store = plugin_store(ctx.store)
     async with store.transaction() as tx:
         updated = await tx.update_user(user.id, {"twoFactorEnabled": False, "updatedAt": ctx.now()})
         if updated is None:
             raise errors.AuthError(errors.USER_NOT_FOUND)
         await tx.delete_two_factor(user.id)
-        await challenge.forget_user(tx, user.id)
+        await challenge.forget_user(ctx, tx, user.id)
         new = await _rotate(ctx, tx, updated, current, client, remember)
         await audit.record(tx, audit.Event.TWO_FACTOR_DISABLED, user_id=user.id, client=client)
     return updated, new
 
 
-async def totp_uri(ctx: AuthContext, user: User, current: Session, *, password: str) -> str:
+async def totp_uri(ctx: AuthContext, user: User, current: Session, *, password: str,
+                   client: ClientInfo | None = None) -> str:
     """The provisioning URI again (Better Auth's get-totp-uri), with the password, while the
     authenticator is being set up. Once it is active the secret is never shown again
     (``TOTP_ALREADY_ENABLED``; Better Auth shows it): to move to a new app, turn two-factor off
@@ -152,7 +173,7 @@ async def totp_uri(ctx: AuthContext, user: User, current: Session, *, password: 
     record = await plugin_store(ctx.store).get_two_factor(user.id)
     if record is None:
         raise errors.AuthError(tf_errors.TOTP_NOT_ENABLED)
-    await verify_current_password(ctx, user, password)
+    await verify_current_password(ctx, user, password, client=client, endpoint="two-factor-get-totp-uri")
     if record.verified:
         raise errors.AuthError(tf_errors.TOTP_ALREADY_ENABLED)
     return _uri(ctx, user, record)
@@ -164,7 +185,7 @@ async def regenerate_backup_codes(ctx: AuthContext, user: User, current: Session
     sessions.forbid_impersonation(current)
     if not user.extra.get("twoFactorEnabled"):
         raise errors.AuthError(tf_errors.TWO_FACTOR_NOT_ENABLED)
-    await verify_current_password(ctx, user, password)
+    await verify_current_password(ctx, user, password, client=client, endpoint="two-factor-generate-backup-codes")
     store = plugin_store(ctx.store)
     if await store.get_two_factor(user.id) is None:
         raise errors.AuthError(tf_errors.TWO_FACTOR_NOT_ENABLED)
@@ -227,7 +248,9 @@ async def verify_totp(ctx: AuthContext, prover: Prover, code: str, *, client: Cl
         raise errors.AuthError(tf_errors.INVALID_CODE)
     if not activating:
         return Passed(prover.user, prover.session.token, remember=remember)
-    user, new = await _set_enabled(ctx, prover.user, prover.session, client, remember, "totp", mark_verified=True)
+    # Two-factor on without an activated app: the user had emailed codes, and keeps them.
+    keep_otp = record.otp_enabled or bool(prover.user.extra.get("twoFactorEnabled"))
+    user, new = await _set_enabled(ctx, prover.user, prover.session, client, remember, "totp", keep_otp=keep_otp)
     return Passed(user, new.token, new, remember)
 
 
@@ -246,8 +269,21 @@ def _otp_message(ctx: AuthContext, to: str, code: str) -> Message:
     )
 
 
+async def _otp_allowed(ctx: AuthContext, prover: Prover) -> bool:
+    """Refuse emailed codes to a user who did not enrol them (OTP_NOT_ENABLED, before any mail,
+    attempt or lockout try): stricter than Better Auth, which mails a code to every two-factor
+    user. True when this code turns two-factor on: signed in with it off, Better Auth's way to
+    turn it on by email (which enrols emailed codes)."""
+    if prover.challenge is None and not prover.user.extra.get("twoFactorEnabled"):
+        return True
+    if "otp" not in await challenge.methods_for(ctx, prover.user):
+        raise errors.AuthError(tf_errors.OTP_NOT_ENABLED)
+    return False
+
+
 async def send_otp(ctx: AuthContext, prover: Prover) -> None:
     """Mail a fresh code (the previous one for the same sign-in or session stops working)."""
+    await _otp_allowed(ctx, prover)
     identifier = OTP_PREFIX + prover.otp_key
     code = generate_id(OTP_DIGITS, "0123456789")
     expires = ctx.now() + timedelta(seconds=ctx.settings.two_factor.otp_expires_in)
@@ -285,6 +321,7 @@ async def _use_otp(ctx: AuthContext, identifier: str, code: str) -> bool:
 
 async def verify_otp(ctx: AuthContext, prover: Prover, code: str, *, client: ClientInfo,
                      trust: bool = False, remember: bool = True) -> Passed:
+    activating = await _otp_allowed(ctx, prover)
     identifier = OTP_PREFIX + prover.otp_key
     if await ctx.store.find_verification(identifier, ctx.now()) is None:
         raise errors.AuthError(tf_errors.OTP_HAS_EXPIRED)
@@ -296,14 +333,13 @@ async def verify_otp(ctx: AuthContext, prover: Prover, code: str, *, client: Cli
         return await _through_challenge(ctx, prover.challenge, check, tf_errors.INVALID_CODE,
                                         factor="otp", client=client, trust=trust)
     assert prover.session is not None
-    activating = not prover.user.extra.get("twoFactorEnabled")
     if activating:  # Better Auth: a verified emailed code turns two-factor on
         sessions.forbid_impersonation(prover.session)
     if not await check():
         raise errors.AuthError(tf_errors.INVALID_CODE)
     if not activating:
         return Passed(prover.user, prover.session.token, remember=remember)
-    user, new = await _set_enabled(ctx, prover.user, prover.session, client, remember, "otp")
+    user, new = await _set_enabled(ctx, prover.user, prover.session, client, remember, "otp", only_if_off=True)
     return Passed(user, new.token, new, remember)
 
 
