@@ -24,6 +24,7 @@ from .core.settings import Settings
 from .flows.sessions import SESSION_CHECKS, SESSIONS_REVOKED_HOOKS
 from .http.api import SIGN_OUT_HOOKS, core_endpoints
 from .http.app import AuthApp
+from .http.openapi import openapi_endpoint
 from .http.ratelimit import Limiter, MemoryLimiter, RedisLimiter
 from .plugins.base import Plugin
 from .storage import create_store
@@ -90,9 +91,11 @@ class Authkeeper:
         limiter: Limiter = (
             RedisLimiter(settings.rate_limit.redis_url)
             if settings.rate_limit.storage == "redis"
-            else MemoryLimiter()
+            else MemoryLimiter(max_keys=settings.rate_limit.memory_max_keys)
         )
         endpoints = core_endpoints() + [ep for plugin in self.plugins for ep in plugin.endpoints]
+        if settings.openapi_enabled:
+            endpoints.append(openapi_endpoint(settings, endpoints))
         self.api = AuthApp(self.ctx, endpoints, limiter=limiter, rate_limit=rate_settings)
         self._cleanup_task: asyncio.Task[None] | None = None
 
@@ -105,6 +108,11 @@ class Authkeeper:
         return self.ctx.mail.outbox
 
     async def startup(self) -> None:
+        if self.settings.password.reject_common:
+            # Load the password corpus off the event loop, before the first sign-up needs it.
+            from .core import passwords
+
+            await asyncio.to_thread(passwords.breached_passwords)
         for plugin in self.plugins:
             if plugin.init is not None:
                 result = plugin.init(self.ctx)

@@ -73,6 +73,19 @@ def _check_port(host: str, port: int) -> None:
             raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, with the access log's request targets redacted (a reset link's token
+    is in its path, a verification link's in its query)."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact"] = {"()": "authkeeper.core.redaction.AccessLogFilter"}
+    config["handlers"]["access"]["filters"] = ["redact"]
+    return config
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import dataclasses
 
@@ -108,6 +121,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         log_level=args.log_level,
+        log_config=_log_config(),
         access_log=args.access_log,
         proxy_headers=False,
         server_header=False,

@@ -348,3 +348,16 @@ async def test_a_tampered_cookie_is_no_session(app: TestApp, browser: Callable[.
         b = with_cookie(browser, app, bad)
         assert await b.session() is None, bad
         error_of(await b.get("/list-sessions"), 401, "UNAUTHORIZED")
+
+
+@pytest.mark.parametrize("signature", ["%C3%A9" + "A" * 42 + "=", "%FF" * 14 + "AA="])
+async def test_a_cookie_whose_signature_decodes_to_non_ascii_is_no_session(
+    app: TestApp, browser: Callable[..., Browser], signature: str
+) -> None:
+    """Percent-decoding a cookie can give any character; it must read as a bad signature, not a 500."""
+    await app.sign_up()
+    token = (await browser(app).sign_in()).json()["token"]
+    b = with_cookie(browser, app, f"{token}.{signature}")
+    assert await b.session() is None
+    r = await b.get("/list-sessions")
+    assert r.status_code == 401, r.text

@@ -282,7 +282,7 @@ PROXIES = cip.parse_networks(("127.0.0.1/32", "10.0.0.0/8", " ", "fd00::/8"))
         ("127.0.0.1", None, PROXIES, "127.0.0.1"),
         ("127.0.0.1", "", PROXIES, "127.0.0.1"),
         ("127.0.0.1", " , ", PROXIES, "127.0.0.1"),
-        ("127.0.0.1", "garbage", PROXIES, "unknown"),
+        ("127.0.0.1", "garbage", PROXIES, "127.0.0.1"),  # the walk stops at the last trusted hop
         ("127.0.0.1", "2001:db8::1", PROXIES, "2001:db8::/64"),
         ("::ffff:127.0.0.1", "203.0.113.5", PROXIES, "203.0.113.5"),
         ("fd00::1", "203.0.113.5", PROXIES, "203.0.113.5"),

@@ -129,6 +129,9 @@ PASSWORD_TOO_COMMON = define(
 PASSWORD_SAME_AS_EMAIL = define(
     "PASSWORD_SAME_AS_EMAIL", 400, "The password must not be your email address"
 )
+PASSWORD_TOO_SIMILAR = define(
+    "PASSWORD_TOO_SIMILAR", 400, "Password is too similar to your email, name or the app name"
+)
 INVALID_PASSWORD = define("INVALID_PASSWORD", 400, "Invalid password")
 CREDENTIAL_ACCOUNT_NOT_FOUND = define(
     "CREDENTIAL_ACCOUNT_NOT_FOUND", 400, "Credential account not found"

@@ -107,10 +107,17 @@ class MailService:
         except Exception as exc:  # noqa: BLE001 - a mail failure must not break the flow
             log.warning("mail to %s failed: %s", message.to, type(exc).__name__)
 
-    def send(self, message: Message) -> None:
-        if self.outbox is not None:
+    async def _withhold(self, message: Message) -> None:
+        return None
+
+    def send(self, message: Message, *, deliver: bool = True) -> None:
+        """Queue ``message``; the request goes on at once. ``deliver=False`` queues it the same
+        way and then drops it: for the branch of a flow that must not reveal, by its work or
+        its timing, that no mail goes out (a reset for an unknown address)."""
+        if deliver and self.outbox is not None:
             self.outbox.add(message)
-        task = asyncio.get_running_loop().create_task(self._deliver(message))
+        job = self._deliver(message) if deliver else self._withhold(message)
+        task = asyncio.get_running_loop().create_task(job)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -12,12 +12,14 @@ def utcnow() -> datetime:
 
 
 def parse_iso(value: str) -> datetime | None:
-    """An ISO 8601 date (``Z`` or an offset; none means UTC) as an aware datetime, or None."""
+    """An ISO 8601 date (``Z`` or an offset; none means UTC) as an aware datetime in UTC, or
+    None. A date UTC cannot hold (``9999-12-31T23:59:59-01:00``, ``0001-01-01T00:00:00+01:00``:
+    years 1 to 9999 only) is invalid too, so every caller refuses it as it refuses any bad date."""
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        parsed = datetime.fromisoformat(value)
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def iso(value: datetime | None) -> str | None:

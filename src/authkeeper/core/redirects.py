@@ -1,19 +1,23 @@
 """Which URLs we may redirect to or put in a mail: the base URL's origin and trusted origins.
 
 Relative paths are allowed only in a narrow, unambiguous form (spec §6.2), so ``//evil``,
-``/\\evil``, ``https:evil``, userinfo tricks and encoded slashes are all refused.
+``/\\evil``, ``https:evil``, userinfo tricks and encoded slashes are all refused. That form is
+ASCII, as in Better Auth (JavaScript's ``\\w``): ``/一`` is refused, not sent in a header that
+cannot carry it. An absolute URL on a trusted origin may hold any text; :func:`location_of`
+makes it fit a ``Location`` header (IDNA host, percent-encoded UTF-8 elsewhere).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import re
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 # A path that starts with one slash followed by a safe character; no backslashes,
 # no encoded slashes or backslashes, no fragment, a plain query.
-_RELATIVE = re.compile(r"^/(?!/|\\|%2f|%5c)[\w\-.+/@]*(\?[\w\-.+/=&%@]*)?$", re.IGNORECASE)
+_RELATIVE = re.compile(r"^/(?!/|\\|%2f|%5c)[\w\-.+/@]*(\?[\w\-.+/=&%@]*)?$", re.IGNORECASE | re.ASCII)
 _ENCODED_SEPARATOR = re.compile(r"%(2f|5c)", re.IGNORECASE)
+_LABEL = re.compile(r"[^./:*?\[\]]+")
 
 
 def origin_of(url: str) -> str | None:
@@ -27,12 +31,53 @@ def origin_of(url: str) -> str | None:
         return None
     if parts.username is not None or parts.password is not None or "\\" in url:
         return None
-    host = parts.hostname.lower()
+    host = _ascii_host(parts.hostname.lower())
+    if host is None:
+        return None
     if ":" in host:
         host = f"[{host}]"
     default = 443 if parts.scheme.lower() == "https" else 80
     suffix = f":{port}" if port is not None and port != default else ""
     return f"{parts.scheme.lower()}://{host}{suffix}"
+
+
+def _ascii_host(host: str) -> str | None:
+    """The host as a browser sends it (IDNA, as the WHATWG URL parser does), or None when it
+    has no such form."""
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return None
+
+
+# What stays as it is in a Location: unreserved and reserved characters, and ``%`` (a URL that
+# is already percent-encoded is not encoded twice). Everything else (non-ASCII text as UTF-8,
+# spaces, quotes, ``<>\\^`{|}``, controls) is percent-encoded.
+_LOCATION_SAFE = "!#$%&'()*+,/:;=?@[]~"
+
+
+def location_of(url: str) -> str:
+    """``url`` in a form a ``Location`` header can carry (printable ASCII), meaning the same.
+
+    For a URL :meth:`OriginPolicy.is_safe_redirect` accepted (or one built by the server): a
+    non-ASCII host goes to IDNA, the path, query and fragment are percent-encoded as UTF-8."""
+    if url.isascii() and url.isprintable() and not any(ch in url for ch in ' "<>\\^`{|}'):
+        return url
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if not netloc.isascii():
+        try:
+            host, port = parts.hostname or "", parts.port
+        except ValueError:
+            host, port = netloc, None
+        host = _ascii_host(host.lower()) or quote(host, safe="")
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = host + (f":{port}" if port is not None else "")
+    path, query, fragment = (quote(p, safe=_LOCATION_SAFE) for p in (parts.path, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, netloc, path, query, fragment))
 
 
 class OriginPolicy:
@@ -46,7 +91,8 @@ class OriginPolicy:
             if not item:
                 continue
             if "*" in item or "?" in item:
-                self._patterns.append(item.lower())
+                # Hosts are matched in IDNA (see origin_of): so are a pattern's labels.
+                self._patterns.append(_LABEL.sub(lambda m: _ascii_host(m.group(0)) or m.group(0), item.lower()))
             else:
                 origin = origin_of(item)
                 if origin:

@@ -7,11 +7,14 @@ into these classes at the edge.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
 Mode = Literal["development", "production"]
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 FieldType = Literal["string", "number", "boolean", "date"]
 
 
@@ -37,6 +40,10 @@ class SessionSettings:
     """Session lifetime in seconds (7 days)."""
     update_age: int = 86400
     """Slide the expiry at most once per this many seconds (1 day)."""
+    absolute_lifetime: int = 2_592_000
+    """No session lives past its creation plus this many seconds (30 days), however often it
+    is used: the sliding refresh stops there, and then the user signs in again (OWASP ASVS 5
+    §7.3). At least ``expires_in``; 0 lets a session slide forever (Better Auth's behaviour)."""
     fresh_age: int = 86400
     """A session younger than this may do sensitive things without re-authenticating; 0 turns it off."""
     dont_remember_expires_in: int = 86400
@@ -68,7 +75,9 @@ class PasswordSettings:
     max_length: int = 128
     """Longest accepted password; also caps the work done before hashing."""
     reject_common: bool = True
-    """Refuse passwords from the shipped list of common passwords."""
+    """Refuse passwords of a shipped breached-password corpus (414,573 entries) and the
+    guessable shapes around them (``PASSWORD_TOO_COMMON``), and passwords made mostly of the
+    email's local part, the user's name or the app name (``PASSWORD_TOO_SIMILAR``)."""
     reject_email: bool = True
     """Refuse a password equal to the account's email address."""
     rehash_legacy: bool = True
@@ -188,6 +197,11 @@ class RateLimitSettings:
     """Where counters live: this process's memory, or Redis (shared by several processes)."""
     redis_url: str = "redis://127.0.0.1:6379/0"
     """Redis URL when ``storage`` is redis."""
+    memory_max_keys: int = 100_000
+    """Most counters (client IP × route) the memory storage holds. Expired windows go first,
+    then the least recently used counters not at their limit; a counter at its limit is kept
+    until its window ends. With every counter at its limit, new clients share one counter
+    per rule. About 400 bytes each (100 000 ≈ 40 MiB)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rules", {**_default_rules(), **self.rules})
@@ -210,7 +224,8 @@ class MailSettings:
     """How mail leaves the server."""
 
     backend: Literal["console", "smtp", "none"] = "console"
-    """console prints links; smtp sends through an SMTP server; none drops mail."""
+    """console prints links (development only: production refuses it, since it would write live
+    links and codes to the log); smtp sends through an SMTP server; none drops mail."""
     from_address: str = "authkeeper <no-reply@localhost>"
     """The From header."""
     smtp_host: str = "127.0.0.1"
@@ -321,9 +336,16 @@ class Settings:
     trusted_origins: tuple[str, ...] = ()
     """Origins (or ``*.example.com`` patterns) trusted besides the base URL's own."""
     trusted_proxies: tuple[str, ...] = ()
-    """IPs/CIDRs of proxies whose X-Forwarded-For is believed. Empty: the socket's address."""
+    """IPs/CIDRs of proxies whose ``proxy_headers`` are believed. Empty: the socket's address."""
+    proxy_headers: tuple[str, ...] = ("X-Forwarded-For",)
+    """Headers naming the client, read only from a trusted proxy: the first one present is
+    used, every line of it, walked from the right past trusted proxies (``X-Real-IP`` may be
+    named; name only headers your proxy sets or overwrites)."""
     cleanup_interval: int = 3600
     """Seconds between removals of expired sessions and verification rows; 0 turns it off."""
+    openapi: bool | None = None
+    """Serve the OpenAPI 3.1 document of the API at ``{base_path}/openapi.json``; by default on in
+    development and off in production (see :attr:`openapi_enabled`)."""
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     session: SessionSettings = field(default_factory=SessionSettings)
     cookies: CookieSettings = field(default_factory=CookieSettings)
@@ -341,6 +363,14 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.mode == "production"
+
+    @property
+    def openapi_enabled(self) -> bool:
+        """Whether ``{base_path}/openapi.json`` is served: ``openapi`` when set, else only outside
+        production (the document lists every endpoint, which a production server need not tell)."""
+        if self.openapi is not None:
+            return self.openapi
+        return not self.is_production
 
     @property
     def base_origin(self) -> str:
@@ -370,10 +400,25 @@ class Settings:
             local = host in ("localhost", "127.0.0.1", "::1")
             if parts.scheme == "http" and not local:
                 found.append("base_url: production needs https (plain http only for localhost)")
+            if self.mail.backend == "console":
+                found.append('mail.backend: "console" writes links and codes to the log; production needs "smtp" (or "none")')
         elif not self.secret:
             found.append("secret: empty")
         if not self.base_path.startswith("/") or self.base_path.endswith("/"):
             found.append("base_path: must start with / and not end with /")
         if self.password.min_length < 1 or self.password.max_length < self.password.min_length:
             found.append("password: min_length/max_length out of order")
+        lifetime = self.session.absolute_lifetime
+        if lifetime < 0 or 0 < lifetime < self.session.expires_in:
+            found.append("session.absolute_lifetime: must be 0 (no cap) or at least session.expires_in")
+        for item in filter(str.strip, self.trusted_proxies):
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                found.append(f"trusted_proxies: not an IP address or network: {item!r}")
+        for name in self.proxy_headers:
+            if not _HEADER_NAME.match(name):
+                found.append(f"proxy_headers: not a header name: {name!r}")
+        if self.rate_limit.memory_max_keys < 1:
+            found.append("rate_limit.memory_max_keys: must be at least 1")
         return found

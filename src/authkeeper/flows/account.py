@@ -59,7 +59,7 @@ async def change_password(
     client: ClientInfo,
 ) -> PasswordChanged:
     sessions.forbid_impersonation(current)
-    check_new_password(ctx.settings.password, new_password, email=user.email)
+    check_new_password(ctx.settings.password, new_password, email=user.email, context=(user.name, ctx.settings.app_name))
     await verify_current_password(ctx, user, current_password, client=client, endpoint="change-password")
     password_hash = await ctx.hasher.hash(new_password)
     new_session = None
@@ -96,9 +96,10 @@ async def change_email(
         await verify_current_password(ctx, user, password, client=client, endpoint="change-email")
     elif current is None or not sessions.is_fresh(ctx, current):
         raise errors.AuthError(errors.SESSION_NOT_FRESH)
-    if await ctx.store.find_user_by_email(email) is not None:
-        return
-    await verify_email.start_email_change(ctx, user, email, callback_url)
+    # A taken address gets the same work as a free one (the link row, the token, a mail queued
+    # the same way), and its mail is dropped: nothing tells the caller the address is taken.
+    taken = await ctx.store.find_user_by_email(email) is not None
+    await verify_email.start_email_change(ctx, user, email, callback_url, deliver=not taken)
 
 
 DELETE_PREFIX = links.DELETE_ACCOUNT

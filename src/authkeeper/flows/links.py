@@ -24,7 +24,9 @@ KINDS = (RESET, CHANGE_EMAIL, DELETE_ACCOUNT)
 
 async def replace(tx: Store, kind: str, user_id: str, token: str, expires_at: datetime) -> None:
     """Store a new link of ``kind`` for the user; their older links of that kind stop working.
-    Call it inside a transaction so the swap is all or nothing."""
+    Call it inside a transaction: the swap is all or nothing, and a lock on the user and kind
+    keeps two requests at once from each deleting nothing and both inserting."""
+    await tx.lock(f"link:{kind}{user_id}")
     await tx.delete_verifications(prefix=kind, value=user_id)
     await tx.create_verification(kind + token, user_id, expires_at)
 

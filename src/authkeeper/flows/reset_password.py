@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from ..core import audit, errors
 from ..core.context import AuthContext
+from ..core.crypto import keys
 from ..core.crypto.random import generate_id
 from ..core.mail import link_message, notice_message
 from ..core.models import Account, ClientInfo
@@ -19,26 +20,34 @@ PREFIX = links.RESET
 
 
 async def request_reset(ctx: AuthContext, email: str, redirect_to: str | None) -> None:
-    """Mail a reset link if the address has an account; the caller answers the same either way."""
-    user = await ctx.store.find_user_by_email(normalise_email(email))
-    if user is None:
-        return
+    """Mail a reset link if the address has an account; the caller answers the same either way.
+
+    An unknown address gets the same work, so neither the answer nor its timing tells who has an
+    account: the same lookup, a link row written the same way (for a stand-in user id that
+    exists nowhere, so the token, never mailed, resets nothing; it replaces the address's
+    previous one as a real user's does) and a mail queued the same way and then dropped."""
+    email = normalise_email(email)
+    user = await ctx.store.find_user_by_email(email)
+    # The stand-in is the same for every request about one address, as a user's id is: even
+    # concurrent requests (which wait on each other's rows for a real user) tell nothing.
+    owner = user.id if user is not None else "decoy-" + keys.mac(ctx.settings.secret, keys.DECOY_OWNER, email)[:24]
     token = generate_id(24)
     lifetime = ctx.settings.email_password.reset_token_expires_in
     async with ctx.store.transaction() as tx:
-        await links.replace(tx, PREFIX, user.id, token, ctx.now() + timedelta(seconds=lifetime))
+        await links.replace(tx, PREFIX, owner, token, ctx.now() + timedelta(seconds=lifetime))
     url = f"{ctx.settings.api_url}/reset-password/{token}?callbackURL={quote(redirect_to or '', safe='')}"
     ctx.mail.send(
         link_message(
             app=ctx.settings.app_name,
-            to=user.email,
+            to=user.email if user is not None else email,
             subject="Reset your password",
             intro="Someone asked to reset the password of your account. The link works once and "
             f"expires in {lifetime // 60} minutes.",
             action="Choose a new password",
             url=url,
             outro="If this was not you, ignore this mail: your password stays as it is.",
-        )
+        ),
+        deliver=user is not None,
     )
 
 
@@ -76,7 +85,7 @@ async def reset_password(ctx: AuthContext, token: str, new_password: str, client
     if user is None:
         raise errors.AuthError(errors.USER_NOT_FOUND)
     # Check the password before spending the token, so a refused password keeps the link.
-    check_new_password(ctx.settings.password, new_password, email=user.email)
+    check_new_password(ctx.settings.password, new_password, email=user.email, context=(user.name, ctx.settings.app_name))
     password_hash = await ctx.hasher.hash(new_password)
     async with ctx.store.transaction() as tx:
         if await tx.consume_verification(PREFIX + token, ctx.now()) is None:

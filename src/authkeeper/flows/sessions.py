@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..core import audit, errors
@@ -78,17 +78,33 @@ async def create_session(
     return session
 
 
+def lifetime_end(ctx: AuthContext, session: Session) -> datetime | None:
+    """When the session ends however often it is used: its creation plus
+    ``session.absolute_lifetime`` (None when that is 0, no cap)."""
+    cap = ctx.settings.session.absolute_lifetime
+    if not cap:
+        return None
+    try:
+        return session.created_at + timedelta(seconds=cap)
+    except OverflowError:  # pragma: no cover - a creation date near year 9999
+        return None
+
+
 async def resolve(ctx: AuthContext, token: str, *, refresh: bool = True) -> Resolved | None:
     """The live session for ``token`` (sliding its expiry per ``update_age``), or None.
 
-    An expired row is deleted on sight, and so is one a plugin's session check refuses
-    (:data:`SESSION_CHECKS`).
+    The slide never goes past :func:`lifetime_end` (OWASP ASVS 5 §7.3), and a row that would
+    outlive it (written under a longer cap, or none) ends there too. An expired row is deleted
+    on sight, and so is one a plugin's session check refuses (:data:`SESSION_CHECKS`).
     """
     found = await ctx.store.find_session(token)
     if found is None:
         return None
     session, user = found
     now = ctx.now()
+    end = lifetime_end(ctx, session)
+    if end is not None and end < session.expires_at:
+        session.expires_at = end
     if session.expires_at <= now:
         await ctx.store.delete_session(token)
         return None
@@ -99,10 +115,14 @@ async def resolve(ctx: AuthContext, token: str, *, refresh: bool = True) -> Reso
     s = ctx.settings.session
     # An impersonation session keeps the short life it was given: it never slides.
     if refresh and not session.extra.get("impersonatedBy") and session.expires_at - timedelta(seconds=s.expires_in - s.update_age) <= now:
-        session.expires_at = now + timedelta(seconds=s.expires_in)
-        session.updated_at = now
-        await ctx.store.update_session(token, {"expiresAt": session.expires_at, "updatedAt": now})
-        return Resolved(session, user, refreshed=True)
+        slid = now + timedelta(seconds=s.expires_in)
+        if end is not None:
+            slid = min(slid, end)
+        if slid > session.expires_at:  # at the cap already: nothing to write
+            session.expires_at = slid
+            session.updated_at = now
+            await ctx.store.update_session(token, {"expiresAt": session.expires_at, "updatedAt": now})
+            return Resolved(session, user, refreshed=True)
     return Resolved(session, user)
 
 
@@ -129,11 +149,17 @@ def handle_for(session: Session) -> str:
 
 async def list_sessions(ctx: AuthContext, current: Session) -> list[dict[str, Any]]:
     sessions = await ctx.store.list_sessions(current.user_id, ctx.now())
-    return [
-        s.to_json(token=None if s.token == current.token else handle_for(s))
-        for s in sessions
-        if not s.extra.get("impersonatedBy")
-    ]
+    now = ctx.now()
+    shown: list[dict[str, Any]] = []
+    for s in sessions:
+        end = lifetime_end(ctx, s)
+        if end is not None and end < s.expires_at:
+            if end <= now:
+                continue  # past the absolute lifetime: dead, though its row says otherwise
+            s.expires_at = end
+        if not s.extra.get("impersonatedBy"):
+            shown.append(s.to_json(token=None if s.token == current.token else handle_for(s)))
+    return shown
 
 
 async def revoke_session(ctx: AuthContext, current: Session, token: str, client: ClientInfo | None = None) -> bool:

@@ -52,7 +52,7 @@ async def create_user(
     name = check_name(ctx.settings.user, name)
     image = check_image(image)
     if password is not None:
-        check_new_password(ctx.settings.password, password, email=email)
+        check_new_password(ctx.settings.password, password, email=email, context=(name, ctx.settings.app_name))
     if await ctx.store.find_user_by_email(email) is not None:
         raise errors.AuthError(errors.USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL)
     now = ctx.now()

@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from starlette.responses import Response
 
 from ..core import errors
+from ..core.redirects import location_of
 from ..core.users import is_valid_email, normalise_email
 from ..flows import account, reset_password, sessions, sign_in, sign_up, verify_email
 from ..flows.sign_in import Interruption, SignedIn
@@ -92,7 +93,7 @@ async def sign_in_email(call: Call) -> Response:
     body["user"] = user_json(call, result.user)
     response = call.json(body)
     if b.callbackURL:
-        response.headers["Location"] = b.callbackURL
+        response.headers["Location"] = location_of(b.callbackURL)
     return response
 
 
@@ -345,13 +346,13 @@ async def error_page(call: Call) -> Response:
 def core_endpoints() -> list[Endpoint]:
     E = Endpoint
     return [
-        E("POST", "/sign-up/email", sign_up_email, s.SignUpBody, form=True, login_csrf=True),
-        E("POST", "/sign-in/email", sign_in_email, s.SignInBody, form=True, login_csrf=True),
-        E("POST", "/sign-in/social", social_sign_in),
-        E("POST", "/link-social", social_sign_in, auth="session"),
+        E("POST", "/sign-up/email", sign_up_email, s.SignUpBody, form=True, login_csrf=True, statuses=(422,)),
+        E("POST", "/sign-in/email", sign_in_email, s.SignInBody, form=True, login_csrf=True, statuses=(401,)),
+        E("POST", "/sign-in/social", social_sign_in, statuses=(404,)),
+        E("POST", "/link-social", social_sign_in, auth="session", statuses=(404,)),
         E("POST", "/sign-out", sign_out, s.SignOutBody, auth="optional"),
-        E("GET", "/get-session", get_session, auth="optional"),
-        E("POST", "/get-session", post_get_session),
+        E("GET", "/get-session", get_session, auth="optional", query=("disableRefresh", "disableCookieCache")),
+        E("POST", "/get-session", post_get_session, statuses=(405,)),
         E("GET", "/list-sessions", list_sessions, auth="fresh"),
         E("POST", "/revoke-session", revoke_session, s.TokenBody, auth="session"),
         E("POST", "/revoke-sessions", revoke_sessions, auth="session"),
@@ -361,20 +362,22 @@ def core_endpoints() -> list[Endpoint]:
         E("POST", "/verify-password", verify_password, s.PasswordBody, auth="session"),
         E("POST", "/change-password", change_password, s.ChangePasswordBody, auth="session"),
         E("POST", "/change-email", change_email, s.ChangeEmailBody, auth="session"),
-        E("POST", "/delete-user", delete_user, s.DeleteUserBody, auth="session"),
-        E("GET", "/delete-user/callback", delete_user_callback, auth="optional"),
+        E("POST", "/delete-user", delete_user, s.DeleteUserBody, auth="session", statuses=(404,)),
+        E("GET", "/delete-user/callback", delete_user_callback, auth="optional", query=("token", "callbackURL"),
+          statuses=(200, 302, 404)),
         E("GET", "/list-accounts", list_accounts, auth="session"),
         E("POST", "/unlink-account", unlink_account, s.UnlinkAccountBody, auth="fresh"),
         E("POST", "/send-verification-email", send_verification_email, s.EmailBody, auth="optional"),
-        E("GET", "/verify-email", verify_email_link),
+        E("GET", "/verify-email", verify_email_link, query=("token", "callbackURL"),
+          statuses=(200, 302, 401, 422)),
         E("POST", "/request-password-reset", request_password_reset, s.RequestResetBody),
-        E("POST", "/reset-password", reset_password_post, s.ResetPasswordBody),
-        E("GET", "/reset-password/{token}", reset_password_link),
-        E("GET", "/callback/{id}", oauth_callback),
-        E("POST", "/callback/{id}", oauth_callback, form=True),
+        E("POST", "/reset-password", reset_password_post, s.ResetPasswordBody, query=("token",)),
+        E("GET", "/reset-password/{token}", reset_password_link, query=("callbackURL",), statuses=(302,)),
+        E("GET", "/callback/{id}", oauth_callback, statuses=(302,)),
+        E("POST", "/callback/{id}", oauth_callback, form=True, statuses=(302,)),
         E("POST", "/refresh-token", provider_tokens, auth="session"),
         E("POST", "/get-access-token", provider_tokens, auth="session"),
-        E("GET", "/account-info", account_info, auth="session"),
+        E("GET", "/account-info", account_info, auth="session", query=("accountId", "useAccountCookie", "userId")),
         E("GET", "/ok", ok),
-        E("GET", "/error", error_page),
+        E("GET", "/error", error_page, query=("error",)),
     ]

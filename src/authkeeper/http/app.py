@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 from ..core import errors
 from ..core.context import AuthContext
 from ..core.models import ClientInfo
+from ..core.redaction import log_unhandled
 from ..core.settings import RateLimitSettings
 from ..flows import sessions
 from .call import Call, Endpoint
@@ -151,9 +152,12 @@ class AuthApp:
                 table[ep.method] = ep
             else:
                 self.routes.setdefault(ep.path, {})[ep.method] = ep
-        self.limiter: Limiter = limiter or MemoryLimiter()
+        self.limiter: Limiter = (
+            limiter if limiter is not None else MemoryLimiter(max_keys=s.rate_limit.memory_max_keys)
+        )
         self.rules = RuleBook(rate_limit or s.rate_limit)
         self.proxies = parse_networks(s.trusted_proxies)
+        self.proxy_headers = s.proxy_headers
         self.strip_prefix = strip_prefix
         self._base_headers = security_headers(s.base_url.startswith("https://")) + _NO_STORE
 
@@ -165,34 +169,52 @@ class AuthApp:
         """The facts of one request: who is asking, from which address, for which path."""
         headers = request.headers
         peer = request.scope["client"][0] if request.scope.get("client") else None
+        # Every line of the first proxy header present, in order: a proxy appends its own line
+        # (or entry), and the client's own lines come first. Read only with trusted proxies.
+        forwarded: list[str] = []
+        if self.proxies:
+            forwarded = next((lines for name in self.proxy_headers if (lines := headers.getlist(name))), [])
         return Call(
             ctx=self.ctx,
             request=request,
             cookies=self.cookies,
-            client=ClientInfo(ip=client_ip(peer, headers.get("x-forwarded-for"), self.proxies),
+            client=ClientInfo(ip=client_ip(peer, forwarded, self.proxies),
                               user_agent=headers.get("user-agent", "")[:512]),
             path=path,
         )
 
     async def hit(self, call: Call, path: str) -> None:
-        """Count the request in ``path``'s rate-limit bucket: TOO_MANY_REQUESTS past the limit."""
+        """Count the request in the rate-limit bucket of the route serving ``path`` (named by
+        its pattern, ``/reset-password/{token}``, so a parameter's values share one bucket):
+        TOO_MANY_REQUESTS past the limit."""
         if not self.ctx.settings.rate_limit.enabled:
             return
-        wait = await self.limiter.hit(f"{call.client.ip}|{path}", self.rules.rule_for(path))
+        route = self.route_of(path) or path
+        wait = await self.limiter.hit(f"{call.client.ip}|{route}", self.rules.rule_for(route))
         if wait:
             raise errors.AuthError(
                 errors.TOO_MANY_REQUESTS, headers={"Retry-After": str(wait)}, extra={"retryAfter": wait}
             )
 
-    def find(self, path: str, method: str) -> Endpoint | None:
+    def _table(self, path: str) -> dict[str, Endpoint] | None:
+        """The endpoints serving ``path``, by method; None when no route does."""
         table = self.routes.get(path)
         if table is None:
             for prefix, candidates in self.param_routes:
                 rest = path[len(prefix):]
                 if path.startswith(prefix) and rest and "/" not in rest:
-                    table = candidates
-                    break
+                    return candidates
+        return table
+
+    def find(self, path: str, method: str) -> Endpoint | None:
+        table = self._table(path)
         return table.get(method) if table else None
+
+    def route_of(self, path: str) -> str | None:
+        """The pattern of the route serving ``path`` (``/reset-password/{token}`` for
+        ``/reset-password/abc``, a pattern for itself); None when no route serves it."""
+        table = self._table(path)
+        return next(iter(table.values())).path if table else None
 
     def bearer_token(self, request: Request) -> str | None:
         """The session token an ``Authorization: Bearer`` header names (signed, or the raw
@@ -232,7 +254,7 @@ class AuthApp:
         if call.resolved is None:
             call.clear_session_cookies()
         elif call.resolved.refreshed:
-            call.set_session_cookie(token)
+            call.set_session_cookie(token, expires_at=call.resolved.session.expires_at)
 
     async def read_body(self, call: Call, ep: Endpoint) -> None:
         request = call.request
@@ -266,7 +288,7 @@ class AuthApp:
 
     # -- the pipeline ------------------------------------------------------------------
     async def run(self, call: Call, ep: Endpoint) -> Response:
-        await self.hit(call, call.path)
+        await self.hit(call, ep.path)
         refresh = not call.dont_remember() and not call.query_flag("disableRefresh")
         # A valid bearer wins and needs no Origin (a page cannot attach one cross-site without a
         # preflight that CORS refuses); anything else is a cookie request.
@@ -282,7 +304,7 @@ class AuthApp:
             if bearer is not None:
                 call.session_token, call.resolved = bearer
                 if call.resolved.refreshed:
-                    call.set_session_cookie(call.session_token)
+                    call.set_session_cookie(call.session_token, expires_at=call.resolved.session.expires_at)
             else:
                 await self.resolve(call, self.cookie_token(call.request), refresh=refresh)
             if ep.auth in ("session", "fresh") and call.resolved is None:
@@ -319,7 +341,7 @@ class AuthApp:
         except errors.AuthError as exc:
             response = error_response(exc)
         except Exception:  # noqa: BLE001 - the client gets a clean 500, the log the details
-            log.exception("unhandled error on %s %s", method, path)
+            log_unhandled(log, self.ctx.settings.is_production, method, path)
             response = error_response(errors.AuthError(errors.INTERNAL_SERVER_ERROR))
         if cors and origin and method != "OPTIONS":
             extra += cors_headers(origin, preflight=False)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from starlette.requests import Request
@@ -15,6 +17,7 @@ from ..core import errors
 from ..core.context import AuthContext
 from ..core.crypto.signing import mac_b64url
 from ..core.models import ClientInfo
+from ..core.redirects import location_of
 from ..flows.sessions import Resolved
 from .cookies import CookieJar
 from .schemas import Body
@@ -68,9 +71,14 @@ class Call:
         signed = self.request.cookies.get(self.cookies.dont_remember)
         return self.ctx.signer.unsign(signed) == "true"
 
-    def set_session_cookie(self, token: str, *, remember: bool = True) -> None:
+    def set_session_cookie(self, token: str, *, remember: bool = True, expires_at: datetime | None = None) -> None:
+        """The session cookie (and the bearer header); ``expires_at``, the session's end when it
+        is not a new one, keeps the cookie from outliving it (a slide capped by
+        ``session.absolute_lifetime``)."""
         value = self.ctx.signer.sign_for_cookie(token)
         max_age = self.ctx.settings.session.expires_in if remember else None
+        if max_age is not None and expires_at is not None:
+            max_age = max(0, min(max_age, math.ceil((expires_at - self.ctx.now()).total_seconds())))
         self.set_cookies.append(self.cookies.header(self.cookies.session_token, value, max_age))
         if remember:
             if self.request.cookies.get(self.cookies.dont_remember):
@@ -120,7 +128,8 @@ class Call:
         )
 
     def redirect(self, location: str) -> Response:
-        return Response(status_code=302, headers={"Location": location})
+        """302 to ``location``, percent-encoded so the header carries only ASCII."""
+        return Response(status_code=302, headers={"Location": location_of(location)})
 
 
 def _b64url(data: bytes) -> str:
@@ -143,6 +152,14 @@ class Endpoint:
     """Also accept ``application/x-www-form-urlencoded`` (sign-in and sign-up)."""
     login_csrf: bool = False
     """Apply the form CSRF rule (cross-site navigations cannot sign anyone in)."""
+    query: tuple[str, ...] = ()
+    """The query parameters the handler reads (documented in ``/openapi.json``)."""
+    statuses: tuple[int, ...] = ()
+    """Statuses the handler answers besides those the pipeline gives every endpoint of its kind
+    (see :func:`authkeeper.http.openapi.statuses`); a success status here replaces 200."""
+    body_doc: type[Body] | None = None
+    """The body a handler validates itself (the admin endpoints check the permission first):
+    documented like ``body``, not validated by the router."""
 
 
 def require(call: Call) -> None:

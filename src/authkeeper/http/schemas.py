@@ -6,10 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.config import JsonDict
 
 from ..core import errors
 
 _LONG = 2048
+_EMAIL: JsonDict = {"format": "email"}
+"""Documents an address field in ``/openapi.json`` (a bad address is still the flow's 400)."""
 
 
 class Body(BaseModel):
@@ -18,7 +21,7 @@ class Body(BaseModel):
 
 class SignUpBody(Body):
     name: str = Field(max_length=255)
-    email: str = Field(max_length=320)
+    email: str = Field(max_length=320, json_schema_extra=_EMAIL)
     password: str = Field(min_length=1, max_length=4096)
     image: str | None = None
     callbackURL: str | None = None
@@ -26,7 +29,7 @@ class SignUpBody(Body):
 
 
 class SignInBody(Body):
-    email: str = Field(max_length=320)
+    email: str = Field(max_length=320, json_schema_extra=_EMAIL)
     password: str = Field(max_length=4096)
     callbackURL: str | None = None
     rememberMe: bool = True
@@ -56,7 +59,7 @@ class ChangePasswordBody(Body):
 
 
 class ChangeEmailBody(Body):
-    newEmail: str = Field(max_length=320)
+    newEmail: str = Field(max_length=320, json_schema_extra=_EMAIL)
     callbackURL: str | None = None
     password: str | None = Field(default=None, max_length=4096)  # authkeeper: stands in for a fresh session
 
@@ -68,12 +71,12 @@ class DeleteUserBody(Body):
 
 
 class EmailBody(Body):
-    email: str = Field(max_length=320)
+    email: str = Field(max_length=320, json_schema_extra=_EMAIL)
     callbackURL: str | None = None
 
 
 class RequestResetBody(Body):
-    email: str = Field(max_length=320)
+    email: str = Field(max_length=320, json_schema_extra=_EMAIL)
     redirectTo: str | None = None
 
 

@@ -19,6 +19,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from ..core import errors
+from ..core.redaction import log_unhandled
 from ..flows import sessions
 from ..http.app import FORM_TYPE, content_type, mounted_path, parse_form, read_bytes
 from ..http.security import check_origin, security_headers
@@ -212,7 +213,7 @@ class PagesApp:
         try:
             return self.error_page(page, 500, title="Something went wrong",
                                    message="The problem is on our side, not yours. Try again in a moment.")
-        except Exception:  # noqa: BLE001 - the page itself failed (a template, the session): plain words
+        except Exception:  # the page itself failed (a template, the session): plain words
             log.exception("the error page failed")
             return HTMLResponse(
                 "<!doctype html><html lang=en><meta charset=utf-8><title>Something went wrong</title>"
@@ -245,7 +246,7 @@ class PagesApp:
             except errors.AuthError as exc:
                 response = self.from_error(page, exc)
         except Exception:  # noqa: BLE001 - the visitor gets a clean page, the log the details
-            log.exception("unhandled error on %s %s", method, path)
+            log_unhandled(log, self.ctx.settings.is_production, method, path)
             call.set_cookies.clear()
             response = self.server_error(page)
         if new_seed:

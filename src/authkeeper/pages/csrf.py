@@ -1,7 +1,8 @@
 """CSRF tokens for the HTML forms: an HMAC-signed double submit bound to the visitor.
 
 Each browser holds a random value in its own httpOnly, SameSite=Lax cookie. Every form
-carries ``csrf_token`` = base64url(HMAC-SHA256(secret, "csrf" | value | session id)), so a
+carries ``csrf_token`` = base64url(HMAC-SHA256(k, "csrf" | value | session id)), with ``k`` the
+CSRF key derived from the secret (:mod:`authkeeper.core.crypto.keys`), so a
 token is useless without the cookie, in another browser, or after the session changes
 (a token taken before sign-in does not work after it: no login CSRF). Every secret in
 rotation verifies; the first one signs.
@@ -9,12 +10,11 @@ rotation verifies; the first one signs.
 
 from __future__ import annotations
 
-import hmac
 import re
 from typing import TypeGuard
 
+from ..core.crypto import keys
 from ..core.crypto.random import generate_id
-from ..core.crypto.signing import mac_b64url
 
 COOKIE = "csrf"
 """Logical cookie name; the wire name gets the cookie prefix (``better-auth.csrf``)."""
@@ -34,7 +34,7 @@ def valid_seed(value: str | None) -> TypeGuard[str]:
 
 
 def _mac(secret: str, seed: str, session_id: str) -> str:
-    return mac_b64url(secret, f"csrf|{seed}|{session_id}")
+    return keys.mac(secret, keys.CSRF_TOKEN, f"csrf|{seed}|{session_id}")
 
 
 def token_for(secrets: tuple[str, ...], seed: str, session_id: str | None) -> str:
@@ -46,5 +46,4 @@ def check(secrets: tuple[str, ...], seed: str | None, session_id: str | None, gi
     """Whether ``given`` is this visitor's token (constant-time, any secret in rotation)."""
     if not valid_seed(seed) or not given or len(given) > 128:
         return False
-    expected = given.encode()
-    return any(hmac.compare_digest(_mac(s, seed, session_id or "").encode(), expected) for s in secrets)
+    return keys.matches(secrets, keys.CSRF_TOKEN, f"csrf|{seed}|{session_id or ''}", given)

@@ -56,6 +56,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "PASSWORD_TOO_LONG": ("password", "Use at most {max} characters."),
     "PASSWORD_TOO_COMMON": ("password", "This password is too common and easy to guess. Choose another."),
     "PASSWORD_SAME_AS_EMAIL": ("password", "Your password must not be your email address."),
+    "PASSWORD_TOO_SIMILAR": ("password", "This password is too close to your email, your name or the site's name. Choose another."),
     "INVALID_PASSWORD": ("current_password", "That is not your current password."),
     "CREDENTIAL_ACCOUNT_NOT_FOUND": (FORM, "This account has no password. Use “Forgot password” to set one."),
     # Sign-up and sign-in.

@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, Response
 from ..core import errors
 from ..core.context import AuthContext
 from ..core.models import Session, User
+from ..core.redirects import location_of
 from ..http.call import Call
 from . import csrf
 from .messages import FORM, NOTICES, describe
@@ -135,7 +136,7 @@ class Page:
         if notice:
             assert notice in NOTICES, notice
             location += ("&" if "?" in location else "?") + urlencode({"notice": notice})
-        return Response(status_code=303, headers={"Location": location})
+        return Response(status_code=303, headers={"Location": location_of(location)})
 
     def fail(
         self,

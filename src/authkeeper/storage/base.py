@@ -21,6 +21,13 @@ class Store(Protocol):
         """A store bound to one write transaction: all or nothing."""
         ...
 
+    async def lock(self, key: str) -> None:
+        """In a transaction: wait for, then hold until it ends, the lock named ``key``, so
+        read-then-write steps on the same key (e.g. one user's links of a kind) never
+        interleave. PostgreSQL: a transaction-scoped advisory lock; SQLite: its writes are
+        serialised already (``BEGIN IMMEDIATE``)."""
+        ...
+
     async def ping(self) -> None: ...
     async def close(self) -> None: ...
 

@@ -7,12 +7,11 @@ outlasts the timeout becomes a 503, never a 500.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
-
-import asyncio
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -151,6 +150,12 @@ class SqlStore(PluginStoreMixin):
     async def transaction(self) -> AsyncIterator[SqlStore]:
         async with self._write() as conn:
             yield SqlStore(self.engine, self.t, self._fields, conn)
+
+    async def lock(self, key: str) -> None:
+        if self._conn is None:
+            raise RuntimeError("lock() needs a transaction")
+        if self.dialect == "postgresql":
+            await self._conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
     async def ping(self) -> None:
         async with self._read() as conn:

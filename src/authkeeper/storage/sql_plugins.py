@@ -143,6 +143,13 @@ class PluginStoreMixin:
     def _column(self, name: str) -> sa.ColumnElement[Any] | None:
         return self.t.user.c.get(name)
 
+    async def delete_impersonations(self, impersonator_id: str) -> int:
+        """End every impersonation session the user started."""
+        s = self.t.session
+        async with self._write() as conn:
+            result = await conn.execute(sa.delete(s).where(s.c.impersonatedBy == impersonator_id))
+        return int(result.rowcount or 0)
+
     async def search_users(self, q: UserQuery) -> tuple[list[User], int]:
         u = self.t.user
         conds: list[sa.ColumnElement[bool]] = []

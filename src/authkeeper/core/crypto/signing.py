@@ -56,7 +56,9 @@ class CookieSigner:
         if "%" in signed:
             signed = unquote(signed)
         value, dot, signature = signed.rpartition(".")
-        if not dot or not value or len(signature) != _SIG_LEN or not signature.endswith("="):
+        # Percent-decoding can yield any character: a signature that is not ASCII is no
+        # signature (and compare_digest refuses to compare non-ASCII text).
+        if not dot or not value or len(signature) != _SIG_LEN or not signature.endswith("=") or not signature.isascii():
             return None
         for secret in self._secrets:
             if hmac.compare_digest(_signature(secret, value), signature):

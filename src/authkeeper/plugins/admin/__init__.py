@@ -14,7 +14,7 @@ from .access import AccessControl, Actor, parse_roles
 from .bans import ensure_not_banned
 from .constants import BAN_STAGE_ORDER, PLUGIN_ID
 from .flows import access_control, has_permission
-from .session_check import check_session
+from .session_check import check_session, end_impersonations
 
 __all__ = [
     "AccessControl",
@@ -37,4 +37,5 @@ def admin(settings: AdminSettings | None = None) -> Plugin:
         endpoints=endpoints.endpoints(),
         sign_in_stages=((BAN_STAGE_ORDER, bans.ban_stage),),
         session_check=check_session,
+        on_sessions_revoked=end_impersonations,
     )

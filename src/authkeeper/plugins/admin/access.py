@@ -18,6 +18,7 @@ from ...core import errors
 from ...core.errors import ErrorCode
 from ...core.models import Session, User
 from ...core.settings import AdminSettings
+from ...core.users import normalise_email
 from .constants import ADMIN_ROLES, CLI_ACTOR
 
 Permissions = Mapping[str, Sequence[str]]
@@ -56,7 +57,7 @@ class AccessControl:
             name: {resource: frozenset(actions) for resource, actions in grants.items()}
             for name, grants in settings.roles.items()
         }
-        self.admin_emails = frozenset(e.strip().lower() for e in settings.admin_emails)
+        self.admin_emails = frozenset(normalise_email(e) for e in settings.admin_emails)
         self.admin_user_ids = frozenset(settings.admin_user_ids)
 
     def exists(self, role: str) -> bool:
@@ -67,7 +68,7 @@ class AccessControl:
         in ``admin_emails`` makes an admin only once it is verified: anyone may sign up with an
         address they do not own."""
         roles = parse_roles(user.extra.get("role")) or (self.default_role,)
-        listed = user.email_verified and user.email.lower() in self.admin_emails
+        listed = user.email_verified and self.lists_email(user.email)
         if user.id in self.admin_user_ids or listed:
             roles = tuple(dict.fromkeys((*roles, *ADMIN_ROLES)))
         return roles
@@ -85,11 +86,15 @@ class AccessControl:
         return any(self.role_allows(role, permissions) for role in roles)
 
     def grants(self, roles: Iterable[str]) -> Grants:
-        """Everything ``roles`` allow together (for comparing ranks, not for granting)."""
+        """Everything ``roles`` allow together of what the admin plugin checks (for comparing
+        ranks, not for granting): a host app's own resources (say ``report: [read]``) add no
+        rank, or an admin who also reads reports would outrank every other admin."""
         merged: dict[str, set[str]] = {}
         for role in roles:
             for resource, actions in self.roles.get(role, {}).items():
-                merged.setdefault(resource, set()).update(actions)
+                known = STATEMENTS.get(resource)
+                if known is not None:
+                    merged.setdefault(resource, set()).update(a for a in actions if a in known)
         return {resource: frozenset(actions) for resource, actions in merged.items() if actions}
 
     def covers(self, outer: Iterable[str], inner: Iterable[str]) -> bool:
@@ -109,7 +114,7 @@ class AccessControl:
 
     def lists_email(self, email: str) -> bool:
         """Whether ``email`` is in ``admin_emails`` (its owner becomes an admin once verified)."""
-        return email.strip().lower() in self.admin_emails
+        return normalise_email(email) in self.admin_emails
 
     def is_admin(self, roles: Iterable[str]) -> bool:
         return any(role in ADMIN_ROLES for role in roles)
@@ -134,13 +139,19 @@ class Actor:
     system: bool = False
     details: dict[str, str] = field(default_factory=dict)
     """Extra audit details (``impersonated_by`` when acting through an impersonation)."""
+    impersonating: bool = False
+    """Acting through an impersonation session: no admin action at all. The impersonator has
+    the user's session, not the user's rank (which may be above their own: impersonate-admins),
+    and nothing they do may outlive the hour (a password, an email, a new admin)."""
 
     @classmethod
     def of(cls, access: AccessControl, user: User, session: Session | None = None) -> Actor:
         details = {}
         if session is not None and session.extra.get("impersonatedBy"):
             details["impersonated_by"] = str(session.extra["impersonatedBy"])
-        return cls(access, user.id, user, access.roles_of(user), session, details=details)
+        impersonating = session is not None and bool(session.extra.get("impersonatedBy"))
+        return cls(access, user.id, user, access.roles_of(user), session, details=details,
+                   impersonating=impersonating)
 
     @classmethod
     def operator(cls, access: AccessControl, name: str = CLI_ACTOR) -> Actor:
@@ -151,11 +162,16 @@ class Actor:
         return self.system or self.access.is_admin(self.roles)
 
     def can(self, permissions: Permissions) -> bool:
+        if self.impersonating:
+            return False
         return self.system or self.access.allows(self.roles, permissions)
 
     def require(self, permissions: Permissions, error: ErrorCode) -> None:
-        if not self.can(permissions):
+        # The user's own refusal first (what they could not do anyway), then the impersonation.
+        if not (self.system or self.access.allows(self.roles, permissions)):
             raise errors.AuthError(error)
+        if self.impersonating:
+            raise errors.AuthError(errors.NOT_ALLOWED_WHILE_IMPERSONATING)
 
     @property
     def exempt(self) -> bool:

@@ -32,7 +32,7 @@ class UserIdBody(Body):
 
 
 class CreateUserBody(Body):
-    email: str = Field(max_length=320)
+    email: str = Field(max_length=320, json_schema_extra={"format": "email"})
     password: str | None = Field(default=None, max_length=4096)
     name: str = Field(max_length=255)
     role: str | list[str] | None = None
@@ -69,6 +69,12 @@ class HasPermissionBody(Body):
     userId: UserId | None = None
     role: str | None = None
 
+
+LIST_USERS_QUERY = ("searchValue", "searchField", "searchOperator", "limit", "offset", "sortBy", "sortDirection",
+                    "filterField", "filterValue", "filterOperator")
+"""What :func:`.queries.user_query` reads (documented in ``/openapi.json``)."""
+AUDIT_QUERY = ("userId", "event", "since", "until", "limit", "offset")
+"""What :func:`.queries.audit_query` reads."""
 
 AdminHandler = Callable[[Call, Actor, Any], Awaitable[Response]]
 
@@ -175,7 +181,7 @@ async def end_impersonation(call: Call) -> impersonation.Switched:
         call.ctx, call.session, call.ctx.signer.unsign(signed), call.client
     )
     call.set_cookies.append(call.cookies.delete(call.cookies.session_data))
-    call.set_session_cookie(switched.session.token, remember=switched.remember)
+    call.set_session_cookie(switched.session.token, remember=switched.remember, expires_at=switched.session.expires_at)
     call.delete_cookie(ADMIN_SESSION_COOKIE)
     return switched
 
@@ -212,13 +218,16 @@ async def audit_events(call: Call, actor: Actor, _: None) -> Response:
 
 
 def endpoints() -> tuple[Endpoint, ...]:
-    def admin(method: str, path: str, rule: Rule | None, model: type[Body] | None, handler: AdminHandler) -> Endpoint:
-        return Endpoint(method, path, guarded(rule, model, handler), auth="session")
+    def admin(method: str, path: str, rule: Rule | None, model: type[Body] | None, handler: AdminHandler,
+              query: tuple[str, ...] = (), statuses: tuple[int, ...] = (403, 404)) -> Endpoint:
+        # 403: the permission; 404: the user named does not exist.
+        return Endpoint(method, path, guarded(rule, model, handler), auth="session", query=query,
+                        statuses=statuses, body_doc=model)
 
     return (
-        admin("POST", "/admin/create-user", flows.CREATE, CreateUserBody, create_user),
-        admin("GET", "/admin/list-users", flows.LIST, None, list_users),
-        admin("GET", "/admin/get-user", flows.GET, None, get_user),
+        admin("POST", "/admin/create-user", flows.CREATE, CreateUserBody, create_user, statuses=(403,)),
+        admin("GET", "/admin/list-users", flows.LIST, None, list_users, LIST_USERS_QUERY, (403,)),
+        admin("GET", "/admin/get-user", flows.GET, None, get_user, ("id",)),
         admin("POST", "/admin/update-user", flows.UPDATE, UpdateUserBody, update_user),
         admin("POST", "/admin/set-role", flows.SET_ROLE, SetRoleBody, set_role),
         admin("POST", "/admin/ban-user", flows.BAN, BanUserBody, ban_user),
@@ -229,7 +238,7 @@ def endpoints() -> tuple[Endpoint, ...]:
         admin("POST", "/admin/remove-user", flows.DELETE, UserIdBody, remove_user),
         admin("POST", "/admin/set-user-password", flows.SET_PASSWORD, SetUserPasswordBody, set_user_password),
         admin("POST", "/admin/impersonate-user", flows.IMPERSONATE, UserIdBody, impersonate_user),
-        admin("GET", "/admin/audit-events", flows.LIST_AUDIT, None, audit_events),
+        admin("GET", "/admin/audit-events", flows.LIST_AUDIT, None, audit_events, AUDIT_QUERY, (403,)),
         Endpoint("POST", "/admin/stop-impersonating", stop_impersonating, auth="session"),
-        Endpoint("POST", "/admin/has-permission", has_permission, auth="session"),
+        Endpoint("POST", "/admin/has-permission", has_permission, auth="session", body_doc=HasPermissionBody),
     )

@@ -8,6 +8,7 @@ a refusal comes before any input validation), and writes its audit event with
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -210,7 +211,7 @@ async def create_user(
     verified = data.get("emailVerified", False)
     if not isinstance(verified, bool):
         raise _invalid("data.emailVerified", "boolean")
-    check_trust(actor, email, verified)
+    check_trust(actor, check_email(email), verified)  # the address as it will be stored
     image = data.get("image")
     if image is not None and not isinstance(image, str):
         raise _invalid("data.image", "string")
@@ -280,6 +281,10 @@ async def update_user(
         raise errors.AuthError(admin_errors.NO_DATA_TO_UPDATE)
     target = await find_target(ctx, user_id)
     actor.require_manage(target, UPDATE[1])
+    if target.id == actor.id and not actor.system and ("email" in values or "emailVerified" in values):
+        # One's own address changes through change-email (freshness or the password, and
+        # the new address confirms); an admin session alone must not move its own account.
+        raise errors.AuthError(admin_errors.YOU_ARE_NOT_ALLOWED_TO_UPDATE_USERS)
     email_changed = "email" in values and values["email"] != target.email
     if email_changed and "emailVerified" not in values:
         values["emailVerified"] = False
@@ -344,8 +349,12 @@ async def set_user_password(
     by mail, and a lockout on their email is cleared."""
     actor.require(*SET_PASSWORD)
     target = await find_target(ctx, user_id)
+    if target.id == actor.id and not actor.system:
+        # One's own password changes through change-password (the current one, counted in the
+        # lockout): a stolen admin session must not set it.
+        raise errors.AuthError(admin_errors.YOU_ARE_NOT_ALLOWED_TO_SET_USERS_PASSWORD)
     actor.require_manage(target, SET_PASSWORD[1])
-    check_new_password(ctx.settings.password, new_password, email=target.email)
+    check_new_password(ctx.settings.password, new_password, email=target.email, context=(target.name, ctx.settings.app_name))
     password_hash = await ctx.hasher.hash(new_password)
     async with ctx.store.transaction() as tx:
         await reset_password.store_password(ctx, tx, target.id, password_hash)
@@ -412,5 +421,23 @@ async def revoke_user_sessions(ctx: AuthContext, actor: Actor, user_id: str, cli
 
 # -- the audit log ----------------------------------------------------------------------
 async def list_audit(ctx: AuthContext, actor: Actor, query: AuditQuery) -> tuple[list[AuditEvent], int]:
+    """Events of the query. The client (IP address, user agent) of an event is shown only when
+    the actor may manage its subject and its actor (or is one of them): a moderator reads what
+    happened to an admin, not where the admin signs in from."""
     actor.require(*LIST_AUDIT)
-    return await admin_store(ctx.store).list_audit(query)
+    events, total = await admin_store(ctx.store).list_audit(query)
+    if actor.exempt:
+        return events, total
+    people = {i for e in events for i in (e.user_id, e.actor_id) if i and i != actor.id}
+    outranked: set[str] = set()
+    for person in people:
+        found = await ctx.store.find_user_by_id(person)
+        if found is not None and not actor.may_manage(found):
+            outranked.add(person)
+    if not outranked:
+        return events, total
+    shown = [
+        dataclasses.replace(e, ip_address=None, user_agent=None) if {e.user_id, e.actor_id} & outranked else e
+        for e in events
+    ]
+    return shown, total

@@ -7,6 +7,9 @@ A session is refused, and ended, when
 - it is an impersonation session whose impersonator is gone, banned, or no longer allowed to
   impersonate this user (the session must not outlive the right that made it).
 
+And when every session of a user ends, the impersonation sessions they started end too
+(:func:`end_impersonations`).
+
 A ban whose end has passed does not refuse: it is lifted at the next sign-in.
 """
 
@@ -14,8 +17,11 @@ from __future__ import annotations
 
 from ...core.context import AuthContext
 from ...core.models import Session, User
+from ...flows.sessions import Presented
+from ...storage.base import Store
 from .flows import actor_for
 from .impersonation import may_impersonate
+from .store import admin_store
 
 
 def banned_now(ctx: AuthContext, user: User) -> bool:
@@ -36,3 +42,9 @@ async def check_session(ctx: AuthContext, session: Session, user: User) -> bool:
     if impersonator is None or banned_now(ctx, impersonator):
         return False
     return may_impersonate(actor_for(ctx, impersonator), user)
+
+
+async def end_impersonations(ctx: AuthContext, tx: Store, user_id: str, presented: Presented | None) -> None:
+    """The user's sessions ended (sign-out everywhere, a reset, a ban, a new password): so do
+    the impersonations they started, which a thief holding their cookie might have opened."""
+    await admin_store(tx).delete_impersonations(user_id)

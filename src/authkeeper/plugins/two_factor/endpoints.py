@@ -183,8 +183,8 @@ def endpoints() -> tuple[Endpoint, ...]:
         E("POST", "/two-factor/disable", disable, PasswordBody, auth="session"),
         E("POST", "/two-factor/get-totp-uri", get_totp_uri, PasswordBody, auth="session"),
         E("POST", "/two-factor/generate-backup-codes", generate_backup_codes, PasswordBody, auth="session"),
-        E("POST", "/two-factor/verify-totp", verify_totp, VerifyCodeBody, auth="optional"),
-        E("POST", "/two-factor/send-otp", send_otp, SendOtpBody, auth="optional"),
-        E("POST", "/two-factor/verify-otp", verify_otp, VerifyCodeBody, auth="optional"),
-        E("POST", "/two-factor/verify-backup-code", verify_backup_code, VerifyBackupCodeBody, auth="optional"),
+        E("POST", "/two-factor/verify-totp", verify_totp, VerifyCodeBody, auth="optional", statuses=(401,)),
+        E("POST", "/two-factor/send-otp", send_otp, SendOtpBody, auth="optional", statuses=(401,)),
+        E("POST", "/two-factor/verify-otp", verify_otp, VerifyCodeBody, auth="optional", statuses=(401,)),
+        E("POST", "/two-factor/verify-backup-code", verify_backup_code, VerifyBackupCodeBody, auth="optional", statuses=(401,)),
     )

@@ -8,7 +8,6 @@ waiting on its challenge (:class:`Prover`). Each TOTP step is accepted once per 
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -16,9 +15,8 @@ from typing import Literal
 
 from ...core import audit, errors
 from ...core.context import AuthContext
-from ...core.crypto import symmetric, totp
+from ...core.crypto import keys, symmetric, totp
 from ...core.crypto.random import generate_id
-from ...core.crypto.signing import mac_b64url
 from ...core.mail import Message, code_message
 from ...core.models import ClientInfo, Session, TwoFactorRecord, User
 from ...flows import sessions
@@ -255,8 +253,9 @@ async def verify_totp(ctx: AuthContext, prover: Prover, code: str, *, client: Cl
 
 
 def _otp_digest(secret: str, identifier: str, code: str) -> str:
-    # Keyed, so a database reader cannot try the 10^6 codes offline.
-    return mac_b64url(secret, f"{identifier}:{code}")
+    # Keyed (with the mailed-code key derived from the secret), so a database reader cannot
+    # try the 10^6 codes offline.
+    return keys.mac(secret, keys.MAILED_CODE, f"{identifier}:{code}")
 
 
 def _otp_message(ctx: AuthContext, to: str, code: str) -> Message:
@@ -312,8 +311,7 @@ async def _use_otp(ctx: AuthContext, identifier: str, code: str) -> bool:
     else:  # pragma: no cover - each lost swap is another request's counted try
         raise errors.AuthError(tf_errors.TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE)
     given = _clean(code)
-    if not any(hmac.compare_digest(_otp_digest(s, identifier, given).encode(), digest.encode())
-               for s in ctx.secrets):
+    if not keys.matches(ctx.secrets, keys.MAILED_CODE, f"{identifier}:{given}", digest):
         return False
     consumed = await store.consume_verification(identifier, ctx.now())
     return consumed is not None and consumed.value.rpartition(":")[0] == digest
