@@ -98,6 +98,7 @@ class Authkeeper:
             endpoints.append(openapi_endpoint(settings, endpoints))
         self.api = AuthApp(self.ctx, endpoints, limiter=limiter, rate_limit=rate_settings)
         self._cleanup_task: asyncio.Task[None] | None = None
+        self._owns_store = store is None
 
     @property
     def store(self) -> Store:
@@ -108,6 +109,14 @@ class Authkeeper:
         return self.ctx.mail.outbox
 
     async def startup(self) -> None:
+        if self._owns_store:
+            # Migrate when database.auto_migrate is on (under a lock: workers starting at once
+            # migrate once), else fail with "run authkeeper migrate" if the schema is behind. A
+            # current schema is recognised without loading Alembic.
+            from .storage.migrate import ensure_schema
+
+            for change in await ensure_schema(self.settings):
+                log.info("migrate: %s", change)
         if self.settings.password.reject_common:
             # Load the password corpus off the event loop, before the first sign-up needs it.
             from .core import passwords

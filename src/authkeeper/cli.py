@@ -17,15 +17,18 @@ from .config import DEV_SECRET_FILE, ConfigError, load_settings
 from .core.settings import Settings
 
 
-def banner(settings: Settings, secret_file: Path = DEV_SECRET_FILE) -> str:
-    """The development-mode banner, saying what this run really does."""
+def banner(settings: Settings, secret_file: Path = DEV_SECRET_FILE, *, generated: bool = False) -> str:
+    """The development-mode banner, saying what this run really does (``generated``: this run
+    generated the secret into ``secret_file``)."""
     lines = [" authkeeper is running in DEVELOPMENT mode"]
     try:
         from_file = secret_file.read_text().strip() == settings.secret
     except OSError:
         from_file = False
-    if from_file:
+    if from_file and generated:
         lines.append(f" - the secret was generated into {secret_file} and is kept there")
+    elif from_file:
+        lines.append(f" - the secret is read from {secret_file}")
     mail = settings.mail
     if mail.backend == "console":
         lines.append(" - mails are printed here")
@@ -43,10 +46,55 @@ class CliError(Exception):
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    existed = DEV_SECRET_FILE.exists()
     try:
-        return load_settings(getattr(args, "config", None))
+        settings = load_settings(getattr(args, "config", None))
     except ConfigError as exc:
         raise CliError(str(exc)) from None
+    args.secret_generated = not existed and DEV_SECRET_FILE.exists()
+    return settings
+
+
+def _base_url_given(args: argparse.Namespace) -> bool:
+    """Whether the base URL is set explicitly, in the environment or the settings file."""
+    import tomllib
+
+    if os.environ.get("AUTHKEEPER_BASE_URL"):
+        return True
+    path = args.config or os.environ.get("AUTHKEEPER_CONFIG")
+    if not path:
+        return False
+    with open(path, "rb") as fh:  # already loaded once: it exists and parses
+        return "base_url" in tomllib.load(fh)
+
+
+def _listening_url(host: str, port: int) -> str:
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def base_url_warning(settings: Settings, host: str, port: int) -> str | None:
+    """A warning when the base URL is a loopback address on a port the server does not listen
+    on: browsers then send an origin the server refuses (a public URL behind a proxy is fine)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(settings.base_url)
+    name = (parts.hostname or "").lower()
+    try:
+        loopback = name == "localhost" or ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        loopback = False
+    try:
+        url_port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+    if not loopback or url_port == port:
+        return None
+    return (f"warning: base_url {settings.base_url} is on port {url_port} but the server listens on {host}:{port}: "
+            f"forms and cookie requests from http://{parts.netloc}:{port} will be refused as cross-origin "
+            f"(set AUTHKEEPER_BASE_URL, or leave base_url unset to follow --port)")
 
 
 async def _migrate(settings: Settings) -> list[str]:
@@ -92,8 +140,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     settings = _settings(args)
-    if args.port and "AUTHKEEPER_BASE_URL" not in os.environ and not args.config:
-        settings = dataclasses.replace(settings, base_url=f"http://{args.host}:{args.port}")
+    if not _base_url_given(args):
+        settings = dataclasses.replace(settings, base_url=_listening_url(args.host, args.port))
     problems = settings.problems()
     if problems:
         raise CliError(problems[0])
@@ -106,6 +154,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         env = {**os.environ, "DATABASE_URL": settings.database.url}
         if subprocess.run(cmd, env=env).returncode != 0:
             raise SystemExit(1)
+    if args.no_migrate:
+        # Nor in the lifespan: it then only checks that the schema is current.
+        settings = dataclasses.replace(settings, database=dataclasses.replace(settings.database, auto_migrate=False))
     from .auth import Authkeeper
     from .server import create_server_app
 
@@ -114,7 +165,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
     except ValueError as exc:
         raise CliError(str(exc)) from None
     if not settings.is_production:
-        print(banner(settings), file=sys.stderr)
+        print(banner(settings, generated=args.secret_generated), file=sys.stderr)
+    warning = base_url_warning(settings, args.host, args.port)
+    if warning:
+        print(f"authkeeper: {warning}", file=sys.stderr)
     print(f"authkeeper: serving {settings.api_url} (database: {settings.database.url.split('@')[-1]})", file=sys.stderr)
     uvicorn.run(
         create_server_app(auth),
@@ -154,7 +208,20 @@ def cmd_cleanup(args: argparse.Namespace) -> None:
         return await auth.cleanup()
 
     removed = asyncio.run(_with_auth(settings, run))
-    print(", ".join(f"{v} expired {k}" for k, v in removed.items()))
+    print(cleanup_line(removed))
+
+
+CLEANED = {
+    "sessions": "expired sessions", "verifications": "expired links and codes", "lockouts": "stale lockouts",
+    "audit_events": "audit events past retention",
+}
+"""What each count of :meth:`Authkeeper.cleanup` is, in words."""
+
+
+def cleanup_line(removed: dict[str, int]) -> str:
+    """``removed 0 expired sessions, 2 expired links and codes, …`` (unknown keys spelled out)."""
+    parts = [f"{count} {CLEANED.get(key, key.replace('_', ' '))}" for key, count in removed.items()]
+    return "removed " + ", ".join(parts)
 
 
 def cmd_users_create(args: argparse.Namespace) -> None:
@@ -191,9 +258,14 @@ def cmd_users_list(args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps([u.to_json() for u in users], indent=2))
         return
-    for u in users:
-        role = u.extra.get("role") or ""
-        print(f"{u.id}  {u.email:<40} {'verified' if u.email_verified else 'unverified':<10} {role}")
+    rows = [("ID", "EMAIL", "NAME", "VERIFIED", "ROLE")]
+    rows += [(str(u.id), u.email, u.name or "-", "verified" if u.email_verified else "unverified", u.extra.get("role") or "-")
+             for u in users]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=False)) + "  " + r[4])
+    if not users:
+        print("(no users)", file=sys.stderr)
 
 
 def _check_roles(settings: Settings, value: str) -> list[str]:
@@ -276,6 +348,19 @@ def cmd_users_unban(args: argparse.Namespace) -> None:
 
     user = _admin_run(settings, run)
     print(f"{user.email}: unbanned")
+
+
+def cmd_users_unlock(args: argparse.Namespace) -> None:
+    from .plugins.admin import flows
+
+    settings = _settings(args)
+
+    async def run(auth: Any) -> Any:
+        user = await _user_by_email(auth, args.email)
+        return await flows.unlock_user(auth.ctx, flows.operator(auth.ctx), user.id)
+
+    user = _admin_run(settings, run)
+    print(f"{user.email}: unlocked (failed sign-ins and two-factor attempts cleared)")
 
 
 def cmd_audit(args: argparse.Namespace) -> None:
@@ -379,6 +464,10 @@ def parser() -> argparse.ArgumentParser:
     common(unban)
     unban.add_argument("email")
     unban.set_defaults(fn=cmd_users_unban)
+    unlock = usub.add_parser("unlock", help="clear a user's sign-in lockout (too many wrong passwords or codes)")
+    common(unlock)
+    unlock.add_argument("email")
+    unlock.set_defaults(fn=cmd_users_unlock)
 
     audit = sub.add_parser("audit", help="print audit events as JSON lines, newest first")
     common(audit)

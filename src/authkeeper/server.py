@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qs
 
-from starlette.responses import Response
+from jinja2 import Environment
+from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from .auth import Authkeeper
@@ -14,9 +16,49 @@ from .core import errors
 from .http.app import error_response
 from .http.security import security_headers
 from .pages import PagesApp
+from .pages.app import page_headers, templates
+
 
 def _json(data: Any, status: int = 200) -> Response:
     return Response(json.dumps(data, separators=(",", ":")), status_code=status, media_type="application/json")
+
+
+def _quality(accept: str, media: str) -> float:
+    """The q-value ``accept`` gives ``media`` (``type/subtype``): that of its most specific
+    matching range (``type/subtype``, then ``type/*``, then ``*/*``), 0 when none matches."""
+    kind = media.split("/", 1)[0]
+    best, quality = -1, 0.0
+    for item in accept.split(","):
+        parts = [p.strip() for p in item.split(";")]
+        name = parts[0].lower()
+        if name == media:
+            rank = 2
+        elif name == f"{kind}/*":
+            rank = 1
+        elif name == "*/*":
+            rank = 0
+        else:
+            continue
+        q = 1.0
+        for param in parts[1:]:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = min(max(float(value.strip()), 0.0), 1.0)
+                except ValueError:
+                    q = 0.0
+        if rank > best:
+            best, quality = rank, q
+    return quality
+
+
+def prefers_html(accept: str | None) -> bool:
+    """Whether ``Accept`` asks for HTML over JSON (a browser's does); no header, ``*/*``
+    or a tie means JSON."""
+    if not accept:
+        return False
+    html = _quality(accept, "text/html")
+    return html > 0 and html > _quality(accept, "application/json")
 
 
 class ServerApp:
@@ -28,6 +70,8 @@ class ServerApp:
         self._headers = security_headers(auth.settings.base_url.startswith("https://"))
         auth.api.strip_prefix = self.base
         self.pages: PagesApp | None = PagesApp(auth) if auth.settings.pages.enabled else None
+        self._page_headers = page_headers(auth.settings)
+        self._env: Environment | None = None
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -60,7 +104,8 @@ class ServerApp:
                 await self.pages(scope, receive, send)
                 return
             response = error_response(errors.AuthError(errors.NOT_FOUND))
-        response.raw_headers.extend(self._headers)
+        html = response.media_type == "text/html"
+        response.raw_headers.extend(self._page_headers if html else self._headers)
         await response(scope, receive, send)
 
     async def _own(self, scope: Scope, path: str) -> Response | None:
@@ -77,19 +122,43 @@ class ServerApp:
                 return _json({"status": "unavailable", "database": False}, 503)
             return _json({"status": "ok", "database": True})
         if path == "/__mailbox" and self.auth.outbox is not None:
-            from urllib.parse import parse_qs
-
-            to = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("to", [""])[0]
-            mails = [
-                {"to": m.to, "subject": m.subject, "text": m.text, "url": m.url, "at": m.at}
-                for m in self.auth.outbox.for_address(to)
-            ]
-            response = _json(mails)
-            response.headers["Cache-Control"] = "no-store"
-            return response
+            return self._mailbox(scope)
         if path == "/" and self.pages is None:
             return _json({"name": "authkeeper", "api": self.auth.settings.api_url, "docs": "see README"})
         return None
+
+
+    def _mailbox(self, scope: Scope) -> Response:
+        """The dev outbox: JSON (``?to=EMAIL``, oldest first), or for a browser an HTML inbox
+        of every address (or ``?to=``), newest first."""
+        outbox = self.auth.outbox
+        assert outbox is not None
+        to = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("to", [""])[0]
+        accept = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"accept"), None)
+        if prefers_html(accept):
+            found = outbox.for_address(to) if to.strip() else outbox.all()
+            mails = [
+                {"to": m.to, "subject": m.subject, "text": m.text, "at": m.at, "url": m.url,
+                 "link": bool(m.url and m.url.lower().startswith(("http://", "https://")))}
+                for m in reversed(found)
+            ]
+            if self._env is None:
+                self._env = self.pages.env if self.pages is not None else templates()
+            version = self.pages.version if self.pages is not None else ""
+            body = self._env.get_template("mailbox.html").render(
+                app_name=self.auth.settings.app_name, to=to.strip(), mails=mails,
+                stylesheet=f"/static/authkeeper.css?v={version}" if version else "",
+                icon=f"/static/icon.svg?v={version}",
+            )
+            response: Response = HTMLResponse(body)
+        else:
+            response = _json([
+                {"to": m.to, "subject": m.subject, "text": m.text, "url": m.url, "at": m.at}
+                for m in outbox.for_address(to)
+            ])
+            response.headers["Cache-Control"] = "no-store"
+        response.headers["Vary"] = "Accept"
+        return response
 
 
 def create_server_app(auth: Authkeeper) -> ServerApp:

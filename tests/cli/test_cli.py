@@ -114,7 +114,7 @@ def test_the_development_banner_says_what_this_run_does(tmp_path: Path) -> None:
     from authkeeper.core.settings import MailSettings, Settings
 
     generated = load_settings(None, {}, secret_file=tmp_path / ".authkeeper-secret")
-    text = banner(generated, tmp_path / ".authkeeper-secret")
+    text = banner(generated, tmp_path / ".authkeeper-secret", generated=True)
     assert "generated into" in text and "mails are printed here" in text and "/__mailbox" in text
     given = Settings(secret="s" * 40, mail=MailSettings(backend="smtp", smtp_host="127.0.0.1", smtp_port=2525, outbox=False))
     text = banner(given, tmp_path / ".authkeeper-secret")

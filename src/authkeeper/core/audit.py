@@ -40,6 +40,9 @@ class Event(StrEnum):
     USER_CREATED = "user-created"
     USER_REMOVED = "user-removed"
     ACCOUNT_LOCKED = "account-locked"
+    ACCOUNT_UNLOCKED = "account-unlocked"
+    """An admin (or the CLI) cleared the user's sign-in and two-factor lockouts;
+    ``sign_in_failures`` and ``two_factor_failures`` count what was cleared."""
     PASSWORD_CHECK_FAILED = "password-check-failed"
     """A signed-in user's password check failed (wrong, or the account locked); ``endpoint``
     names the action (``verify-password``, ``change-password``, ``two-factor-enable``, …)."""

@@ -91,6 +91,10 @@ class Outbox:
         to = to.strip().lower()
         return [m for m in self._messages if m.to.lower() == to]
 
+    def all(self) -> list[Message]:
+        """Every mail kept, oldest first."""
+        return list(self._messages)
+
 
 class MailService:
     """Delivers messages in the background so a slow SMTP server never delays (or reveals

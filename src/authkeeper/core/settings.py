@@ -421,4 +421,47 @@ class Settings:
                 found.append(f"proxy_headers: not a header name: {name!r}")
         if self.rate_limit.memory_max_keys < 1:
             found.append("rate_limit.memory_max_keys: must be at least 1")
+        found.extend(self._range_problems())
+        return found
+
+    def _range_problems(self) -> list[str]:
+        """Durations and counts outside the values that make sense, one line each."""
+        s, tf = self.session, self.two_factor
+        positive_seconds = {
+            "session.expires_in": s.expires_in, "session.dont_remember_expires_in": s.dont_remember_expires_in,
+            "session.cookie_cache_max_age": s.cookie_cache_max_age,
+            "email_password.reset_token_expires_in": self.email_password.reset_token_expires_in,
+            "email_password.verification_expires_in": self.email_password.verification_expires_in,
+            "user.delete_token_expires_in": self.user.delete_token_expires_in,
+            "rate_limit.window": self.rate_limit.window, "lockout.window": self.lockout.window,
+            "two_factor.period": tf.period, "two_factor.otp_expires_in": tf.otp_expires_in,
+            "two_factor.challenge_expires_in": tf.challenge_expires_in,
+            "two_factor.trust_device_max_age": tf.trust_device_max_age,
+            "admin.impersonation_session_duration": self.admin.impersonation_session_duration,
+            "mail.smtp_timeout": self.mail.smtp_timeout,
+        }
+        zero_or_more = {
+            "session.update_age": s.update_age, "session.fresh_age": s.fresh_age,
+            "cleanup_interval": self.cleanup_interval, "database.busy_timeout_ms": self.database.busy_timeout_ms,
+            "password.hash_workers": self.password.hash_workers,
+        }
+        at_least_one = {
+            "rate_limit.max": self.rate_limit.max, "lockout.max_failures": self.lockout.max_failures,
+            "two_factor.backup_code_count": tf.backup_code_count, "two_factor.otp_max_attempts": tf.otp_max_attempts,
+            "two_factor.challenge_max_attempts": tf.challenge_max_attempts, "database.pool_size": self.database.pool_size,
+            "user.max_name_length": self.user.max_name_length, "password.argon2_time_cost": self.password.argon2_time_cost,
+            "password.argon2_parallelism": self.password.argon2_parallelism,
+        }
+        for path, rule in self.rate_limit.rules.items():
+            positive_seconds[f"rate_limit.rules.{path}.window"] = rule.window
+            at_least_one[f"rate_limit.rules.{path}.max"] = rule.max
+        found = [f"{key}: must be a positive number of seconds, not {value}" for key, value in positive_seconds.items() if value <= 0]
+        found += [f"{key}: must be 0 or more, not {value}" for key, value in zero_or_more.items() if value < 0]
+        found += [f"{key}: must be at least 1, not {value}" for key, value in at_least_one.items() if value < 1]
+        if tf.digits not in (6, 8):
+            found.append(f"two_factor.digits: must be 6 or 8, not {tf.digits}")
+        if not 1 <= self.mail.smtp_port <= 65535:
+            found.append(f"mail.smtp_port: must be between 1 and 65535, not {self.mail.smtp_port}")
+        if self.password.argon2_memory_kib < 8 * self.password.argon2_parallelism:
+            found.append("password.argon2_memory_kib: must be at least 8 KiB per lane (argon2_parallelism)")
         return found

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import quote
 
-from ..core import audit, errors
+from ..core import audit, errors, words
 from ..core.context import AuthContext
 from ..core.crypto import keys
 from ..core.crypto.random import generate_id
@@ -42,7 +42,7 @@ async def request_reset(ctx: AuthContext, email: str, redirect_to: str | None) -
             to=user.email if user is not None else email,
             subject="Reset your password",
             intro="Someone asked to reset the password of your account. The link works once and "
-            f"expires in {lifetime // 60} minutes.",
+            f"expires in {words.duration(lifetime)}.",
             action="Choose a new password",
             url=url,
             outro="If this was not you, ignore this mail: your password stays as it is.",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
 from ..core import errors
@@ -29,12 +31,58 @@ def request_origin(call: Call) -> str | None:
     return None
 
 
+log = logging.getLogger("authkeeper.http")
+
+
+class OriginRefusals:
+    """Logs an origin refusal once per pair of origins (the request's, the expected one), so a
+    misconfigured base URL shows in the log without flooding it. At most ``max_pairs`` pairs are
+    remembered; past that, one line says that further refusals go unlogged."""
+
+    def __init__(self, max_pairs: int = 1000) -> None:
+        self.max_pairs = max_pairs
+        self._seen: set[tuple[str, str]] = set()
+        self._full_logged = False
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def note(self, origin: str, expected: str) -> None:
+        pair = (origin[:200], expected)
+        with self._lock:
+            if pair in self._seen:
+                return
+            if len(self._seen) >= self.max_pairs:
+                if not self._full_logged:
+                    self._full_logged = True
+                    log.warning("more origin refusals: %d pairs of origins logged, further ones are not", self.max_pairs)
+                return
+            self._seen.add(pair)
+        log.warning(
+            "refused a request from origin %r: expected %r (the base URL's origin) or a trusted origin; "
+            "set base_url (AUTHKEEPER_BASE_URL) or trusted_origins if that origin is yours", pair[0], expected,
+        )
+
+
+_REFUSALS = "http.origin_refusals"
+
+
+def _refused(call: Call, origin: str) -> None:
+    state = call.ctx.state
+    refusals = state.get(_REFUSALS)
+    if refusals is None:
+        refusals = state.setdefault(_REFUSALS, OriginRefusals())
+    refusals.note(origin, call.ctx.settings.base_origin)
+
+
 def check_origin(call: Call, policy: OriginPolicy) -> None:
     """Unsafe requests that carry cookies must come from a trusted origin (CSRF)."""
     origin = request_origin(call)
     if origin is None:
         raise errors.AuthError(errors.MISSING_OR_NULL_ORIGIN)
     if not policy.is_trusted_origin(origin):
+        _refused(call, origin)
         raise errors.AuthError(errors.INVALID_ORIGIN)
 
 

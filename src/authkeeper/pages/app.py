@@ -1,7 +1,7 @@
 """The ASGI app of the server-rendered pages: routing, the visitor's session and CSRF
 value, the origin and CSRF check on every POST, error pages, headers, the stylesheet.
 
-Order per request: route → visitor (session, CSRF cookie) → POST: form, origin, CSRF →
+Order per request: visitor (session, CSRF cookie) → route → POST: form, origin, CSRF →
 access (session, freshness) → handler. Errors a handler does not turn into a form error
 become a styled page here (403, 404, 429 with when to retry, 500); nothing else builds one.
 """
@@ -31,6 +31,7 @@ from .routes import Route
 
 if TYPE_CHECKING:
     from ..auth import Authkeeper
+    from ..core.settings import Settings
 
 log = logging.getLogger("authkeeper.pages")
 
@@ -55,6 +56,23 @@ def form_action(trusted: tuple[str, ...]) -> str:
             return ""
         sources.append(item)
     return "; form-action " + " ".join(sources)
+
+
+def page_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
+    """The security headers of every page (and of the dev mailbox's HTML inbox): the
+    pages' CSP (no script at all), no caching."""
+    csp = (_CSP + form_action(settings.trusted_origins)).encode()
+    # Pages send "same-origin": under "no-referrer" a browser posts forms with "Origin: null",
+    # and only fetch metadata (which older browsers lack) would then say where they came from.
+    # Links carrying tokens still send nothing to other sites.
+    page_values = {b"content-security-policy": csp, b"referrer-policy": b"same-origin"}
+    headers = [(k, page_values.get(k, v)) for k, v in security_headers(settings.base_url.startswith("https://"))]
+    return headers + [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
+
+
+def templates() -> Environment:
+    """The pages' templates (autoescaped)."""
+    return _templates()
 
 
 def _templates() -> Environment:
@@ -88,15 +106,7 @@ class PagesApp:
         self.api = auth.api
         self.env = _templates()
         self.routes: list[Route] = [*public.ROUTES, *two_factor.ROUTES, *account.ROUTES, *admin.ROUTES]
-        settings = auth.settings
-        https = settings.base_url.startswith("https://")
-        csp = (_CSP + form_action(settings.trusted_origins)).encode()
-        # Pages send "same-origin": under "no-referrer" a browser posts forms with "Origin: null",
-        # and only fetch metadata (which older browsers lack) would then say where they came from.
-        # Links carrying tokens still send nothing to other sites.
-        page_values = {b"content-security-policy": csp, b"referrer-policy": b"same-origin"}
-        self.headers = [(k, page_values.get(k, v)) for k, v in security_headers(https)]
-        self.headers += [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
+        self.headers = page_headers(auth.settings)
         files = resources.files("authkeeper.pages").joinpath("static")
         self.static = {path: files.joinpath(path.rsplit("/", 1)[1]).read_bytes() for path in _STATIC}
         self.version = hashlib.sha256(b"".join(self.static.values())).hexdigest()[:12]
@@ -158,15 +168,16 @@ class PagesApp:
 
     async def handle(self, page: Page, method: str) -> Response:
         route, params, exists = self.find(method, page.path)
+        # The session cookie only: a browser sends no bearer token. Resolved for every page,
+        # so that even a 404 knows who is asking (and offers the account, not the sign-in).
+        call = page.call
+        await self.api.resolve(call, self.api.cookie_token(call.request), refresh=not call.dont_remember())
         if route is None:
             if exists:
                 return self.error_page(page, 405, title="Not allowed", message="This address does not take that kind of request.")
             return self.error_page(page, 404, title="Page not found",
                                    message="We could not find that page. Check the address, or go back to the start.")
         page.params = params
-        # The session cookie only: a browser sends no bearer token.
-        call = page.call
-        await self.api.resolve(call, self.api.cookie_token(call.request), refresh=not call.dont_remember())
         if method == "POST":
             await self.read_form(page)
             try:

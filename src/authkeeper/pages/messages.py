@@ -164,6 +164,7 @@ NOTICES: dict[str, str] = {
     "role-changed": "The role is changed.",
     "user-banned": "The user is banned and signed out everywhere.",
     "user-unbanned": "The ban is lifted.",
+    "account-unlocked": "The account is unlocked: the user can sign in again.",
     "sessions-revoked": "The user's sessions are signed out.",
     "user-session-revoked": "The session is signed out.",
     "user-password-set": "The password is set.",

@@ -80,7 +80,11 @@ class Page:
 
     async def limit(self, api_path: str) -> None:
         """Count this POST in the rate-limit bucket of the API endpoint doing the same thing
-        (``/sign-in/email`` for the sign-in form): TOO_MANY_REQUESTS past the limit."""
+        (``/sign-in/email`` for the sign-in form): TOO_MANY_REQUESTS past the limit.
+
+        Call it inside the ``try`` whose ``except`` answers with :meth:`fail`: the form is then
+        shown again with the time to wait (429, ``Retry-After``) and what was typed; outside
+        it, the visitor gets the bare "Slow down" page."""
         await self.app.api.hit(self.call, api_path)
 
     # -- the posted form ---------------------------------------------------------------
@@ -150,8 +154,11 @@ class Page:
         **context: Any,
     ) -> Response:
         """The page again with the error next to its field (or above the form), the entered
-        values in ``keep`` filled back in (never a password), focus on the field in error."""
-        if exc.status >= 500 or exc.code in ("TOO_MANY_REQUESTS", "UNAUTHORIZED"):
+        values in ``keep`` filled back in (never a password), focus on the field in error.
+
+        A rate limit or lockout (429) is such an error too: the message says how long to wait
+        and the response carries ``Retry-After``."""
+        if exc.status >= 500 or exc.code == "UNAUTHORIZED":
             raise exc
         found = describe(exc, self.ctx.settings, aliases)
         target = found.field if found.field in form.fields else FORM

@@ -45,9 +45,9 @@ async def sign_in_form(page: Page) -> Response:
 
 
 async def sign_in_submit(page: Page) -> Response:
-    await page.limit("/sign-in/email")
     remember = page.flag("remember")
     try:
+        await page.limit("/sign-in/email")
         result = await sign_in.sign_in_email(
             page.ctx, email=page.text("email"), password=page.secret("password"), client=page.call.client,
             remember=remember, callback_url=page.url("/verify-email"), context=sign_in_context(page.call),
@@ -68,8 +68,8 @@ async def sign_up_form(page: Page) -> Response:
 
 
 async def sign_up_submit(page: Page) -> Response:
-    await page.limit("/sign-up/email")
     try:
+        await page.limit("/sign-up/email")
         data = sign_up.SignUpInput(
             name=page.text("name", 255), email=page.text("email"), password=page.secret("password"),
             callback_url=page.url("/verify-email"),
@@ -91,8 +91,8 @@ async def forgot_form(page: Page) -> Response:
 
 
 async def forgot_submit(page: Page) -> Response:
-    await page.limit("/request-password-reset")
     try:
+        await page.limit("/request-password-reset")
         await reset_password.request_reset(page.ctx, page.text("email"), page.url("/reset-password"))
     except errors.AuthError as exc:
         return page.fail("forgot_password.html", exc, FORGOT, keep=("email",))
@@ -100,16 +100,17 @@ async def forgot_submit(page: Page) -> Response:
 
 
 async def reset_form(page: Page) -> Response:
-    token = page.query("token")
-    if page.query("error") or not token:
+    token = page.query("token")[:256]
+    # A bad or used link says so at once, not after a new password was typed.
+    if page.query("error") or not token or not await reset_password.token_is_valid(page.ctx, token):
         return page.render("reset_password.html", token="", invalid=True, status=400)
     return page.render("reset_password.html", token=token, invalid=False)
 
 
 async def reset_submit(page: Page) -> Response:
-    await page.limit("/reset-password")
     token = page.form.get("token", "")[:256]
     try:
+        await page.limit("/reset-password")
         await reset_password.reset_password(page.ctx, token, page.secret("password"), page.call.client)
     except errors.AuthError as exc:
         if exc.code in (errors.INVALID_TOKEN.code, errors.USER_NOT_FOUND.code):
@@ -136,9 +137,9 @@ async def resend_form(page: Page) -> Response:
 
 
 async def resend_submit(page: Page) -> Response:
-    await page.limit("/send-verification-email")
     me = page.user
     try:
+        await page.limit("/send-verification-email")
         email = me.email if me is not None else page.text("email")
         await verify_email.request_verification(page.ctx, email, page.url("/verify-email"), me)
     except errors.AuthError as exc:
@@ -168,10 +169,10 @@ async def reauth_form(page: Page) -> Response:
 
 async def reauth_submit(page: Page) -> Response:
     """The password again: a new, fresh session replaces the old one."""
-    await page.limit("/sign-in/email")
     call = page.call
     remember = not call.dont_remember()
     try:
+        await page.limit("/sign-in/email")
         session = await sign_in.reauthenticate(page.ctx, page.my_session, page.me, page.secret("password"),
                                                call.client, remember=remember)
     except errors.AuthError as exc:

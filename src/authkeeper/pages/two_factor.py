@@ -78,6 +78,8 @@ async def _challenge_context(page: Page, found: Challenge, method: str | None) -
     return {
         "method": method, "methods": methods, "email": masked(found.user.email), "next": page.safe_next(),
         "trust_days": page.ctx.settings.two_factor.trust_device_max_age // 86400,
+        # After "Email me a code" the page is shown again (``notice=code-sent``): now it resends.
+        "code_sent": page.query("notice") == "code-sent",
     }
 
 
@@ -85,8 +87,15 @@ async def challenge_submit(page: Page) -> Response:
     method = page.form.get("method", "")
     if method not in _VERIFY_PATHS:
         method = "totp"
-    await page.limit(_VERIFY_PATHS[method])
     trust = page.flag("trust")
+    try:
+        await page.limit(_VERIFY_PATHS[method])
+    except errors.AuthError as limited:  # the form again, with the wait (the challenge read only to show it)
+        try:
+            found = await _challenge(page)
+        except ChallengeGone:
+            return _expired(page)
+        return page.fail("two_factor.html", limited, CHALLENGE, **await _challenge_context(page, found, method))
     try:
         found = await _challenge(page)
     except ChallengeGone:
@@ -110,7 +119,14 @@ async def challenge_submit(page: Page) -> Response:
 
 
 async def send_code(page: Page) -> Response:
-    await page.limit("/two-factor/send-otp")
+    try:
+        await page.limit("/two-factor/send-otp")
+    except errors.AuthError as limited:
+        try:
+            found = await _challenge(page)
+        except ChallengeGone:
+            return _expired(page)
+        return page.fail("two_factor.html", limited, CHALLENGE, **await _challenge_context(page, found, None))
     try:
         found = await _challenge(page)
     except ChallengeGone:
@@ -137,9 +153,9 @@ async def enable(page: Page) -> Response:
     """Start with an authenticator app (shows the QR code and the backup codes once), or
     turn on emailed codes at once."""
     _enabled(page)
-    await page.limit("/two-factor/enable")
     method: Literal["otp", "totp"] = "otp" if page.form.get("method") == "otp" else "totp"
     try:
+        await page.limit("/two-factor/enable")
         done = await flows.enable(
             page.ctx, page.me, page.my_session, password=page.secret("tf_password"), method=method, issuer=None,
             client=page.call.client, remember=not page.call.dont_remember(),
@@ -173,8 +189,8 @@ async def activate(page: Page) -> Response:
 
 async def backup_codes(page: Page) -> Response:
     _enabled(page)
-    await page.limit("/two-factor/generate-backup-codes")
     try:
+        await page.limit("/two-factor/generate-backup-codes")
         codes = await flows.regenerate_backup_codes(page.ctx, page.me, page.my_session,
                                                     password=page.secret("codes_password"), client=page.call.client)
     except errors.AuthError as exc:
@@ -184,9 +200,9 @@ async def backup_codes(page: Page) -> Response:
 
 async def disable(page: Page) -> Response:
     _enabled(page)
-    await page.limit("/two-factor/disable")
     remember = not page.call.dont_remember()
     try:
+        await page.limit("/two-factor/disable")
         _, new = await flows.disable(page.ctx, page.me, page.my_session, password=page.secret("off_password"),
                                      client=page.call.client, remember=remember)
     except errors.AuthError as exc:

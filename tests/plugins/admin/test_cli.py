@@ -87,7 +87,7 @@ def test_roles_bans_and_the_audit_log(tmp_path: Path) -> None:
     assert len(audit(tmp_path, "--user", str(ann_id), "--since", "2000-01-01")) == len(rows)
 
     assert "pruned 0 events older than 365 days" in ok(["audit", "prune"], tmp_path)
-    assert "expired audit_events" in ok(["cleanup"], tmp_path)
+    assert "audit events past retention" in ok(["cleanup"], tmp_path)
 
 
 def test_audit_prune_removes_old_events(tmp_path: Path) -> None:

@@ -29,6 +29,11 @@ CLI_ACTOR = "cli"
 SYSTEM_ACTOR = "system"
 """``actorId`` of audit events nobody asked for (a ban lifted because it expired)."""
 
+TWO_FACTOR_LOCKOUT_PREFIX = "two-factor:"
+"""The store's lockout key of a user's two-factor attempts is ``two-factor:<userId>`` (the
+two-factor plugin's documented key; a test checks both plugins agree). Unlocking clears it
+through the store, without importing two-factor internals."""
+
 AUDIT_MAX_LIMIT = 500
 AUDIT_DEFAULT_LIMIT = 100
 LIST_USERS_DEFAULT_LIMIT = 100

@@ -142,6 +142,11 @@ async def remove_user(call: Call, actor: Actor, b: UserIdBody) -> Response:
     return call.json({"success": True})
 
 
+async def unlock_user(call: Call, actor: Actor, b: UserIdBody) -> Response:
+    await flows.unlock_user(call.ctx, actor, str(b.userId), call.client)
+    return call.json({"success": True})
+
+
 async def set_user_password(call: Call, actor: Actor, b: SetUserPasswordBody) -> Response:
     await flows.set_user_password(call.ctx, actor, str(b.userId), b.newPassword, call.client)
     return call.json({"status": True})
@@ -237,6 +242,7 @@ def endpoints() -> tuple[Endpoint, ...]:
         admin("POST", "/admin/revoke-user-sessions", flows.REVOKE_SESSIONS, UserIdBody, revoke_user_sessions),
         admin("POST", "/admin/remove-user", flows.DELETE, UserIdBody, remove_user),
         admin("POST", "/admin/set-user-password", flows.SET_PASSWORD, SetUserPasswordBody, set_user_password),
+        admin("POST", "/admin/unlock-user", flows.UNLOCK, UserIdBody, unlock_user),
         admin("POST", "/admin/impersonate-user", flows.IMPERSONATE, UserIdBody, impersonate_user),
         admin("GET", "/admin/audit-events", flows.LIST_AUDIT, None, audit_events, AUDIT_QUERY, (403,)),
         Endpoint("POST", "/admin/stop-impersonating", stop_impersonating, auth="session"),

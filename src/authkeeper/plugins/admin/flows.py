@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ...core import audit, errors
@@ -19,14 +19,20 @@ from ...core.errors import ErrorCode
 from ...core.mail import notice_message
 from ...core.models import AuditEvent, ClientInfo, Session, User, iso, parse_iso
 from ...core.passwords import check_new_password
-from ...core.users import additional_values, check_email, check_image, check_name
+from ...core.users import (
+    additional_values,
+    check_email,
+    check_image,
+    check_name,
+    normalise_email,
+)
 from ...flows import account, links, reset_password, sessions, sign_up
 from ...flows.sign_in import lockout_key
 from ...storage.base import DuplicateError
 from ...storage.sql_plugins import AuditQuery, UserQuery
 from . import errors as admin_errors
 from .access import AccessControl, Actor, Permissions
-from .constants import ADMIN_ROLES, SESSION_HANDLE_SEPARATOR
+from .constants import ADMIN_ROLES, SESSION_HANDLE_SEPARATOR, TWO_FACTOR_LOCKOUT_PREFIX
 from .store import admin_store
 
 Rule = tuple[Permissions, ErrorCode]
@@ -44,6 +50,8 @@ SET_PASSWORD: Rule = ({"user": ["set-password"]}, admin_errors.YOU_ARE_NOT_ALLOW
 LIST_SESSIONS: Rule = ({"session": ["list"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_LIST_USERS_SESSIONS)
 REVOKE_SESSIONS: Rule = ({"session": ["revoke"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_REVOKE_USERS_SESSIONS)
 LIST_AUDIT: Rule = ({"audit": ["list"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_LIST_AUDIT_EVENTS)
+UNLOCK: Rule = UPDATE
+"""Unlocking changes what the user may do, as update-user does: ``user:update``."""
 
 BAN_FIELDS = ("banned", "banReason", "banExpires")
 _NEVER_SET = frozenset({"createdAt", "updatedAt", "twoFactorEnabled"})
@@ -369,6 +377,35 @@ async def set_user_password(
         text=f"An administrator set a new password for your {app} account, and every device was signed "
         "out. If you did not expect this, contact support.",
     ))
+
+
+async def lockout_state(ctx: AuthContext, user: User) -> tuple[int, datetime | None]:
+    """Failed sign-ins counted against the user's email, and until when the email is locked
+    (None: not locked now)."""
+    found = await ctx.store.get_failures(lockout_key(normalise_email(user.email)))
+    if found is None:
+        return 0, None
+    count, started = found
+    lo = ctx.settings.lockout
+    until = started + timedelta(seconds=lo.window)
+    locked = lo.enabled and count > lo.max_failures and until > ctx.now()
+    return count, until if locked else None
+
+
+async def unlock_user(ctx: AuthContext, actor: Actor, user_id: str, client: ClientInfo | None = None) -> User:
+    """Clear the sign-in lockout of the user's email and their two-factor lockout, so they may
+    try again now; audited as ``account-unlocked`` (also when nothing was locked)."""
+    actor.require(*UNLOCK)
+    target = await find_target(ctx, user_id)
+    actor.require_manage(target, UNLOCK[1])
+    counted = []
+    for key in (lockout_key(normalise_email(target.email)), TWO_FACTOR_LOCKOUT_PREFIX + target.id):
+        found = await ctx.store.get_failures(key)
+        counted.append(found[0] if found else 0)
+        await ctx.store.clear_failures(key)
+    await audit.record(ctx.store, audit.Event.ACCOUNT_UNLOCKED, user_id=target.id, actor_id=actor.id, client=client,
+                       sign_in_failures=counted[0], two_factor_failures=counted[1], **actor.details)
+    return target
 
 
 # -- sessions ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
-from ...core import audit, errors
+from ...core import audit, errors, words
 from ...core.context import AuthContext
 from ...core.crypto import keys, symmetric, totp
 from ...core.crypto.random import generate_id
@@ -260,10 +260,10 @@ def _otp_digest(secret: str, identifier: str, code: str) -> str:
 
 def _otp_message(ctx: AuthContext, to: str, code: str) -> Message:
     app = ctx.settings.app_name
-    minutes = max(1, ctx.settings.two_factor.otp_expires_in // 60)
+    lifetime = words.duration(ctx.settings.two_factor.otp_expires_in)
     return code_message(
         app=app, to=to, subject=f"Your {app} verification code", intro="Use this code to finish signing in:",
-        code=code, outro=f"It expires in {minutes} minutes and works once. If you did not try to sign in, "
+        code=code, outro=f"It expires in {lifetime} and works once. If you did not try to sign in, "
         "someone knows your password: change it.",
     )
 
