@@ -38,7 +38,7 @@ NOTES: dict[str, list[str]] = {}
 
 
 @app.get("/")
-async def home(user: User | None = Depends(users.optional_user)) -> dict[str, object]:  # noqa: B008
+async def home(user: User | None = Depends(users.optional_user)) -> dict[str, object]:
     """Where the verification link lands (its default callback is ``/``)."""
     if user is None:
         return {"signedIn": False, "signUp": "POST /api/auth/sign-up/email"}

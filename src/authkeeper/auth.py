@@ -168,5 +168,5 @@ class Authkeeper:
             try:
                 removed = await self.cleanup()
                 log.info("cleanup removed %s", removed)
-            except Exception:  # noqa: BLE001 - try again next round
+            except Exception:  # try again next round
                 log.exception("cleanup failed")

@@ -95,7 +95,7 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
 def _json(text: str, key: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise ConfigError(f"{key}: invalid JSON ({exc.msg})") from None
 
 

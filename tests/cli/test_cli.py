@@ -20,7 +20,7 @@ def run(args: list[str], cwd: Path, env: dict[str, str] | None = None, stdin: st
     base = {k: v for k, v in os.environ.items() if not k.startswith("AUTHKEEPER_") and k != "DATABASE_URL"}
     return subprocess.run(
         [sys.executable, "-m", "authkeeper", *args], cwd=cwd, env={**base, **(env or {})},
-        capture_output=True, text=True, timeout=60, input=stdin,
+        capture_output=True, text=True, timeout=60, input=stdin, check=False,
     )
 
 

@@ -60,7 +60,7 @@ def _run_suite(node: str, suite: Path, server: LiveServer, env_extra: dict[str, 
     try:
         proc = subprocess.run(
             [node, "--test", "--test-reporter=spec", suite.name],
-            cwd=JS_DIR, env=env, capture_output=True, text=True, timeout=300,
+            cwd=JS_DIR, env=env, capture_output=True, text=True, timeout=300, check=False,
         )
     except subprocess.TimeoutExpired as exc:
         out = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")

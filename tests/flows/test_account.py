@@ -13,7 +13,15 @@ from authkeeper.core.models import Account
 from authkeeper.core.settings import UserSettings
 from authkeeper.storage.sql_plugins import AuditQuery
 from tests.conftest import ORIGIN, TestApp
-from tests.flows._helpers import PASSWORD, Browser, Clock, error_of, is_deletion, query_of, set_cookie
+from tests.flows._helpers import (
+    PASSWORD,
+    Browser,
+    Clock,
+    error_of,
+    is_deletion,
+    query_of,
+    set_cookie,
+)
 from tests.smtp import SmtpServer, settle
 
 pytestmark = pytest.mark.anyio

@@ -13,7 +13,14 @@ import pytest
 
 from authkeeper.core.settings import EmailPasswordSettings, RateLimitSettings
 from tests.conftest import ORIGIN, SECRET, TestApp
-from tests.flows._helpers import PASSWORD, Browser, error_of, path_and_query, query_of, set_cookie
+from tests.flows._helpers import (
+    PASSWORD,
+    Browser,
+    error_of,
+    path_and_query,
+    query_of,
+    set_cookie,
+)
 from tests.smtp import SmtpServer, settle
 
 pytestmark = pytest.mark.anyio

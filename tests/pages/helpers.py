@@ -38,22 +38,22 @@ def attr(tag: str, name: str) -> str | None:
 
 
 def field_error(page: str, name: str) -> str | None:
-    found = re.search(rf'<p class="field-error" id="f-{re.escape(name)}-error">(.*?)</p>', page, re.S)
+    found = re.search(rf'<p class="field-error" id="f-{re.escape(name)}-error">(.*?)</p>', page, re.DOTALL)
     return text(found.group(1)).removeprefix("Error: ") if found else None
 
 
 def form_alert(page: str, form_id: str) -> str | None:
-    found = re.search(rf'<div class="alert" role="alert" id="{re.escape(form_id)}-error">(.*?)</div>', page, re.S)
+    found = re.search(rf'<div class="alert" role="alert" id="{re.escape(form_id)}-error">(.*?)</div>', page, re.DOTALL)
     return text(found.group(1)) if found else None
 
 
 def notice(page: str) -> str | None:
-    found = re.search(r'<div class="notice" role="status">(.*?)</div>', page, re.S)
+    found = re.search(r'<div class="notice" role="status">(.*?)</div>', page, re.DOTALL)
     return text(found.group(1)) if found else None
 
 
 def title(page: str) -> str:
-    found = re.search(r"<title>(.*?)</title>", page, re.S)
+    found = re.search(r"<title>(.*?)</title>", page, re.DOTALL)
     assert found
     return text(found.group(1))
 

@@ -17,7 +17,16 @@ from authkeeper.core.settings import UserSettings
 from authkeeper.storage.sql_plugins import AuditQuery
 from tests.conftest import ORIGIN
 from tests.flows._helpers import Clock
-from tests.pages.helpers import PASSWORD, Visitor, attr, field_error, form_alert, input_tag, notice, text
+from tests.pages.helpers import (
+    PASSWORD,
+    Visitor,
+    attr,
+    field_error,
+    form_alert,
+    input_tag,
+    notice,
+    text,
+)
 
 pytestmark = pytest.mark.anyio
 

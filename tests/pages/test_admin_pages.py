@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 
-from tests.pages.helpers import PASSWORD, Visitor, form_alert, make_user, notice, text, title
+from tests.pages.helpers import (
+    PASSWORD,
+    Visitor,
+    form_alert,
+    make_user,
+    notice,
+    text,
+    title,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -23,7 +31,7 @@ async def world(make_app: Callable[..., Any], **settings: Any) -> tuple[Any, Vis
 
 
 def user_rows(page: str) -> list[str]:
-    return [text(m) for m in re.findall(r'<a class="user-cell" href="/admin/users/[^"]+">(.*?)</a>', page, re.S)]
+    return [text(m) for m in re.findall(r'<a class="user-cell" href="/admin/users/[^"]+">(.*?)</a>', page, re.DOTALL)]
 
 
 async def test_admin_pages_refuse_other_users_with_a_403_page(make_app: Callable[..., Any]) -> None:

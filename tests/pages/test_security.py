@@ -6,15 +6,27 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
-
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from authkeeper.core.settings import AdminSettings, LockoutSettings, RateLimitRule, RateLimitSettings
+from authkeeper.core.settings import (
+    AdminSettings,
+    LockoutSettings,
+    RateLimitRule,
+    RateLimitSettings,
+)
 from tests.conftest import ORIGIN
-
-from tests.pages.helpers import PASSWORD, Visitor, csrf_token, form_alert, make_user, notice, text, title
+from tests.pages.helpers import (
+    PASSWORD,
+    Visitor,
+    csrf_token,
+    form_alert,
+    make_user,
+    notice,
+    text,
+    title,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -306,7 +318,7 @@ async def test_csrf_token_is_in_every_form(make_app: Callable[..., Any]) -> None
     await v.sign_up()
     for path in ("/account", "/account/security", "/account/sessions", "/sign-in", "/sign-up", "/forgot-password"):
         body = (await v.follow(path)).text
-        forms = re.findall(r'<form method="post".*?</form>', body, re.S)
+        forms = re.findall(r'<form method="post".*?</form>', body, re.DOTALL)
         for form in forms:
             assert csrf_token(form), (path, form)
     await v.close()

@@ -13,7 +13,13 @@ import sqlalchemy as sa
 from authkeeper.core.audit import Event
 from authkeeper.core.settings import AdminSettings, EmailPasswordSettings, MailSettings
 from tests.plugins.admin.helpers import Clock, World
-from tests.plugins.two_factor.helpers import PASSWORD, audit_events, enroll, freeze, user_id
+from tests.plugins.two_factor.helpers import (
+    PASSWORD,
+    audit_events,
+    enroll,
+    freeze,
+    user_id,
+)
 
 pytestmark = pytest.mark.anyio
 

@@ -15,8 +15,8 @@ from .redirects import OriginPolicy
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from ..flows.sign_in import Interruption, PendingSignIn
     from ..storage.base import Store
-    from ..flows.sign_in import PendingSignIn, Interruption
 
 SignInStage = Callable[["AuthContext", "PendingSignIn"], Awaitable["Interruption | None"]]
 

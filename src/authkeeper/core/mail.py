@@ -73,7 +73,7 @@ class SmtpMailer:
             username=self._s.smtp_user,
             password=self._s.smtp_password,
             use_tls=self._s.smtp_security == "tls",
-            start_tls=True if self._s.smtp_security == "starttls" else False,
+            start_tls=self._s.smtp_security == "starttls",
             timeout=self._s.smtp_timeout,
         )
 

@@ -9,10 +9,16 @@ from typing import Any
 from ..core import audit, errors
 from ..core.context import AuthContext
 from ..core.crypto.random import generate_id
+from ..core.mail import notice_message
 from ..core.models import Account, ClientInfo, Session, User
 from ..core.passwords import check_new_password
-from ..core.mail import notice_message
-from ..core.users import additional_values, check_email, check_image, check_name, normalise_email
+from ..core.users import (
+    additional_values,
+    check_email,
+    check_image,
+    check_name,
+    normalise_email,
+)
 from ..storage.base import DuplicateError
 from . import sessions, verify_email
 

@@ -19,7 +19,8 @@ from .call import Call, Endpoint
 def user_json(call: Call, user: Any) -> dict[str, Any]:
     from ..core.users import hidden_fields
 
-    return user.to_json(hidden_fields(call.ctx.settings.user))
+    data: dict[str, Any] = user.to_json(hidden_fields(call.ctx.settings.user))
+    return data
 
 
 def with_query(url: str, **params: str) -> str:

@@ -26,8 +26,8 @@ from ..core import errors
 from ..core.models import Session, User
 from ..http.app import error_response
 from ..plugins.admin import access_control
-from ..plugins.admin.flows import has_permission
 from ..plugins.admin.errors import FORBIDDEN
+from ..plugins.admin.flows import has_permission
 from .starlette import authenticate
 
 

@@ -3,4 +3,4 @@
 from .base import DuplicateError, Store
 from .sql import SqlStore, StorageURLError, create_store
 
-__all__ = ["DuplicateError", "SqlStore", "Store", "StorageURLError", "create_store"]
+__all__ = ["DuplicateError", "SqlStore", "StorageURLError", "Store", "create_store"]

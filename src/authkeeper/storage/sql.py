@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from ..core import errors
-from ..core.models import UTC, Account, Session, User, Verification
+from ..core.models import Account, Session, User, Verification
 from ..core.settings import AdditionalField, DatabaseSettings
 from .base import DuplicateError
 from .sql_plugins import PluginStoreMixin
@@ -169,15 +169,19 @@ class SqlStore(PluginStoreMixin):
 
     def _insert(self, table: sa.Table) -> Any:
         if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        return insert(table)
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert(table)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
 
     # -- row mapping ----------------------------------------------------------------------
     @staticmethod
-    def _user(row: Mapping[str, Any], prefix: str = "") -> User:
-        get = (lambda k: row[prefix + k]) if prefix else row.__getitem__
+    def _user(row: Mapping[Any, Any], prefix: str = "") -> User:
+        def get(k: str) -> Any:
+            return row[prefix + k]
+
         extra = {
             k[len(prefix):]: v
             for k, v in row.items()
@@ -198,8 +202,10 @@ class SqlStore(PluginStoreMixin):
         )
 
     @staticmethod
-    def _session(row: Mapping[str, Any], prefix: str = "") -> Session:
-        get = (lambda k: row[prefix + k]) if prefix else row.__getitem__
+    def _session(row: Mapping[Any, Any], prefix: str = "") -> Session:
+        def get(k: str) -> Any:
+            return row[prefix + k]
+
         extra = {
             k[len(prefix):]: v
             for k, v in row.items()
@@ -218,7 +224,7 @@ class SqlStore(PluginStoreMixin):
         )
 
     @staticmethod
-    def _account(row: Mapping[str, Any]) -> Account:
+    def _account(row: Mapping[Any, Any]) -> Account:
         return Account(
             id=row["id"],
             account_id=row["accountId"],
@@ -376,13 +382,13 @@ class SqlStore(PluginStoreMixin):
             f"ON s.{q('userId')} = u.{q('id')} WHERE s.{q('token')} = $1"
         )
 
-    async def _pg_fetch_session(self, token: str) -> Mapping[str, Any] | None:
+    async def _pg_fetch_session(self, token: str) -> Mapping[Any, Any] | None:
         """The hottest query (every get-session), on a plain asyncpg pool: SQLAlchemy's
         per-use BEGIN/ROLLBACK and greenlet hops would triple its cost."""
         if self._pg_pool is None:
             async with self._pg_lock:
                 if self._pg_pool is None:
-                    import asyncpg
+                    import asyncpg  # type: ignore[import-untyped]
 
                     url = self.engine.url.set(drivername="postgresql")
                     async def no_reset(_conn: Any) -> None:
@@ -460,7 +466,7 @@ class SqlStore(PluginStoreMixin):
             )
 
     @staticmethod
-    def _verification(row: Mapping[str, Any]) -> Verification:
+    def _verification(row: Mapping[Any, Any]) -> Verification:
         return Verification(
             id=row["id"], identifier=row["identifier"], value=row["value"],
             expires_at=row["expiresAt"], created_at=row["createdAt"], updated_at=row["updatedAt"],
@@ -486,7 +492,7 @@ class SqlStore(PluginStoreMixin):
     async def delete_verifications(self, *, prefix: str, value: str | None = None) -> int:
         v = self.t.verification
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        cond = [v.c.identifier.like(escaped + "%", escape="\\")]
+        cond: list[sa.ColumnElement[bool]] = [v.c.identifier.like(escaped + "%", escape="\\")]
         if value is not None:
             cond.append(v.c.value == value)
         async with self._write() as conn:

@@ -55,13 +55,16 @@ def like_escape(value: str) -> str:
 class PluginStoreMixin:
     t: Tables
 
-    def _read(self) -> AbstractAsyncContextManager[AsyncConnection]: ...  # provided by SqlStore
-    def _write(self) -> AbstractAsyncContextManager[AsyncConnection]: ...  # provided by SqlStore
+    def _read(self) -> AbstractAsyncContextManager[AsyncConnection]:  # provided by SqlStore
+        raise NotImplementedError
+
+    def _write(self) -> AbstractAsyncContextManager[AsyncConnection]:  # provided by SqlStore
+        raise NotImplementedError
     _user: Any
 
     # -- two-factor -----------------------------------------------------------------------
     @staticmethod
-    def _two_factor(row: Mapping[str, Any]) -> TwoFactorRecord:
+    def _two_factor(row: Mapping[Any, Any]) -> TwoFactorRecord:
         return TwoFactorRecord(
             id=row["id"], user_id=row["userId"], secret=row["secret"], backup_codes=row["backupCodes"],
             verified=True if row["verified"] is None else bool(row["verified"]),
@@ -167,7 +170,7 @@ class PluginStoreMixin:
         if q.has_role:
             # ",admin,moderator," contains ",admin,": the column read as the access module reads
             # it (spaces ignored; empty means the default role).
-            stored = sa.func.replace(sa.func.coalesce(u.c.role, ""), " ", "")
+            stored: sa.ColumnElement[Any] = sa.func.replace(sa.func.coalesce(u.c.role, ""), " ", "")
             if q.default_role:
                 stored = sa.case((stored == "", q.default_role), else_=stored)
             listed = sa.literal(",", sa.String) + stored + sa.literal(",", sa.String)

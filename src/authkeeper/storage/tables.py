@@ -7,11 +7,12 @@ Auth database is served as it is. ``lockout`` is authkeeper's own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
-from ..core.models import UTC
 from ..core.settings import AdditionalField
 
 
@@ -34,7 +35,7 @@ class UTCDateTime(TypeDecorator[object]):
         return value
 
 
-_TYPES: dict[str, sa.types.TypeEngine[object] | type[sa.types.TypeEngine[object]]] = {
+_TYPES: dict[str, Any] = {
     "string": sa.Text,
     "number": sa.Float,
     "boolean": sa.Boolean,

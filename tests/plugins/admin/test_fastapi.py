@@ -31,13 +31,15 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
     deps = AuthDependencies(auth)
     deps.install(app)
+    admins = deps.require_role("admin")
+    staff_roles = deps.require_role("admin", "moderator")
 
     @app.get("/admin-only")
-    async def admin_only(user: User = Depends(deps.require_role("admin"))) -> dict[str, str]:
+    async def admin_only(user: User = Depends(admins)) -> dict[str, str]:
         return {"email": user.email}
 
     @app.get("/staff")
-    async def staff(user: User = Depends(deps.require_role("admin", "moderator"))) -> dict[str, str]:
+    async def staff(user: User = Depends(staff_roles)) -> dict[str, str]:
         return {"email": user.email}
 
     @app.post("/ban-something", dependencies=[Depends(deps.require_permission({"user": ["ban"], "session": ["revoke"]}))])

@@ -53,7 +53,7 @@ async def test_backup_code_at_sign_in_works_once(app: TestApp) -> None:
     used = [e for e in await audit_events(app, uid) if e.event == "backup-code-used"]
     assert len(used) == 1 and used[0].details == {"remaining": 9}
     assert code not in json.dumps([e.details for e in await audit_events(app, uid)])
-    sign_in = [e for e in await audit_events(app, uid) if e.event == "sign-in"][0]
+    sign_in = next(e for e in await audit_events(app, uid) if e.event == "sign-in")
     assert sign_in.details["second_factor"] == "backup-code"
 
     again = await challenged(app)

@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import SECRET
-from tests.plugins.two_factor.helpers import EMAIL, challenged, code_now, enroll, freeze, post
+from tests.plugins.two_factor.helpers import (
+    EMAIL,
+    challenged,
+    code_now,
+    enroll,
+    freeze,
+    post,
+)
 
 pytestmark = pytest.mark.anyio
 

@@ -321,7 +321,7 @@ async def _record_changes(
     ctx: AuthContext, tx: Any, actor: Actor, before: User, after: User, values: Mapping[str, Any],
     client: ClientInfo | None,
 ) -> None:
-    who = {"user_id": before.id, "actor_id": actor.id, "client": client, **actor.details}
+    who: dict[str, Any] = {"user_id": before.id, "actor_id": actor.id, "client": client, **actor.details}
     if "role" in values and before.extra.get("role") != values["role"]:
         await audit.record(tx, audit.Event.ROLE_CHANGED, old_role=before.extra.get("role"),
                            new_role=values["role"], **who)
