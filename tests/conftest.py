@@ -238,13 +238,20 @@ def start_server(tmp: Path, env_extra: dict[str, str] | None = None, args: list[
         [sys.executable, "-m", "authkeeper", "serve", "--port", str(port), *(args or [])],
         cwd=tmp, env=env, stdout=fh, stderr=subprocess.STDOUT,
     )
+    wait_ready(proc, url, log)
+    return LiveServer(url, proc, log)
+
+
+def wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    """Until ``url``/readyz answers 200; RuntimeError (with the server's log) if it exits or
+    does not answer within 30 s."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited: {log.read_text()}")
         try:
             if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return LiveServer(url, proc, log)
+                return
         except httpx.HTTPError:
             pass
         time.sleep(0.1)

@@ -16,7 +16,7 @@ import pytest
 
 from authkeeper.cli import base_url_warning
 from authkeeper.core.settings import Settings
-from tests.conftest import free_port, loose_rate_limits
+from tests.conftest import free_port, loose_rate_limits, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,18 +33,8 @@ def _serve(cwd: Path, args: list[str], env: dict[str, str]) -> tuple[subprocess.
     fh = open(log, "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen([sys.executable, "-m", "authkeeper", "serve", *args], cwd=cwd, env=env,
                             stdout=fh, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {log.read_text()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc, log
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"server did not start: {log.read_text()}")
+    wait_ready(proc, f"http://127.0.0.1:{port}", log)
+    return proc, log
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

@@ -108,6 +108,16 @@ async def challenged(app: TestApp, email: str = EMAIL, **extra: Any) -> httpx.As
     return client
 
 
+async def trusted_browser(app: TestApp, enrolled: Enrolled) -> tuple[httpx.AsyncClient, str]:
+    """A browser that passed a challenge with "trust this device": it and its trust cookie's value."""
+    client = await challenged(app)
+    r = await post(client, app, "/two-factor/verify-totp", {"code": code_now(app, enrolled.key), "trustDevice": True})
+    assert r.status_code == 200, r.text
+    header = set_cookies(r)[COOKIE_TRUST]
+    assert "Max-Age=2592000" in header and "HttpOnly" in header
+    return client, cookie_value(header)
+
+
 async def audit_events(app: TestApp, user_id: str) -> list[Any]:
     events, _ = await app.auth.store.list_audit(AuditQuery(user_id=user_id))  # type: ignore[attr-defined]
     return events

@@ -15,23 +15,20 @@ from .helpers import (
     EMAIL,
     PASSWORD,
     Enrolled,
-    challenged,
-    code_now,
-    cookie_value,
     enroll,
     freeze,
     post,
     set_cookies,
+    trusted_browser,
 )
 
 pytestmark = pytest.mark.anyio
 
 
 async def trusted(app: TestApp, enrolled: Enrolled) -> tuple[httpx.AsyncClient, str]:
-    client = await challenged(app)
-    r = await post(client, app, "/two-factor/verify-totp", {"code": code_now(app, enrolled.key), "trustDevice": True})
-    assert r.status_code == 200, r.text
-    return client, app.ctx.signer.unsign(cookie_value(set_cookies(r)[COOKIE_TRUST])).split("!")[1]  # type: ignore[union-attr]
+    """A trusted browser and the id of its trust record."""
+    client, raw = await trusted_browser(app, enrolled)
+    return client, app.ctx.signer.unsign(raw).split("!")[1]  # type: ignore[union-attr]
 
 
 async def test_the_other_devices_are_no_longer_trusted_but_the_callers_is(app: TestApp) -> None:

@@ -16,7 +16,6 @@ from .helpers import (
     COOKIE_TRUST,
     EMAIL,
     PASSWORD,
-    Enrolled,
     challenged,
     code_now,
     cookie_value,
@@ -24,19 +23,11 @@ from .helpers import (
     freeze,
     post,
     set_cookies,
+    trusted_browser,
     user_id,
 )
 
 pytestmark = pytest.mark.anyio
-
-
-async def trusted_browser(app: TestApp, enrolled: Enrolled) -> tuple[httpx.AsyncClient, str]:
-    client = await challenged(app)
-    r = await post(client, app, "/two-factor/verify-totp", {"code": code_now(app, enrolled.key), "trustDevice": True})
-    assert r.status_code == 200, r.text
-    header = set_cookies(r)[COOKIE_TRUST]
-    assert "Max-Age=2592000" in header and "HttpOnly" in header
-    return client, cookie_value(header)
 
 
 async def sign_in(app: TestApp, client: httpx.AsyncClient) -> httpx.Response:
