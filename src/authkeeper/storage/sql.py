@@ -62,8 +62,10 @@ def make_engine(settings: DatabaseSettings) -> AsyncEngine:
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
+            # The timeout first: switching a new file to WAL takes a lock that several processes
+            # starting at once (workers migrating) must wait for, not fail on.
             cur.execute(f"PRAGMA busy_timeout={int(timeout)}")
+            cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
