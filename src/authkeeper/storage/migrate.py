@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from ..core.settings import Settings
 from .schema_sync import sync_schema
-from .sql import make_engine
+from .sql import make_engine, use_wal
 from .tables import build_tables
 
 if TYPE_CHECKING:
@@ -98,6 +98,8 @@ async def migrate(settings: Settings) -> list[str]:
             await conn.execution_options(authkeeper_write=True)
             async with conn.begin():
                 await conn.run_sync(run)
+        if engine.dialect.name == "sqlite":
+            await use_wal(engine)
     finally:
         await engine.dispose()
     return changes

@@ -65,7 +65,17 @@ def make_engine(settings: DatabaseSettings) -> AsyncEngine:
             # The timeout first: switching a new file to WAL takes a lock that several processes
             # starting at once (workers migrating) must wait for, not fail on.
             cur.execute(f"PRAGMA busy_timeout={int(timeout)}")
-            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA journal_mode")
+            if str(cur.fetchone()[0]).lower() != "wal":
+                # The switch needs the file to itself, and SQLite answers "locked" at once
+                # (without waiting) when another connection is writing. WAL is a property of
+                # the file: this connection goes on in the current mode, and the migration
+                # (or the next connection) makes the switch.
+                try:
+                    cur.execute("PRAGMA journal_mode=WAL")
+                except Exception as exc:  # the driver's OperationalError, wrapped or not
+                    if not _is_busy(exc):
+                        raise
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
@@ -85,8 +95,33 @@ def make_engine(settings: DatabaseSettings) -> AsyncEngine:
     )
 
 
+def _is_busy(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
 def _is_locked(exc: OperationalError) -> bool:
-    return "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower()
+    return _is_busy(exc.orig) if exc.orig is not None else False
+
+
+async def use_wal(engine: AsyncEngine, *, attempts: int = 50) -> bool:
+    """Switch a SQLite file to write-ahead logging, retrying while another connection holds it
+    (SQLite refuses the switch at once rather than waiting). The mode stays with the file.
+    False when the file stayed in its journal mode (it works so, with less concurrency)."""
+    for attempt in range(attempts):
+        try:
+            async with engine.connect() as conn:
+                raw = await conn.get_raw_connection()
+                driver: Any = raw.driver_connection  # aiosqlite's: outside any transaction
+                async with driver.execute("PRAGMA journal_mode=WAL") as cursor:
+                    row = await cursor.fetchone()
+                if row and str(row[0]).lower() == "wal":
+                    return True
+        except Exception as exc:  # the driver's error, not SQLAlchemy's
+            if not _is_busy(exc):
+                raise
+        await asyncio.sleep(min(0.01 * 2**attempt, 0.2))
+    return False
 
 
 class SqlStore(PluginStoreMixin):
