@@ -10,6 +10,19 @@ they should, then measures both with wrk (one thread): get-session, sign-in, get
 sign-in runs flat out, server CPU time per request, and each server's memory. It prints a
 table, the conditions of the run (load averages, CPU, versions) and writes the same as
 Markdown to ``bench/results/``. See bench/README.md for what the numbers mean.
+
+With ``--baseline REV`` it compares authkeeper with itself instead, to show that a change costs
+no performance:
+
+    .venv/bin/python bench/run.py --baseline REV [--current REV] [--runs 3] [--duration 10] [--warmup 3] [--markdown]
+
+REV (``HEAD~3``, a sha, ``origin/main``) is exported with ``git archive`` (the work tree is not
+touched) and installed, not editable, into its own virtualenv under ``bench/.cache/``, reused
+for the same commit. The current side is the working tree, run from the project's ``.venv``
+(or, with ``--current REV``, another archived revision). Each run starts a fresh server on a
+fresh database and measures get-session and sign-in; runs alternate (B, C, B, C, ...). The
+report gives every run, the medians, and current/baseline for server CPU per request, judged
+against a 5% target.
 """
 
 from __future__ import annotations
@@ -26,12 +39,13 @@ import shlex
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +54,28 @@ BENCH = Path(__file__).resolve().parent
 REFERENCE = BENCH / "reference"
 SIGN_IN_LUA = BENCH / "sign-in.lua"
 DATABASES = {"authkeeper": "bench_authkeeper", "betterauth": "bench_betterauth"}
+# --baseline mode: one database per side, made afresh for every run.
+COMPARE_DATABASES = {"baseline": "bench_ak_baseline", "current": "bench_ak_current"}
+REPO = BENCH.parent
+CACHE = BENCH / ".cache"
 SECRET = "bench-authkeeper-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+# authkeeper's settings in both modes: development mode with a fixed secret, no rate limit,
+# no lockout, mail dropped.
+AUTHKEEPER_ENV = {
+    "AUTHKEEPER_ENV": "development",
+    "AUTHKEEPER_SECRET": SECRET,
+    "AUTHKEEPER_RATE_LIMIT": '{"enabled": false}',
+    "AUTHKEEPER_LOCKOUT": '{"enabled": false}',
+    "AUTHKEEPER_MAIL": '{"backend": "none"}',
+}
+# --baseline mode also pins the argon2id parameters (today's defaults), so that both revisions
+# hash with the same cost even if a default changed in between.
+COMPARE_ENV = {
+    **AUTHKEEPER_ENV,
+    "AUTHKEEPER_PASSWORD__ARGON2_MEMORY_KIB": "19456",
+    "AUTHKEEPER_PASSWORD__ARGON2_TIME_COST": "2",
+    "AUTHKEEPER_PASSWORD__ARGON2_PARALLELISM": "1",
+}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -135,7 +170,7 @@ def _postgres_ours(pid: int) -> bool:
         return False
     if not cmdline.startswith("postgres: "):
         return False
-    if any(f" {name} " in cmdline for name in DATABASES.values()):
+    if any(f" {name} " in cmdline for name in [*DATABASES.values(), *COMPARE_DATABASES.values()]):
         return True
     return not re.search(r"\d+\.\d+\.\d+\.\d+\(\d+\)|\[local\]", cmdline)
 
@@ -226,6 +261,10 @@ class Server:
     password: str = ""
     results: dict[str, Any] = field(default_factory=dict)
     account: CpuAccount | None = None
+    # Wait until the server is idle before each measured run (--baseline mode): the requests a
+    # warm-up left queued (up to one per connection; a sign-in's hash goes on after wrk hangs up)
+    # would otherwise be charged to the measurement.
+    settle: bool = False
 
     @property
     def origin(self) -> str:
@@ -449,10 +488,25 @@ class MemorySampler:
         self._thread.join()
 
 
+def wait_idle(pid: int, quiet: float = 0.3, timeout: float = 15.0) -> None:
+    """Return once ``pid`` has used less than 2 clock ticks of CPU during ``quiet`` seconds
+    (or after ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    last = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = cpu_seconds(pid)
+        if now - last < 2 / CLOCK_TICKS:
+            return
+        last = now
+
+
 def measured(server: Server, load: Callable[[], WrkResult]) -> tuple[WrkResult, float, float]:
     """Run ``load``; return its result, the server's CPU milliseconds per request, and the
     share of the machine other processes used meanwhile (percent)."""
     assert server.account is not None
+    if server.settle:
+        wait_idle(server.pid)
     mark = server.account.mark()
     before = cpu_seconds(server.pid)
     result = load()
@@ -534,12 +588,12 @@ def scrypt_ceiling(seconds: float) -> float:
 # --------------------------------------------------------------------------- databases
 
 
-async def _databases(admin_url: str, create: bool) -> None:
+async def _databases(admin_url: str, create: bool, names: Iterable[str] = DATABASES.values()) -> None:
     import asyncpg
 
     conn = await asyncpg.connect(admin_url)
     try:
-        for name in DATABASES.values():
+        for name in names:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             if create:
                 await conn.execute(f'CREATE DATABASE "{name}"')
@@ -670,6 +724,401 @@ def load_average() -> str:
         return " ".join(fh.read().split()[:3])
 
 
+# --------------------------------------------------------------------------- baseline comparison
+#
+# --baseline REV: authkeeper at an earlier revision next to the working tree (or --current REV),
+# each in its own virtualenv, its own fresh database and its own port, measured in alternating
+# runs (B, C, B, C, ...) so that drift on a shared machine hits both sides alike.
+
+TARGET = 0.05  # the largest CPU-per-request increase a refactor may cost (current / baseline - 1)
+
+
+def git(*cmd: str) -> str:
+    """A read-only git command in the repository; its stdout, without trailing white space."""
+    try:
+        out = subprocess.run(["git", "--no-optional-locks", "-C", str(REPO), *cmd], check=False, capture_output=True,
+                             text=True, timeout=60)
+    except OSError as exc:
+        raise BenchError(f"git could not run: {exc}") from None
+    if out.returncode != 0:
+        raise BenchError(f"git {shlex.join(cmd)} failed: {out.stderr.strip()}")
+    return out.stdout.rstrip()
+
+
+@dataclass
+class Side:
+    """One of the two authkeepers compared: an archived revision or the working tree."""
+
+    key: str  # "baseline" or "current"
+    rev: str  # what the caller named ("HEAD~3"), or "working tree"
+    sha: str  # the commit (for the working tree: HEAD)
+    subject: str
+    python: Path  # the interpreter that runs ``python -m authkeeper serve``
+    archived: bool
+    dirty: list[str] = field(default_factory=list)  # working tree: files changed since HEAD
+    runs: list[Server] = field(default_factory=list)
+
+    def describe(self) -> str:
+        if self.archived:
+            return f"{self.rev} = {self.sha} ({self.title()}), archived, venv {os.path.relpath(self.python.parent.parent)}"
+        changes = (f"{len(self.dirty)} uncommitted change(s): {', '.join(self.dirty[:8])}"
+                   f"{' ...' if len(self.dirty) > 8 else ''}") if self.dirty else "no uncommitted change"
+        return (f"working tree at HEAD {self.sha} ({self.title()}), {changes}; "
+                f"venv {os.path.relpath(self.python.parent.parent)}")
+
+    def title(self) -> str:
+        return self.subject if len(self.subject) <= 72 else self.subject[:69] + "..."
+
+    def short(self) -> str:
+        return self.sha[:10] + ("" if self.archived else "+tree")
+
+
+def resolve(rev: str) -> tuple[str, str]:
+    """The full commit sha and subject of ``rev``."""
+    sha = git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}") if rev else ""
+    if not re.fullmatch(r"[0-9a-f]{40}", sha):
+        raise BenchError(f"{rev!r} is not a git revision of {REPO}")
+    return sha, git("log", "-1", "--format=%s", sha)
+
+
+def _installed_from(python: Path) -> str:
+    """Where ``python`` imports authkeeper from (its package directory)."""
+    out = subprocess.run([str(python), "-c", "import authkeeper, os; print(os.path.dirname(authkeeper.__file__))"],
+                         check=False, capture_output=True, text=True, timeout=120, cwd=tempfile.gettempdir(),
+                         env={k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")})
+    if out.returncode != 0:
+        raise BenchError(f"{python} cannot import authkeeper:\n{out.stderr.strip()[-2000:]}")
+    return out.stdout.strip()
+
+
+def revision_venv(sha: str) -> Path:
+    """The python of a virtualenv with authkeeper at ``sha`` installed (not editable), in
+    bench/.cache/baseline-<sha>/; made once (git archive | tar -x, then pip install), reused after."""
+    venv = CACHE / f"baseline-{sha}"
+    python = venv / "bin" / "python"
+    marker = venv / ".bench-installed"
+    if marker.is_file() and python.exists():
+        log(f"bench: reusing {os.path.relpath(venv)}")
+    else:
+        if venv.exists():
+            log(f"bench: {os.path.relpath(venv)} is incomplete (an earlier install failed or was interrupted): remaking it")
+            shutil.rmtree(venv)
+        CACHE.mkdir(parents=True, exist_ok=True)
+        source = Path(tempfile.mkdtemp(prefix=f"authkeeper-{sha[:10]}-"))
+        install_log = CACHE / f"baseline-{sha}.install.log"
+        try:
+            log(f"bench: exporting {sha[:10]} with git archive into {source}")
+            archive = subprocess.Popen(["git", "-C", str(REPO), "archive", "--format=tar", sha],
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            assert archive.stdout is not None
+            untar = subprocess.run(["tar", "-x", "-C", str(source)], check=False, stdin=archive.stdout,
+                                   capture_output=True)
+            archive.stdout.close()
+            archive_err = archive.stderr.read().decode(errors="replace") if archive.stderr else ""
+            if archive.wait() != 0 or untar.returncode != 0:
+                raise BenchError(f"git archive {sha} | tar -x failed: {archive_err.strip()} "
+                                 f"{untar.stderr.decode(errors='replace').strip()}")
+            log(f"bench: creating {os.path.relpath(venv)} and installing {sha[:10]} into it "
+                f"(pip install, not editable; log: {os.path.relpath(install_log)})")
+            with open(install_log, "wb") as out:
+                for cmd in ([sys.executable, "-m", "venv", str(venv)],
+                            [str(python), "-m", "pip", "install", "--disable-pip-version-check", str(source)]):
+                    out.write(f"$ {shlex.join(cmd)}\n".encode())
+                    out.flush()
+                    done = subprocess.run(cmd, check=False, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                          cwd=tempfile.gettempdir(),
+                                          env={k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")})
+                    if done.returncode != 0:
+                        tail = "\n".join(install_log.read_text(errors="replace").splitlines()[-25:])
+                        raise BenchError(f"installing {sha[:10]} failed ({shlex.join(cmd)}):\n{tail}")
+        finally:
+            shutil.rmtree(source, ignore_errors=True)
+        marker.write_text(sha + "\n")
+    where = _installed_from(python)
+    if not Path(where).resolve().is_relative_to(venv.resolve()):
+        raise BenchError(f"{python} imports authkeeper from {where}, not from its own venv {venv}")
+    return python
+
+
+def working_tree_side() -> Side:
+    python = REPO / ".venv" / "bin" / "python"
+    if not python.exists():
+        raise BenchError(f"{python} is missing: the working tree runs from the project's virtualenv (.venv)")
+    sha, subject = resolve("HEAD")
+    dirty = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no", "--", "src", "pyproject.toml")
+             .splitlines() if line.strip()]
+    return Side("current", "working tree", sha, subject, python, archived=False, dirty=dirty)
+
+
+def archived_side(key: str, rev: str) -> Side:
+    sha, subject = resolve(rev)
+    return Side(key, rev, sha, subject, revision_venv(sha), archived=True)
+
+
+_UNKNOWN_SETTING = re.compile(r"[^\n]*unknown (setting|section)[^\n]*")
+
+
+def start_side(side: Side, server: Server) -> None:
+    """Start ``server``; say plainly when it failed because its revision does not know one of
+    the settings both sides are given, or (working tree) because the tree is mid-edit."""
+    try:
+        server.start()
+    except BenchError as exc:
+        unknown = _UNKNOWN_SETTING.search(server.log_tail(200))
+        if unknown:
+            raise BenchError(
+                f"the {side.key} ({side.short()}) does not accept a setting that the benchmark passes to both servers: "
+                f"{unknown.group(0).strip()}\nBoth sides must run with the same settings ({', '.join(sorted(COMPARE_ENV))}); "
+                f"pick a revision that knows them, or change COMPARE_ENV in bench/run.py for this comparison."
+            ) from None
+        if not side.archived:
+            raise BenchError(f"{exc}\n(The working tree may be in the middle of an edit: retry later, or measure a "
+                             f"committed revision with --current REV.)") from None
+        raise
+
+
+def compare_run(side: Side, run: int, args: argparse.Namespace, account: CpuAccount, workdir: Path) -> Server:
+    """One run of one side: a fresh database and server, then get-session and sign-in."""
+    pg = args.pg.rstrip("/")
+    admin = f"{pg}/{args.pg_admin_db}"
+    database = COMPARE_DATABASES[side.key]
+    port = free_port()
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith("AUTHKEEPER_") and k not in ("NODE_ENV", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    server = Server(
+        key=side.key, label=f"{side.key} {side.short()} run {run}", port=port,
+        cmd=[str(side.python), "-m", "authkeeper", "serve", "--port", str(port), "--log-level", "warning"],
+        env={**clean, "DATABASE_URL": f"{pg}/{database}", **COMPARE_ENV},
+        cwd=workdir, log=workdir / f"{side.key}-run{run}.log", account=account, settle=True,
+    )
+    asyncio.run(_databases(admin, create=True, names=[database]))
+    try:
+        log(f"bench: run {run}, {side.key} ({side.short()}): starting on {server.origin} with database {database}")
+        start_side(side, server)
+        time.sleep(2)
+        server.results["rss_idle"] = read_status(server.pid)["VmRSS"] / 1024
+        prepare_user(server)
+        for title, scenario in (("get-session", bench_get_session), ("sign-in", bench_sign_in)):
+            scenario(server, args, log)
+            if not server.alive():
+                raise BenchError(f"{server.label} died during {title}:\n{server.log_tail()}")
+        server.results["rss_hwm"] = read_status(server.pid)["VmHWM"] / 1024
+        server.results["rss_peak"] = server.results["rss_peak"] / 1024
+    finally:
+        server.stop()
+        asyncio.run(_databases(admin, create=False, names=[database]))
+    return server
+
+
+# (key, label, unit, digits, better: "higher"/"lower"/None)
+COMPARE_ROWS: list[tuple[str, str, str, int, str | None]] = [
+    ("gs_cpu", "get-session: server CPU per request", "ms", 3, "lower"),
+    ("si_cpu", "sign-in: server CPU per request", "ms", 2, "lower"),
+    ("gs_rps", "get-session: requests/s", "req/s", 0, "higher"),
+    ("gs_p50", "get-session: p50 latency", "ms", 2, "lower"),
+    ("gs_p99", "get-session: p99 latency", "ms", 2, "lower"),
+    ("si_rps", "sign-in: requests/s", "req/s", 1, "higher"),
+    ("si_p50", "sign-in: p50 latency", "ms", 1, "lower"),
+    ("si_p99", "sign-in: p99 latency", "ms", 1, "lower"),
+    ("rss_idle", "RSS idle after start", "MiB", 1, "lower"),
+    ("rss_peak", "RSS peak under sign-in load (VmRSS sampled)", "MiB", 1, "lower"),
+    ("rss_hwm", "RSS high-water mark at the end (VmHWM)", "MiB", 1, "lower"),
+    ("gs_other", "other processes' CPU during get-session", "% of machine", 0, None),
+    ("si_other", "other processes' CPU during sign-in", "% of machine", 0, None),
+]
+TARGET_ROWS = ("gs_cpu", "si_cpu")
+
+
+def _median(side: Side, key: str) -> float:
+    return float(statistics.median(s.results[key] for s in side.runs))
+
+
+def compare_table(base: Side, cur: Side) -> tuple[list[str], list[list[str]]]:
+    header = ["metric"]
+    for n in range(len(base.runs)):
+        header += [f"B{n + 1}", f"C{n + 1}"]
+    header += ["median B", "median C", "ratio C/B", "direction"]
+    rows = []
+    for key, label, unit, digits, better in COMPARE_ROWS:
+        row = [f"{label} ({unit})"]
+        for b, c in zip(base.runs, cur.runs, strict=True):
+            row += [f"{b.results[key]:.{digits}f}", f"{c.results[key]:.{digits}f}"]
+        mb, mc = _median(base, key), _median(cur, key)
+        ratio = f"{mc / mb:.3f}" if mb and better else "-"
+        direction = {"higher": "higher is better", "lower": "lower is better", None: "information"}[better]
+        rows.append([*row, f"{mb:.{digits}f}", f"{mc:.{digits}f}", ratio, direction])
+    return header, rows
+
+
+def verdicts(base: Side, cur: Side) -> list[str]:
+    """For each CPU-per-request figure: the ratio of the medians, the per-run pairs, the
+    spread of each side's runs, and whether the ratio is within the target."""
+    lines = []
+    for key in TARGET_ROWS:
+        label = next(r[1] for r in COMPARE_ROWS if r[0] == key)
+        mb, mc = _median(base, key), _median(cur, key)
+        ratio = mc / mb
+        pairs = " ".join(f"{c.results[key] / b.results[key]:.3f}" for b, c in zip(base.runs, cur.runs, strict=True))
+        spread = []
+        for side in (base, cur):
+            values = [s.results[key] for s in side.runs]
+            spread.append(f"{100 * (max(values) - min(values)) / statistics.median(values):.1f}%")
+        if ratio <= 1 + TARGET:
+            verdict = f"WITHIN the {100 * TARGET:.0f}% target"
+            if ratio < 1 - TARGET:
+                verdict += f" ({100 * (1 - ratio):.0f}% less CPU than the baseline)"
+        else:
+            verdict = f"OVER the {100 * TARGET:.0f}% target ({100 * (ratio - 1):.1f}% more CPU than the baseline)"
+        noisy = max(float(x.rstrip("%")) for x in spread) > 100 * TARGET
+        lines.append(
+            f"{label}: current/baseline = {ratio:.3f} (medians {mc:.3f} / {mb:.3f} ms; per run pair {pairs}; "
+            f"spread of the runs: baseline {spread[0]}, current {spread[1]}): {verdict}"
+            + (" - the runs spread more than the target, so repeat with more --runs or on a quieter machine "
+               "before trusting this" if noisy else "")
+        )
+    return lines
+
+
+def generic_text_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    left = {0, len(header) - 1}
+    lines = []
+    for n, row in enumerate([header, *rows]):
+        cells = [c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        lines.append(" | ".join(cells))
+        if n == 0:
+            lines.append("-+-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def generic_markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    align = ["---", *["--:"] * (len(header) - 2), "---"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def compare_notes(args: argparse.Namespace, base: Side, cur: Side, load_before: str, load_after: str,
+                  other_load: str, started: dt.datetime) -> list[str]:
+    env = environment()
+    errors = [f"{s.label} {SCENARIOS[k[:2]]}: {v}" for side in (base, cur) for s in side.runs
+              for k, v in s.results.items() if k.endswith("_errors") and v]
+    notes = [
+        f"date: {started.isoformat(timespec='seconds')}",
+        f"command: {args.command_line}",
+        f"baseline (B): {base.describe()}",
+        f"current (C): {cur.describe()}",
+        (f"order: {', '.join(f'B{n} C{n}' for n in range(1, args.runs + 1))} (alternating; each run a fresh server "
+         f"and a fresh database; each measured wrk run starts once the server is idle)"),
+        (f"wrk: 1 thread, {args.connections} connections, warm-up {args.warmup:g} s, measured {args.duration:g} s "
+         f"per scenario and run; {env['wrk']}"),
+        f"load average before: {load_before}",
+        f"load average after:  {load_after} (includes the benchmark itself)",
+        f"other load: {other_load}",
+        f"machine: nproc={env['nproc']}, CPU {env['cpu']}, Linux {env['kernel']}; Python {env['python']}",
+        "settings (both sides): " + ", ".join(f"{k}={v}" for k, v in COMPARE_ENV.items() if k != "AUTHKEEPER_SECRET")
+        + ", AUTHKEEPER_SECRET=<fixed>; hash threads: the default (one per core)",
+        (f"socket errors: {'; '.join(errors) or 'none'}; no non-2xx answer, and every answer at least the size of "
+         f"the verified one"),
+    ]
+    if args.runs < 3:
+        notes.append(f"only {args.runs} run(s) of each side: the medians are not robust; use --runs 3 or more")
+    return notes
+
+
+def compare_preflight(args: argparse.Namespace) -> None:
+    if shutil.which("wrk") is None:
+        raise BenchError("wrk is not installed. Install it (Debian/Ubuntu: apt-get install -y wrk; "
+                         "macOS: brew install wrk) and run again.")
+    if shutil.which("git") is None:
+        raise BenchError("git is not installed (the baseline is exported with git archive).")
+    for mod in ("asyncpg", "httpx"):
+        try:
+            __import__(mod)
+        except ImportError:
+            raise BenchError(f"Python module {mod!r} is missing: run this with the project's virtualenv "
+                             "(.venv/bin/python bench/run.py)") from None
+
+
+def compare_main(args: argparse.Namespace) -> int:
+    try:
+        compare_preflight(args)
+        base = archived_side("baseline", args.baseline)
+        cur = archived_side("current", args.current) if args.current else working_tree_side()
+    except BenchError as exc:
+        log(f"bench: {exc}")
+        return 2
+
+    started = dt.datetime.now().astimezone()
+    workdir = Path(tempfile.mkdtemp(prefix="authkeeper-bench-baseline-"))
+    load_before = load_average()
+    log(f"bench: load average {load_before}; baseline {base.short()}, current {cur.short()}; "
+        f"{args.runs} alternating runs of each")
+    status = 0
+    other_load = ""
+    try:
+        account = CpuAccount()
+        for run in range(1, args.runs + 1):
+            for side in (base, cur):
+                side.runs.append(compare_run(side, run, args, account, workdir))
+        other_load = account.summary()
+    except BenchError as exc:
+        log(f"bench: {exc}")
+        status = 1
+    except KeyboardInterrupt:
+        log("bench: interrupted")
+        status = 130
+    finally:
+        try:
+            asyncio.run(_databases(f"{args.pg.rstrip('/')}/{args.pg_admin_db}", create=False,
+                                   names=COMPARE_DATABASES.values()))
+        except Exception as exc:  # noqa: BLE001 - report, never hide the run's own outcome
+            log(f"bench: could not drop the benchmark databases: {exc}")
+    load_after = load_average()
+    if status:
+        log(f"bench: server logs are in {workdir}")
+        return status
+
+    header, rows = compare_table(base, cur)
+    judged = verdicts(base, cur)
+    notes = compare_notes(args, base, cur, load_before, load_after, other_load, started)
+    if args.markdown:
+        print(generic_markdown_table(header, rows))
+        print()
+        print("\n".join(f"- {v}" for v in judged))
+        print()
+        print("\n".join(f"- {n}" for n in notes))
+    else:
+        print(generic_text_table(header, rows))
+        print()
+        print("\n".join(judged))
+        print()
+        print("\n".join(notes))
+    if not args.no_write:
+        path = args.output or BENCH / "results" / f"baseline-{started.strftime('%Y%m%d-%H%M%S')}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        raw = [
+            f"### {s.label}: {SCENARIOS[k[:2]]}\n\n```\n{v.strip()}\n```"
+            for n in range(args.runs) for s in (base.runs[n], cur.runs[n])
+            for k, v in s.results.items() if k.endswith("_raw")
+        ]
+        path.write_text("\n\n".join([
+            f"# authkeeper {base.short()} (baseline) vs {cur.short()} (current): {started.strftime('%Y-%m-%d %H:%M %Z')}",
+            generic_markdown_table(header, rows),
+            "\n".join(f"- {v}" for v in judged),
+            "\n".join(f"- {n}" for n in notes),
+            "## Raw wrk output",
+            *raw,
+        ]) + "\n")
+        log(f"bench: report written to {path}")
+    if args.keep_logs:
+        log(f"bench: server logs kept in {workdir}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -690,9 +1139,19 @@ def preflight(args: argparse.Namespace) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description="Benchmark authkeeper next to Better Auth 1.7.25 (see bench/README.md).")
-    p.add_argument("--duration", type=float, default=15, help="seconds of each measured wrk run (default 15)")
-    p.add_argument("--warmup", type=float, default=5, help="seconds of the warm-up run before each measurement (default 5)")
+    p = argparse.ArgumentParser(description="Benchmark authkeeper next to Better Auth 1.7.25, or (--baseline REV) "
+                                            "the working tree next to an earlier revision (see bench/README.md).")
+    p.add_argument("--baseline", metavar="REV",
+                   help="compare authkeeper at git revision REV (archived, in its own venv under bench/.cache/) with "
+                        "the working tree, instead of authkeeper with Better Auth")
+    p.add_argument("--current", metavar="REV",
+                   help="with --baseline: measure revision REV (archived like the baseline) instead of the working tree")
+    p.add_argument("--runs", type=int, default=3,
+                   help="with --baseline: runs of each side, alternating baseline and current (default 3)")
+    p.add_argument("--duration", type=float,
+                   help="seconds of each measured wrk run (default 15; 10 with --baseline)")
+    p.add_argument("--warmup", type=float,
+                   help="seconds of the warm-up run before each measurement (default 5; 3 with --baseline)")
     p.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     p.add_argument("--mixed-sign-in-connections", type=int, default=16,
                    help="connections of the sign-in flood during the mixed run (default 16)")
@@ -701,10 +1160,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="PostgreSQL server (no database part; default postgresql://postgres@127.0.0.1:5432)")
     p.add_argument("--pg-admin-db", default="postgres", help="database to connect to for CREATE/DROP DATABASE (default postgres)")
     p.add_argument("--markdown", action="store_true", help="print the report as Markdown instead of a text table")
-    p.add_argument("--output", type=Path, help="Markdown report file (default bench/results/results-<date>.md)")
+    p.add_argument("--output", type=Path, help="Markdown report file (default bench/results/results-<date>.md; "
+                                               "baseline-<date>.md with --baseline)")
     p.add_argument("--no-write", action="store_true", help="do not write the Markdown report file")
     p.add_argument("--keep-logs", action="store_true", help="keep the servers' logs (their directory is printed)")
     args = p.parse_args(argv)
+    if args.current and not args.baseline:
+        p.error("--current needs --baseline")
+    if args.runs < 1:
+        p.error("--runs must be at least 1")
+    if args.duration is None:
+        args.duration = 10 if args.baseline else 15
+    if args.warmup is None:
+        args.warmup = 3 if args.baseline else 5
     if args.duration <= 0 or args.warmup < 0 or args.connections < 1 or args.mixed_sign_in_connections < 1:
         p.error("durations must be positive and connection counts at least 1")
     script = sys.argv[0] if argv is None else os.path.relpath(__file__)
@@ -712,11 +1180,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-
-    def log(message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
+    if args.baseline:
+        return compare_main(args)
 
     try:
         preflight(args)
@@ -734,15 +1205,7 @@ def main(argv: list[str] | None = None) -> int:
     ak = Server(
         key="authkeeper", label="authkeeper", port=ak_port,
         cmd=[sys.executable, "-m", "authkeeper", "serve", "--port", str(ak_port), "--log-level", "warning"],
-        env={
-            **clean,
-            "DATABASE_URL": f"{pg}/{DATABASES['authkeeper']}",
-            "AUTHKEEPER_ENV": "development",
-            "AUTHKEEPER_SECRET": SECRET,
-            "AUTHKEEPER_RATE_LIMIT": '{"enabled": false}',
-            "AUTHKEEPER_LOCKOUT": '{"enabled": false}',
-            "AUTHKEEPER_MAIL": '{"backend": "none"}',
-        },
+        env={**clean, "DATABASE_URL": f"{pg}/{DATABASES['authkeeper']}", **AUTHKEEPER_ENV},
         cwd=workdir, log=workdir / "authkeeper.log",
     )
     ba = Server(

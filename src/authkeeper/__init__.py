@@ -17,9 +17,12 @@ from .core.settings import (
     Settings,
     UserSettings,
 )
+from .plugins.admin.settings import AdminSettings
+from .plugins.two_factor.settings import TwoFactorSettings
 
 __all__ = [
     "AdditionalField",
+    "AdminSettings",
     "AuthError",
     "Authkeeper",
     "ConfigError",
@@ -33,6 +36,7 @@ __all__ = [
     "RateLimitSettings",
     "SessionSettings",
     "Settings",
+    "TwoFactorSettings",
     "UserSettings",
     "load_settings",
 ]

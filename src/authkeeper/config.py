@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .core.settings import Settings
+from .core.settings import Settings, section_types
 
 
 class ConfigError(ValueError):
@@ -102,10 +102,15 @@ def _json(text: str, key: str) -> Any:
 def build(cls: Any, data: Mapping[str, Any], prefix: str = "") -> Any:
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
+    # The plugins' sections ([admin], [two_factor], ...) sit beside the core's in Settings.
+    plugin_sections = section_types() if cls is Settings else {}
     kwargs = {}
     for key, value in data.items():
         full = f"{prefix}.{key}" if prefix else key
-        if key not in names:
+        if key in plugin_sections and key not in names:
+            kwargs[key] = _convert(value, plugin_sections[key], full)
+            continue
+        if key not in names or key == "sections" and cls is Settings:
             raise ConfigError(f"{full}: unknown setting")
         kwargs[key] = _convert(value, hints[key], full)
     try:
@@ -124,8 +129,8 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
 
 def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     hints = typing.get_type_hints(Settings)
-    top = set(hints)
-    sections = {name for name, tp in hints.items() if dataclasses.is_dataclass(tp)}
+    top = set(hints) - {"sections"}
+    sections = {name for name, tp in hints.items() if dataclasses.is_dataclass(tp)} | set(section_types())
     out: dict[str, Any] = {}
     for name, value in sorted(environ.items()):
         if not name.startswith("AUTHKEEPER_"):

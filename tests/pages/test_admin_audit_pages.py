@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from authkeeper.core import audit
-from authkeeper.core.settings import AdminSettings
+from authkeeper.plugins.admin import AdminSettings
 from tests.pages.helpers import PASSWORD, Visitor, make_user, notice, text, title
 from tests.pages.test_admin_pages import world
 

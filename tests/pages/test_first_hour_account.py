@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from authkeeper.core.settings import EmailPasswordSettings, TwoFactorSettings
-from authkeeper.plugins.two_factor import backup_codes
+from authkeeper.core.settings import EmailPasswordSettings
+from authkeeper.plugins.two_factor import TwoFactorSettings, backup_codes
 from tests.pages.helpers import PASSWORD, Visitor, make_user, text
 from tests.plugins.two_factor.helpers import enroll, freeze, user_id
 

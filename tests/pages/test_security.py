@@ -11,11 +11,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from authkeeper.core.settings import (
-    AdminSettings,
     LockoutSettings,
     RateLimitRule,
     RateLimitSettings,
 )
+from authkeeper.plugins.admin import AdminSettings
 from tests.conftest import ORIGIN
 from tests.pages.helpers import (
     PASSWORD,

@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from authkeeper.core.audit import Event
-from authkeeper.core.settings import AdminSettings, EmailPasswordSettings, MailSettings
+from authkeeper.core.settings import EmailPasswordSettings, MailSettings
+from authkeeper.plugins.admin import AdminSettings
 from tests.plugins.admin.helpers import Clock, World
 from tests.plugins.two_factor.helpers import (
     PASSWORD,

@@ -9,13 +9,47 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 Mode = Literal["development", "production"]
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 FieldType = Literal["string", "number", "boolean", "date"]
+S = TypeVar("S")
+
+_SECTIONS: dict[str, type[Any]] = {}
+_NAMES: dict[type[Any], str] = {}
+
+
+def register_section(name: str, cls: type[Any]) -> None:
+    """Declare a plugin's settings section: ``[name]`` in the TOML file, ``AUTHKEEPER_NAME__KEY``
+    in the environment, ``Settings(name=cls(...))`` and ``settings.name`` in code. ``cls`` is a
+    keyword-only dataclass whose every field has a default; an optional ``problems(self) ->
+    list[str]`` method names what is wrong in it (each line is prefixed with ``name.``)."""
+    known = _SECTIONS.get(name)
+    if known is not None and known is not cls:
+        raise ValueError(f"settings section {name!r} is declared twice ({known.__name__}, {cls.__name__})")
+    if name in _FIELD_NAMES:
+        raise ValueError(f"settings section {name!r} would hide a core setting")
+    _SECTIONS[name] = cls
+    _NAMES[cls] = name
+
+
+def section_types() -> Mapping[str, type[Any]]:
+    """The declared plugin sections, by name."""
+    return dict(_SECTIONS)
+
+
+def section_of(settings: Settings, name: str) -> Any:
+    cls = _SECTIONS.get(name)
+    value = settings.sections.get(name)
+    if value is not None:
+        return value
+    if cls is None:
+        raise AttributeError(f"Settings has no setting or plugin section {name!r}")
+    return cls()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -245,63 +279,6 @@ class MailSettings:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class TwoFactorSettings:
-    """TOTP (RFC 6238), backup codes and email one-time codes, as Better Auth's plugin."""
-
-    enabled: bool = True
-    """Serve the ``/two-factor/*`` endpoints and challenge 2FA users at sign-in."""
-    issuer: str | None = None
-    """Shown in authenticator apps; defaults to ``app_name``."""
-    digits: int = 6
-    """TOTP code length (6 or 8)."""
-    period: int = 30
-    """TOTP step in seconds."""
-    backup_code_count: int = 10
-    """Backup codes per set."""
-    otp_expires_in: int = 300
-    """Lifetime of an emailed one-time code in seconds."""
-    otp_max_attempts: int = 5
-    """Wrong codes before an emailed code dies."""
-    challenge_expires_in: int = 600
-    """Lifetime of a sign-in challenge (the ``two_factor`` cookie) in seconds."""
-    challenge_max_attempts: int = 5
-    """Wrong codes before a sign-in challenge dies."""
-    trust_device_max_age: int = 2592000
-    """Lifetime of a trusted device (30 days)."""
-
-
-def _default_roles() -> dict[str, dict[str, tuple[str, ...]]]:
-    user_all = ("create", "list", "set-role", "ban", "impersonate", "delete", "set-password", "update", "get")
-    return {
-        "admin": {"user": user_all, "session": ("list", "revoke", "delete"), "audit": ("list",)},
-        "moderator": {"user": ("list", "ban", "get"), "session": ("list", "revoke"), "audit": ("list",)},
-        "user": {},
-    }
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class AdminSettings:
-    """Roles, permissions and admin user management, as Better Auth's admin plugin."""
-
-    enabled: bool = True
-    """Serve the ``/admin/*`` endpoints and refuse banned users."""
-    roles: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=_default_roles)
-    """Role → resource → allowed actions. Resources: user, session, audit."""
-    default_role: str = "user"
-    """Role of new users."""
-    admin_emails: tuple[str, ...] = ()
-    """These users are admins whatever their role column says."""
-    admin_user_ids: tuple[str, ...] = ()
-    """These users are admins whatever their role column says."""
-    impersonation_session_duration: int = 3600
-    """Lifetime of an impersonation session in seconds."""
-    banned_user_message: str = (
-        "You have been banned from this application. Please contact support if you believe this is an error."
-    )
-    """What a banned user is told (never the reason)."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
 class AuditSettings:
     """The audit log of security events."""
 
@@ -355,8 +332,24 @@ class Settings:
     rate_limit: RateLimitSettings = field(default_factory=RateLimitSettings)
     lockout: LockoutSettings = field(default_factory=LockoutSettings)
     mail: MailSettings = field(default_factory=MailSettings)
-    two_factor: TwoFactorSettings = field(default_factory=TwoFactorSettings)
-    admin: AdminSettings = field(default_factory=AdminSettings)
+    sections: Mapping[str, Any] = field(default_factory=dict)
+    """The plugins' own sections (``[admin]``, ``[two_factor]``), by name: each plugin declares
+    its section's class (:func:`register_section`). ``Settings(admin=AdminSettings(...))`` and
+    ``settings.admin`` reach them like any other field; an absent one reads as its defaults."""
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names that are not fields: a plugin's section.
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return section_of(self, name)
+
+    def section(self, cls: type[S]) -> S:
+        """The section of plugin settings class ``cls`` (its defaults when not given)."""
+        name = _NAMES.get(cls)
+        if name is None:
+            raise LookupError(f"{cls.__name__} is not a registered settings section")
+        value = self.sections.get(name)
+        return value if isinstance(value, cls) else cls()
     audit: AuditSettings = field(default_factory=AuditSettings)
     pages: PagesSettings = field(default_factory=PagesSettings)
 
@@ -426,7 +419,7 @@ class Settings:
 
     def _range_problems(self) -> list[str]:
         """Durations and counts outside the values that make sense, one line each."""
-        s, tf = self.session, self.two_factor
+        s = self.session
         positive_seconds = {
             "session.expires_in": s.expires_in, "session.dont_remember_expires_in": s.dont_remember_expires_in,
             "session.cookie_cache_max_age": s.cookie_cache_max_age,
@@ -434,10 +427,6 @@ class Settings:
             "email_password.verification_expires_in": self.email_password.verification_expires_in,
             "user.delete_token_expires_in": self.user.delete_token_expires_in,
             "rate_limit.window": self.rate_limit.window, "lockout.window": self.lockout.window,
-            "two_factor.period": tf.period, "two_factor.otp_expires_in": tf.otp_expires_in,
-            "two_factor.challenge_expires_in": tf.challenge_expires_in,
-            "two_factor.trust_device_max_age": tf.trust_device_max_age,
-            "admin.impersonation_session_duration": self.admin.impersonation_session_duration,
             "mail.smtp_timeout": self.mail.smtp_timeout,
         }
         zero_or_more = {
@@ -447,8 +436,7 @@ class Settings:
         }
         at_least_one = {
             "rate_limit.max": self.rate_limit.max, "lockout.max_failures": self.lockout.max_failures,
-            "two_factor.backup_code_count": tf.backup_code_count, "two_factor.otp_max_attempts": tf.otp_max_attempts,
-            "two_factor.challenge_max_attempts": tf.challenge_max_attempts, "database.pool_size": self.database.pool_size,
+            "database.pool_size": self.database.pool_size,
             "user.max_name_length": self.user.max_name_length, "password.argon2_time_cost": self.password.argon2_time_cost,
             "password.argon2_parallelism": self.password.argon2_parallelism,
         }
@@ -458,10 +446,31 @@ class Settings:
         found = [f"{key}: must be a positive number of seconds, not {value}" for key, value in positive_seconds.items() if value <= 0]
         found += [f"{key}: must be 0 or more, not {value}" for key, value in zero_or_more.items() if value < 0]
         found += [f"{key}: must be at least 1, not {value}" for key, value in at_least_one.items() if value < 1]
-        if tf.digits not in (6, 8):
-            found.append(f"two_factor.digits: must be 6 or 8, not {tf.digits}")
+        for name, cls in _SECTIONS.items():
+            check = getattr(cls, "problems", None)
+            if check is not None:
+                found += [f"{name}.{line}" for line in check(section_of(self, name))]
         if not 1 <= self.mail.smtp_port <= 65535:
             found.append(f"mail.smtp_port: must be between 1 and 65535, not {self.mail.smtp_port}")
         if self.password.argon2_memory_kib < 8 * self.password.argon2_parallelism:
             found.append("password.argon2_memory_kib: must be at least 8 KiB per lane (argon2_parallelism)")
         return found
+
+
+_FIELD_NAMES = frozenset(f for f in Settings.__dataclass_fields__)
+_generated_init = Settings.__init__
+
+
+def _init(self: Settings, **kwargs: Any) -> None:
+    """The dataclass's own ``__init__``, with plugin sections accepted as keywords
+    (``Settings(admin=AdminSettings(...))``); ``dataclasses.replace`` goes through it too."""
+    extra = {k: kwargs.pop(k) for k in [k for k in kwargs if k not in _FIELD_NAMES]}
+    if extra:
+        unknown = [k for k in extra if k not in _SECTIONS]
+        if unknown:
+            raise TypeError(f"Settings got an unexpected keyword argument {unknown[0]!r}")
+        kwargs["sections"] = {**kwargs.get("sections", {}), **extra}
+    _generated_init(self, **kwargs)
+
+
+Settings.__init__ = _init  # type: ignore[method-assign]

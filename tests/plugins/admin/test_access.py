@@ -6,8 +6,7 @@ import dataclasses
 from datetime import UTC, datetime
 
 from authkeeper.core.models import User
-from authkeeper.core.settings import AdminSettings
-from authkeeper.plugins.admin import AccessControl, Actor, parse_roles
+from authkeeper.plugins.admin import AccessControl, Actor, AdminSettings, parse_roles
 from authkeeper.plugins.admin.access import STATEMENTS
 
 

@@ -69,7 +69,7 @@ async def test_no_admin_action_through_an_impersonated_admin(make_world) -> None
     """Admin actions are refused through an impersonation session (they once ran, audited as
     the impersonated admin with ``impersonated_by``): the impersonator has the session, not the
     rank, and nothing done through it may outlive it."""
-    from authkeeper.core.settings import AdminSettings
+    from authkeeper.plugins.admin import AdminSettings
 
     roles = dict(AdminSettings().roles)
     roles["superadmin"] = {**roles["admin"], "user": (*roles["admin"]["user"], "impersonate-admins")}

@@ -8,7 +8,7 @@ import dataclasses
 
 import pytest
 
-from authkeeper.core.settings import AdminSettings
+from authkeeper.plugins.admin import AdminSettings
 from authkeeper.plugins.admin.bans import lift_expired_ban
 from tests.plugins.admin.helpers import PASSWORD, Clock, World
 

@@ -225,7 +225,8 @@ async def test_has_permission(world: World) -> None:
 async def test_additional_fields_and_default_role(make_world) -> None:  # type: ignore[no-untyped-def]
     import dataclasses
 
-    from authkeeper.core.settings import AdditionalField, AdminSettings, UserSettings
+    from authkeeper.core.settings import AdditionalField, UserSettings
+    from authkeeper.plugins.admin import AdminSettings
 
     roles = {**AdminSettings().roles, "member": {}}
     world: World = await make_world(

@@ -12,9 +12,9 @@ from fastapi import Depends, FastAPI
 
 from authkeeper import Authkeeper
 from authkeeper.core.models import User
-from authkeeper.core.settings import AdminSettings
 from authkeeper.flows.sign_up import create_user
 from authkeeper.integrations.fastapi import AuthDependencies
+from authkeeper.plugins.admin import AdminSettings
 from authkeeper.storage.migrate import migrate
 from tests.conftest import ORIGIN, fast_settings
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from authkeeper.core.settings import AdminSettings
+from authkeeper.plugins.admin import AdminSettings
 from tests.plugins.admin.helpers import PASSWORD, Clock, World, set_cookies
 
 pytestmark = pytest.mark.anyio

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from authkeeper.core.settings import AdminSettings
+from authkeeper.plugins.admin import AdminSettings
 from tests.plugins.admin.helpers import PASSWORD, Client, World
 
 pytestmark = pytest.mark.anyio

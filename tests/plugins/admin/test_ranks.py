@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 
 from authkeeper.core import errors
-from authkeeper.core.settings import AdminSettings
-from authkeeper.plugins.admin import bans, flows, impersonation
+from authkeeper.plugins.admin import AdminSettings, bans, flows, impersonation
 from tests.plugins.admin.helpers import PASSWORD, Client, World
 
 pytestmark = pytest.mark.anyio

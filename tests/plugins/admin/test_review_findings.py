@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from authkeeper.core.crypto.tokens import encode_jwt
-from authkeeper.core.settings import AdminSettings, RateLimitSettings
+from authkeeper.core.settings import RateLimitSettings
 from authkeeper.flows import links
+from authkeeper.plugins.admin import AdminSettings
 from tests.plugins.admin.helpers import PASSWORD, Clock, World
 
 pytestmark = pytest.mark.anyio

@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 
 from authkeeper.core.audit import Event
-from authkeeper.core.settings import AdminSettings
 from authkeeper.flows.sign_in import lockout_key
-from authkeeper.plugins.admin import flows
+from authkeeper.plugins.admin import AdminSettings, flows
 from authkeeper.plugins.admin.constants import TWO_FACTOR_LOCKOUT_PREFIX
 from authkeeper.plugins.two_factor import challenge
 from tests.plugins.admin.helpers import PASSWORD, World

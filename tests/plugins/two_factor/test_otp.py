@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from authkeeper.core.settings import MailSettings, TwoFactorSettings
+from authkeeper.core.settings import MailSettings
+from authkeeper.plugins.two_factor import TwoFactorSettings
 from tests.conftest import TestApp
 
 from .helpers import (

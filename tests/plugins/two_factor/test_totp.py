@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from authkeeper.core.crypto import symmetric
-from authkeeper.core.settings import RateLimitSettings, TwoFactorSettings
+from authkeeper.core.settings import RateLimitSettings
+from authkeeper.plugins.two_factor import TwoFactorSettings
 from tests.conftest import TestApp
 
 from .helpers import (

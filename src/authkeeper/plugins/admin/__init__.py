@@ -7,7 +7,6 @@ sign-in by a stage of order 10, before two-factor's challenge.
 
 from __future__ import annotations
 
-from ...core.settings import AdminSettings
 from ..base import Plugin
 from . import bans, endpoints
 from .access import AccessControl, Actor, parse_roles
@@ -15,10 +14,12 @@ from .bans import ensure_not_banned
 from .constants import BAN_STAGE_ORDER, PLUGIN_ID
 from .flows import access_control, has_permission
 from .session_check import check_session, end_impersonations
+from .settings import AdminSettings
 
 __all__ = [
     "AccessControl",
     "Actor",
+    "AdminSettings",
     "access_control",
     "admin",
     "ensure_not_banned",

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from ...core import errors
 from ...core.errors import ErrorCode
 from ...core.models import Session, User
-from ...core.settings import AdminSettings
 from ...core.users import normalise_email
 from .constants import ADMIN_ROLES, CLI_ACTOR
+from .settings import AdminSettings
 
 Permissions = Mapping[str, Sequence[str]]
 """``{"user": ["ban", "get"], "session": ["list"]}``."""

@@ -20,6 +20,7 @@ from . import errors as admin_errors
 from .access import Actor
 from .constants import DEFAULT_BAN_REASON, MAX_BAN_SECONDS, SYSTEM_ACTOR
 from .flows import BAN, find_target, user_not_found
+from .settings import AdminSettings
 
 
 async def ban_user(
@@ -95,7 +96,7 @@ async def ensure_not_banned(ctx: AuthContext, user: User, client: ClientInfo | N
     an expired ban is lifted first. For every flow that creates a session."""
     user = await lift_expired_ban(ctx, user, client)
     if user.extra.get("banned"):
-        raise errors.AuthError(admin_errors.BANNED_USER, ctx.settings.admin.banned_user_message)
+        raise errors.AuthError(admin_errors.BANNED_USER, ctx.settings.section(AdminSettings).banned_user_message)
     return user
 
 

@@ -33,6 +33,7 @@ from ...storage.sql_plugins import AuditQuery, UserQuery
 from . import errors as admin_errors
 from .access import AccessControl, Actor, Permissions
 from .constants import ADMIN_ROLES, SESSION_HANDLE_SEPARATOR, TWO_FACTOR_LOCKOUT_PREFIX
+from .settings import AdminSettings
 from .store import admin_store
 
 Rule = tuple[Permissions, ErrorCode]
@@ -61,10 +62,10 @@ _ACCESS_KEY = "admin.access"
 
 # -- who is acting ----------------------------------------------------------------------
 def access_control(ctx: AuthContext) -> AccessControl:
-    """The role model of ``ctx.settings.admin`` (built once per settings object)."""
+    """The role model of ``[admin]`` settings (built once per settings object)."""
     cached = ctx.state.get(_ACCESS_KEY)
-    if cached is None or cached[0] is not ctx.settings.admin:
-        cached = (ctx.settings.admin, AccessControl(ctx.settings.admin))
+    if cached is None or cached[0] is not ctx.settings.section(AdminSettings):
+        cached = (ctx.settings.section(AdminSettings), AccessControl(ctx.settings.section(AdminSettings)))
         ctx.state[_ACCESS_KEY] = cached
     access: AccessControl = cached[1]
     return access
@@ -210,7 +211,7 @@ async def create_user(
         actor.require(*SET_ROLE)
         roles = check_roles(actor, requested)
     else:
-        roles = (ctx.settings.admin.default_role,)
+        roles = (ctx.settings.section(AdminSettings).default_role,)
     _refuse_fixed(data, creating=True)
     extra: dict[str, Any] = {"role": ",".join(roles)}
     if any(key in data for key in BAN_FIELDS):

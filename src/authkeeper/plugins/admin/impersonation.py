@@ -22,6 +22,7 @@ from . import errors as admin_errors
 from .access import Actor
 from .bans import ensure_not_banned
 from .flows import IMPERSONATE, IMPERSONATE_ADMINS, find_target
+from .settings import AdminSettings
 
 
 @dataclass(slots=True)
@@ -54,7 +55,7 @@ async def impersonate(ctx: AuthContext, actor: Actor, user_id: str, client: Clie
         raise errors.AuthError(IMPERSONATE_ADMINS[1] if target_is_admin else IMPERSONATE[1])
     # As Better Auth's session hook: a banned user gets no session, impersonated or not.
     target = await ensure_not_banned(ctx, target, client)
-    duration = ctx.settings.admin.impersonation_session_duration
+    duration = ctx.settings.section(AdminSettings).impersonation_session_duration
     async with ctx.store.transaction() as tx:
         session = await sessions.create_session(
             ctx, target, client or ClientInfo(), remember=False, extra={"impersonatedBy": actor.id},

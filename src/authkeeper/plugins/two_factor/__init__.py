@@ -7,13 +7,14 @@ trusted devices. Signing in as a user with two-factor on yields a challenge (the
 
 from __future__ import annotations
 
-from ...core.settings import RateLimitRule, TwoFactorSettings
+from ...core.settings import RateLimitRule
 from ..base import Plugin
 from . import challenge, endpoints
 from .constants import PLUGIN_ID, SIGN_IN_STAGE_ORDER
 from .qr import qr_svg
+from .settings import TwoFactorSettings
 
-__all__ = ["qr_svg", "two_factor"]
+__all__ = ["TwoFactorSettings", "qr_svg", "two_factor"]
 
 
 def two_factor(settings: TwoFactorSettings | None = None) -> Plugin:

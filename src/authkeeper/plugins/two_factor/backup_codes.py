@@ -22,6 +22,7 @@ from ...core.crypto.random import generate_id
 from ...core.models import ClientInfo
 from . import errors as tf_errors
 from .constants import BACKUP_CODE_LENGTH
+from .settings import TwoFactorSettings
 from .store import plugin_store
 
 log = logging.getLogger("authkeeper")
@@ -107,7 +108,7 @@ async def use(ctx: AuthContext, user_id: str, code: str, client: ClientInfo | No
     store = plugin_store(ctx.store)
     # A lost swap means another code was spent meanwhile: re-read and try again (bounded:
     # each retry follows another request's success, and a set holds few codes).
-    for _ in range(ctx.settings.two_factor.backup_code_count + 2):
+    for _ in range(ctx.settings.section(TwoFactorSettings).backup_code_count + 2):
         record = await store.get_two_factor(user_id)
         if record is None:
             return False

@@ -37,6 +37,7 @@ from .constants import (
     TRUST_PREFIX,
     TWO_FACTOR_COOKIE,
 )
+from .settings import TwoFactorSettings
 from .store import plugin_store
 
 
@@ -66,7 +67,7 @@ async def sign_in_stage(ctx: AuthContext, pending: PendingSignIn) -> Interruptio
     if presented:
         rotated = await redeem_trusted_device(ctx, user.id, presented)
         if rotated is not None:
-            pending.state[TRUST_DEVICE_COOKIE] = (rotated, ctx.settings.two_factor.trust_device_max_age)
+            pending.state[TRUST_DEVICE_COOKIE] = (rotated, ctx.settings.section(TwoFactorSettings).trust_device_max_age)
             return None
     return await open_challenge(ctx, pending)
 
@@ -92,7 +93,7 @@ async def methods_for(ctx: AuthContext, user: User) -> list[str]:
 
 
 async def open_challenge(ctx: AuthContext, pending: PendingSignIn) -> Interruption:
-    s = ctx.settings.two_factor
+    s = ctx.settings.section(TwoFactorSettings)
     challenge_id = CHALLENGE_PREFIX + generate_id(CHALLENGE_ID_LENGTH, URL_SAFE)
     expires = ctx.now() + timedelta(seconds=s.challenge_expires_in)
     options = json.dumps({"remember": pending.remember, "method": pending.method}, separators=(",", ":"))
@@ -134,7 +135,7 @@ async def count_attempt(ctx: AuthContext, challenge: Challenge) -> None:
     guesses cannot exceed the budget. Past the budget the challenge dies."""
     store = plugin_store(ctx.store)
     identifier = ATTEMPTS_PREFIX + challenge.id
-    limit = ctx.settings.two_factor.challenge_max_attempts
+    limit = ctx.settings.section(TwoFactorSettings).challenge_max_attempts
     # Each lost swap follows another request's successful count, so this ends within
     # ``limit`` rounds: then the budget is seen spent.
     for _ in range(limit + 2):
@@ -204,7 +205,7 @@ async def trust_device(ctx: AuthContext, user_id: str) -> str:
     """A new trusted-device record; returns the ``trust_device`` cookie value (to be signed):
     ``<base64url HMAC-SHA256(secret, "<userId>!<trustId>")>!<trustId>``."""
     trust_id = TRUST_PREFIX + generate_id(TRUST_ID_LENGTH, URL_SAFE)
-    lifetime = ctx.settings.two_factor.trust_device_max_age
+    lifetime = ctx.settings.section(TwoFactorSettings).trust_device_max_age
     await ctx.store.create_verification(trust_id, user_id, ctx.now() + timedelta(seconds=lifetime))
     return f"{_trust_mac(ctx.settings.secret, user_id, trust_id)}!{trust_id}"
 

@@ -16,6 +16,7 @@ from ...http.schemas import Body
 from . import challenge, flows
 from .challenge import ChallengeGone
 from .constants import CHALLENGE_PREFIX, TRUST_DEVICE_COOKIE, TWO_FACTOR_COOKIE
+from .settings import TwoFactorSettings
 
 
 class EnableBody(Body):
@@ -80,7 +81,7 @@ def apply_pass(call: Call, prover: flows.Prover, passed: flows.Passed) -> None:
     if prover.challenge is not None:
         call.delete_cookie(TWO_FACTOR_COOKIE)
     if passed.trust_cookie is not None:
-        max_age = call.ctx.settings.two_factor.trust_device_max_age
+        max_age = call.ctx.settings.section(TwoFactorSettings).trust_device_max_age
         call.set_signed_cookie(TRUST_DEVICE_COOKIE, passed.trust_cookie, max_age)
 
 

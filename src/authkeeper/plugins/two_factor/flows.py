@@ -26,6 +26,7 @@ from . import backup_codes, challenge
 from . import errors as tf_errors
 from .challenge import Challenge
 from .constants import OTP_DIGITS, OTP_PREFIX
+from .settings import TwoFactorSettings
 from .store import plugin_store
 
 
@@ -67,11 +68,11 @@ class Enabled:
 
 
 def _issuer(ctx: AuthContext, override: str | None = None) -> str:
-    return override or ctx.settings.two_factor.issuer or ctx.settings.app_name
+    return override or ctx.settings.section(TwoFactorSettings).issuer or ctx.settings.app_name
 
 
 def _uri(ctx: AuthContext, user: User, record: TwoFactorRecord, issuer: str | None = None) -> str:
-    s = ctx.settings.two_factor
+    s = ctx.settings.section(TwoFactorSettings)
     key = totp.secret_key(backup_codes.unseal(ctx, record.secret))
     return totp.otpauth_uri(key, issuer=_issuer(ctx, issuer), account=user.email, digits=s.digits, period=s.period)
 
@@ -133,7 +134,7 @@ async def enable(ctx: AuthContext, user: User, current: Session, *, password: st
     existing = await store.get_two_factor(user.id)
     if existing is not None and existing.verified:
         raise errors.AuthError(tf_errors.TOTP_ALREADY_ENABLED)
-    codes = backup_codes.generate(ctx.settings.two_factor.backup_code_count)
+    codes = backup_codes.generate(ctx.settings.section(TwoFactorSettings).backup_code_count)
     record = TwoFactorRecord(
         id=generate_id(), user_id=user.id,
         secret=symmetric.encrypt(ctx.settings.secret, totp.generate_secret()),
@@ -187,7 +188,7 @@ async def regenerate_backup_codes(ctx: AuthContext, user: User, current: Session
     store = plugin_store(ctx.store)
     if await store.get_two_factor(user.id) is None:
         raise errors.AuthError(tf_errors.TWO_FACTOR_NOT_ENABLED)
-    codes = backup_codes.generate(ctx.settings.two_factor.backup_code_count)
+    codes = backup_codes.generate(ctx.settings.section(TwoFactorSettings).backup_code_count)
     async with store.transaction() as tx:
         await tx.update_two_factor(user.id, {"backupCodes": backup_codes.seal(ctx, codes)})
         await audit.record(tx, audit.Event.BACKUP_CODES_REGENERATED, user_id=user.id, client=client,
@@ -227,7 +228,7 @@ async def verify_totp(ctx: AuthContext, prover: Prover, code: str, *, client: Cl
     record = await store.get_two_factor(prover.user.id)
     if record is None or (prover.challenge is not None and not record.verified):
         raise errors.AuthError(tf_errors.TOTP_NOT_ENABLED)
-    s = ctx.settings.two_factor
+    s = ctx.settings.section(TwoFactorSettings)
     key = totp.secret_key(backup_codes.unseal(ctx, record.secret))
 
     async def check() -> bool:
@@ -260,7 +261,7 @@ def _otp_digest(secret: str, identifier: str, code: str) -> str:
 
 def _otp_message(ctx: AuthContext, to: str, code: str) -> Message:
     app = ctx.settings.app_name
-    lifetime = words.duration(ctx.settings.two_factor.otp_expires_in)
+    lifetime = words.duration(ctx.settings.section(TwoFactorSettings).otp_expires_in)
     return code_message(
         app=app, to=to, subject=f"Your {app} verification code", intro="Use this code to finish signing in:",
         code=code, outro=f"It expires in {lifetime} and works once. If you did not try to sign in, "
@@ -285,7 +286,7 @@ async def send_otp(ctx: AuthContext, prover: Prover) -> None:
     await _otp_allowed(ctx, prover)
     identifier = OTP_PREFIX + prover.otp_key
     code = generate_id(OTP_DIGITS, "0123456789")
-    expires = ctx.now() + timedelta(seconds=ctx.settings.two_factor.otp_expires_in)
+    expires = ctx.now() + timedelta(seconds=ctx.settings.section(TwoFactorSettings).otp_expires_in)
     async with ctx.store.transaction() as tx:
         await tx.consume_verification(identifier, ctx.now())
         await tx.create_verification(identifier, f"{_otp_digest(ctx.settings.secret, identifier, code)}:0", expires)
@@ -296,7 +297,7 @@ async def _use_otp(ctx: AuthContext, identifier: str, code: str) -> bool:
     """Count a try on the mailed code (it dies after ``otp_max_attempts`` wrong ones), then
     check it; a right code is consumed."""
     store = plugin_store(ctx.store)
-    limit = ctx.settings.two_factor.otp_max_attempts
+    limit = ctx.settings.section(TwoFactorSettings).otp_max_attempts
     for _ in range(limit + 2):
         row = await store.find_verification(identifier, ctx.now())
         if row is None:
