@@ -170,15 +170,19 @@ class TestApp:
 
 @pytest.fixture
 async def make_app(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
-    """``await make_app(**settings_overrides)`` → TestApp on a fresh SQLite file (or ``db_url=``)."""
+    """``await make_app(**settings_overrides)`` → TestApp on a fresh SQLite file (or ``db_url=``);
+    ``plugins=[...]`` adds plugins to the default ones."""
     made: list[TestApp] = []
 
     async def factory(db_url: str | None = None, **overrides: Any) -> TestApp:
         url = db_url or f"sqlite:///{tmp_path / f'auth{len(made)}.db'}"
         mail = overrides.pop("mail", MailSettings(backend="none", outbox=True))
+        extra_plugins = overrides.pop("plugins", [])
         settings = fast_settings(url, mail=mail, **overrides)
         await migrate(settings)
-        auth = Authkeeper(settings)
+        from authkeeper.auth import default_plugins
+
+        auth = Authkeeper(settings, plugins=[*default_plugins(settings), *extra_plugins])
         await auth.startup()
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_server_app(auth)), base_url=ORIGIN)
         app = TestApp(auth, client)

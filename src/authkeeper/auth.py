@@ -19,16 +19,16 @@ from .core.context import AuthContext
 from .core.crypto.passwords import PasswordHasher
 from .core.crypto.signing import CookieSigner
 from .core.mail import MailService, Outbox, build_mailer
+from .core.ports import Store
 from .core.redirects import OriginPolicy
+from .core.services import MissingService
 from .core.settings import Settings
-from .flows.sessions import SESSION_CHECKS, SESSIONS_REVOKED_HOOKS
-from .http.api import SIGN_OUT_HOOKS, core_endpoints
+from .http.api import core_endpoints
 from .http.app import AuthApp
 from .http.openapi import openapi_endpoint
 from .http.ratelimit import Limiter, MemoryLimiter, RedisLimiter
 from .plugins.base import Plugin
 from .storage import create_store
-from .storage.base import Store
 
 log = logging.getLogger("authkeeper")
 
@@ -37,13 +37,15 @@ def default_plugins(settings: Settings) -> list[Plugin]:
     """The plugins the settings turn on (admin before two-factor: a banned user gets no
     second-factor challenge)."""
     from .plugins.admin import admin
+    from .plugins.admin.settings import AdminSettings
     from .plugins.two_factor import two_factor
+    from .plugins.two_factor.settings import TwoFactorSettings
 
     found: list[Plugin] = []
-    if settings.admin.enabled:
-        found.append(admin(settings.admin))
-    if settings.two_factor.enabled:
-        found.append(two_factor(settings.two_factor))
+    if settings.section(AdminSettings).enabled:
+        found.append(admin())
+    if settings.section(TwoFactorSettings).enabled:
+        found.append(two_factor())
     return found
 
 
@@ -76,13 +78,7 @@ class Authkeeper:
             origins=OriginPolicy(settings.base_origin, settings.trusted_origins),
         )
         self.plugins = default_plugins(settings) if plugins is None else plugins
-        stages = sorted((p for plugin in self.plugins for p in plugin.sign_in_stages), key=lambda p: p[0])
-        self.ctx.sign_in_stages.extend(stage for _, stage in stages)
-        # Hooks are wired here, not at start-up: an app mounted without the lifespan still
-        # forgets trusted devices when sessions are revoked.
-        self.ctx.state[SESSIONS_REVOKED_HOOKS] = [p.on_sessions_revoked for p in self.plugins if p.on_sessions_revoked]
-        self.ctx.state[SESSION_CHECKS] = [p.session_check for p in self.plugins if p.session_check]
-        self.ctx.state[SIGN_OUT_HOOKS] = [p.on_sign_out for p in self.plugins if p.on_sign_out]
+        self._compose()
         rules = {}
         for plugin in self.plugins:
             rules.update(plugin.rate_limits)
@@ -99,6 +95,34 @@ class Authkeeper:
         self.api = AuthApp(self.ctx, endpoints, limiter=limiter, rate_limit=rate_settings)
         self._cleanup_task: asyncio.Task[None] | None = None
         self._owns_store = store is None
+
+    def _compose(self) -> None:
+        """Merge the plugins' parts into the context. Done here, not at start-up: an app
+        mounted without the lifespan still forgets trusted devices when sessions are revoked."""
+        seen: set[str] = set()
+        for plugin in self.plugins:
+            if plugin.id in seen:
+                raise ValueError(f"plugin {plugin.id!r} is installed twice")
+            seen.add(plugin.id)
+        stages = sorted((p for plugin in self.plugins for p in plugin.sign_in_stages), key=lambda p: p[0])
+        self.ctx.sign_in_stages.extend(stage for _, stage in stages)
+        hooks = self.ctx.hooks
+        for plugin in self.plugins:
+            hooks.on_sessions_ending.extend(plugin.on_sessions_ending)
+            hooks.on_signing_out.extend(plugin.on_signing_out)
+            hooks.session_checks.extend(plugin.session_checks)
+            if plugin.delegated is not None:
+                hooks.delegated.append(plugin.delegated)
+            for kind, subscriber in plugin.subscribers:
+                hooks.subscribe(kind, subscriber)
+            for service, factory in plugin.provides.items():
+                self.ctx.services.provide(service, factory(self.ctx), by=plugin.id)
+        for plugin in self.plugins:
+            for service in plugin.requires:
+                if service not in self.ctx.services:
+                    raise MissingService(
+                        f"plugin {plugin.id!r} needs {service.name}, which no installed plugin provides"
+                    )
 
     @property
     def store(self) -> Store:

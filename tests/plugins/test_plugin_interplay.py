@@ -149,7 +149,6 @@ async def test_plugin_hooks_work_without_the_lifespan(tmp_path) -> None:  # type
     """Mounted without the lifespan (no start-up), revoking every session still forgets the
     user's trusted devices: the plugins' hooks are wired when the app is built."""
     from authkeeper import Authkeeper
-    from authkeeper.flows.sessions import SESSIONS_REVOKED_HOOKS
     from authkeeper.plugins.two_factor.challenge import forget_user
     from authkeeper.storage.migrate import migrate
     from tests.conftest import fast_settings
@@ -157,7 +156,7 @@ async def test_plugin_hooks_work_without_the_lifespan(tmp_path) -> None:  # type
     settings = fast_settings(f"sqlite:///{tmp_path / 'no-lifespan.db'}")
     await migrate(settings)
     auth = Authkeeper(settings)
-    assert forget_user in auth.ctx.state[SESSIONS_REVOKED_HOOKS]
+    assert forget_user in auth.ctx.hooks.on_sessions_ending
 
 
 async def test_reauthentication_keeps_a_two_factor_user_signed_in(make_app) -> None:  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ from .crypto.random import generate_id
 from .models import AuditEvent, ClientInfo, utcnow
 
 if TYPE_CHECKING:
-    from ..storage.base import Store
+    from .ports import Store
 
 
 class Event(StrEnum):

@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 from .crypto.passwords import PasswordHasher
 from .crypto.signing import CookieSigner
+from .hooks import Hooks
 from .mail import MailService
 from .models import utcnow
+from .ports import Store
 from .redirects import OriginPolicy
+from .services import Services
 from .settings import Settings
-
-if TYPE_CHECKING:
-    from ..flows.sign_in import Interruption, PendingSignIn
-    from ..storage.base import Store
-
-SignInStage = Callable[["AuthContext", "PendingSignIn"], Awaitable["Interruption | None"]]
+from .sign_in import SignInStage
 
 
 @dataclass
 class AuthContext:
-    """Built once per app by :func:`authkeeper.build_context`; flows never read globals."""
+    """Built once per app by :class:`authkeeper.Authkeeper`; flows never read globals."""
 
     settings: Settings
     store: Store
@@ -34,7 +31,10 @@ class AuthContext:
     sign_in_stages: list[SignInStage] = field(default_factory=list)
     """Run in order after the password is checked; any may interrupt (e.g. two-factor)."""
     clock: Callable[[], datetime] = utcnow
-    state: dict[str, Any] = field(default_factory=dict)
+    hooks: Hooks = field(default_factory=Hooks)
+    """The plugins' participants, session checks and event subscribers (:mod:`.hooks`)."""
+    services: Services = field(default_factory=Services)
+    """What plugins provide each other (:mod:`.services`)."""
 
     @property
     def secrets(self) -> tuple[str, ...]:

@@ -160,6 +160,7 @@ PROVIDER_NOT_CONFIGURED = define(
     "PROVIDER_NOT_CONFIGURED", 400, "Account is not associated with a configured social provider."
 )
 FAILED_TO_GET_USER_INFO = define("FAILED_TO_GET_USER_INFO", 404, "Failed to get user info")
+FORBIDDEN = define("FORBIDDEN", 403, "You are not allowed to do this")
 NOT_ALLOWED_WHILE_IMPERSONATING = define(
     "NOT_ALLOWED_WHILE_IMPERSONATING", 403, "This action is not allowed while impersonating a user"
 )

@@ -9,12 +9,13 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
-from ..core import audit, errors
+from ..core import audit, errors, hooks
 from ..core.context import AuthContext
 from ..core.crypto.random import LOWER_ALPHANUMERIC, generate_id
 from ..core.mail import link_message
 from ..core.models import Account, ClientInfo, Session, User
 from ..core.passwords import check_new_password
+from ..core.services import SOCIAL_PROVIDERS
 from ..core.users import additional_values, check_email, check_image, check_name
 from . import links, sessions, verify_email
 from .reset_password import store_password
@@ -58,7 +59,7 @@ async def change_password(
     revoke_other_sessions: bool,
     client: ClientInfo,
 ) -> PasswordChanged:
-    sessions.forbid_impersonation(current)
+    sessions.forbid_delegated(ctx, current)
     check_new_password(ctx.settings.password, new_password, email=user.email, context=(user.name, ctx.settings.app_name))
     await verify_current_password(ctx, user, current_password, client=client, endpoint="change-password")
     password_hash = await ctx.hasher.hash(new_password)
@@ -71,6 +72,9 @@ async def change_password(
             new_session = await sessions.create_session(ctx, user, client, remember=remember, store=tx)
         await audit.record(tx, audit.Event.PASSWORD_CHANGED, user_id=user.id, client=client,
                            revoked_other_sessions=revoke_other_sessions)
+    await ctx.hooks.emit(ctx, hooks.PasswordChanged(user.id, how="change"))
+    if new_session is not None:
+        await ctx.hooks.emit(ctx, hooks.SessionIssued(user.id, new_session.id, "password-change"))
     return PasswordChanged(user, new_session)
 
 
@@ -86,7 +90,7 @@ async def change_email(
     password (counted in the lockout like every password check); else SESSION_NOT_FRESH,
     before anything that tells whether the new address is taken."""
     if current is not None:
-        sessions.forbid_impersonation(current)
+        sessions.forbid_delegated(ctx, current)
     if not ctx.settings.user.change_email_enabled:
         raise errors.AuthError(errors.CHANGE_EMAIL_DISABLED)
     email = check_email(new_email)
@@ -119,7 +123,7 @@ async def delete_user(
     """Delete the account; returns False when a confirmation mail was sent instead."""
     if not ctx.settings.user.delete_user_enabled:
         raise errors.AuthError(errors.NOT_FOUND)
-    sessions.forbid_impersonation(current)
+    sessions.forbid_delegated(ctx, current)
     if token:
         await consume_delete_token(ctx, user, token, client)
         return True
@@ -157,6 +161,7 @@ async def remove_user(ctx: AuthContext, user: User, *, client: ClientInfo | None
         await tx.delete_user(user.id)
         await audit.record(tx, audit.Event.USER_REMOVED, user_id=user.id, actor_id=actor_id, client=client,
                            email=user.email, **details)
+    await ctx.hooks.emit(ctx, hooks.UserDeleted(user.id, by=actor_id))
 
 
 async def consume_delete_token(ctx: AuthContext, user: User, token: str, client: ClientInfo | None = None) -> None:
@@ -171,10 +176,6 @@ async def consume_delete_token(ctx: AuthContext, user: User, token: str, client:
 async def list_accounts(ctx: AuthContext, user: User) -> list[Account]:
     return await ctx.store.list_accounts(user.id)
 
-
-SOCIAL_PROVIDERS = "social_providers"
-"""``ctx.state`` key: the configured social providers by provider id (none until social sign-in
-comes); an account of any other provider (``credential`` included) has no provider tokens."""
 
 _SELECTOR_KEYS = (frozenset({"accountId", "userId"}), frozenset({"useAccountCookie", "userId"}))
 
@@ -202,9 +203,10 @@ async def select_account(ctx: AuthContext, user: User, selection: Mapping[str, A
 
 
 def social_provider(ctx: AuthContext, provider_id: str) -> Any | None:
-    """The configured social provider of that id, or None."""
-    providers: Mapping[str, Any] = ctx.state.get(SOCIAL_PROVIDERS, {})
-    return providers.get(provider_id)
+    """The configured social provider of that id, or None (an account of any other provider,
+    ``credential`` included, has no provider tokens)."""
+    providers = ctx.services.get(SOCIAL_PROVIDERS)
+    return providers.provider(provider_id) if providers is not None else None
 
 
 async def provider_account(ctx: AuthContext, user: User, selection: Mapping[str, Any], *,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..storage.base import Store
+from ..core.ports import Store
 
 RESET = "reset-password:"
 CHANGE_EMAIL = "change-email:"

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import quote
 
-from ..core import audit, errors, words
+from ..core import audit, errors, hooks, words
 from ..core.context import AuthContext
 from ..core.crypto import keys
 from ..core.crypto.random import generate_id
 from ..core.mail import link_message, notice_message
 from ..core.models import Account, ClientInfo
 from ..core.passwords import check_new_password
+from ..core.ports import Store
 from ..core.users import normalise_email
-from ..storage.base import Store
 from . import links, sessions
 
 PREFIX = links.RESET
@@ -93,6 +93,7 @@ async def reset_password(ctx: AuthContext, token: str, new_password: str, client
         await store_password(ctx, tx, user.id, password_hash)
         revoked = await sessions.end_all(ctx, tx, user.id)
         await audit.record(tx, audit.Event.PASSWORD_RESET, user_id=user.id, client=client, sessions_revoked=revoked)
+    await ctx.hooks.emit(ctx, hooks.PasswordChanged(user.id, how="reset"))
     if ctx.settings.lockout.enabled:
         from .sign_in import lockout_key
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,26 +9,17 @@ from typing import Any
 from ..core import audit, errors
 from ..core.context import AuthContext
 from ..core.crypto.random import generate_id
+from ..core.hooks import (
+    Presented,
+    SessionsEnding,
+    SessionsRevoked,
+    SignedOut,
+    SigningOut,
+)
 from ..core.models import ClientInfo, Session, User
-from ..storage.base import Store
+from ..core.ports import Store
 
 HANDLE_PREFIX = "sid_"
-
-SESSIONS_REVOKED_HOOKS = "on_sessions_revoked"
-"""``ctx.state`` key: plugins' ``async (ctx, store, user_id, presented)`` callables, run in the
-transaction that ends every session of a user, or every one but the caller's (two-factor forgets
-the user's trusted devices but the caller's own). ``presented`` gives the unsigned value of a
-signed cookie the caller's device presents, by logical name (None when no device keeps anything)."""
-
-SESSION_CHECKS = "session_checks"
-"""``ctx.state`` key: plugins' ``async (ctx, session, user) -> bool`` callables, run each time a
-live session is resolved (the user row is read with it anyway). One that answers False ends
-the session: admin refuses a banned user's session and an impersonation whose impersonator
-may no longer impersonate."""
-
-Presented = Callable[[str], "str | None"]
-"""Logical cookie name → the unsigned value the caller's device presents (or None)."""
-
 
 async def end_all(ctx: AuthContext, tx: Store, user_id: str, *, keep: Session | None = None,
                   presented: Presented | None = None) -> int:
@@ -38,8 +28,7 @@ async def end_all(ctx: AuthContext, tx: Store, user_id: str, *, keep: Session | 
     and pending challenges, except what the ``presented`` cookies of the kept device name).
     Returns how many sessions ended. Every flow that ends them goes through here."""
     count = await tx.delete_user_sessions(user_id, keep_token=keep.token if keep else None)
-    for hook in ctx.state.get(SESSIONS_REVOKED_HOOKS, ()):
-        await hook(ctx, tx, user_id, presented if keep is not None else None)
+    await ctx.hooks.sessions_ending(ctx, tx, SessionsEnding(user_id, keep, presented if keep is not None else None))
     return count
 
 
@@ -95,7 +84,7 @@ async def resolve(ctx: AuthContext, token: str, *, refresh: bool = True) -> Reso
 
     The slide never goes past :func:`lifetime_end` (OWASP ASVS 5 §7.3), and a row that would
     outlive it (written under a longer cap, or none) ends there too. An expired row is deleted
-    on sight, and so is one a plugin's session check refuses (:data:`SESSION_CHECKS`).
+    on sight, and so is one a plugin's session check refuses (``Hooks.session_checks``).
     """
     found = await ctx.store.find_session(token)
     if found is None:
@@ -108,13 +97,12 @@ async def resolve(ctx: AuthContext, token: str, *, refresh: bool = True) -> Reso
     if session.expires_at <= now:
         await ctx.store.delete_session(token)
         return None
-    for check in ctx.state.get(SESSION_CHECKS, ()):
-        if not await check(ctx, session, user):
-            await ctx.store.delete_session(token)
-            return None
+    if not await ctx.hooks.check_session(ctx, session, user):
+        await ctx.store.delete_session(token)
+        return None
     s = ctx.settings.session
-    # An impersonation session keeps the short life it was given: it never slides.
-    if refresh and not session.extra.get("impersonatedBy") and session.expires_at - timedelta(seconds=s.expires_in - s.update_age) <= now:
+    # A delegated session (an impersonation) keeps the short life it was given: it never slides.
+    if refresh and not ctx.hooks.is_delegated(session) and session.expires_at - timedelta(seconds=s.expires_in - s.update_age) <= now:
         slid = now + timedelta(seconds=s.expires_in)
         if end is not None:
             slid = min(slid, end)
@@ -136,9 +124,10 @@ def require_fresh(ctx: AuthContext, session: Session) -> None:
         raise errors.AuthError(errors.SESSION_NOT_FRESH)
 
 
-def forbid_impersonation(session: Session) -> None:
-    """Password, email, deletion and two-factor changes need the user, not an admin acting as them."""
-    if session.extra.get("impersonatedBy"):
+def forbid_delegated(ctx: AuthContext, session: Session) -> None:
+    """Password, email, deletion and two-factor changes need the user, not someone acting as
+    them (an admin's impersonation)."""
+    if ctx.hooks.is_delegated(session):
         raise errors.AuthError(errors.NOT_ALLOWED_WHILE_IMPERSONATING)
 
 
@@ -157,7 +146,7 @@ async def list_sessions(ctx: AuthContext, current: Session) -> list[dict[str, An
             if end <= now:
                 continue  # past the absolute lifetime: dead, though its row says otherwise
             s.expires_at = end
-        if not s.extra.get("impersonatedBy"):
+        if not ctx.hooks.is_delegated(s):
             shown.append(s.to_json(token=None if s.token == current.token else handle_for(s)))
     return shown
 
@@ -177,6 +166,8 @@ async def revoke_session(ctx: AuthContext, current: Session, token: str, client:
             is_current = token == current.token
         if done:
             await audit.record(tx, audit.Event.SESSION_REVOKED, user_id=current.user_id, client=client, scope="one")
+    if done:
+        await ctx.hooks.emit(ctx, SessionsRevoked(current.user_id, "one", 1))
     return is_current
 
 
@@ -186,6 +177,7 @@ async def revoke_all(ctx: AuthContext, user_id: str, client: ClientInfo | None =
         count = await end_all(ctx, tx, user_id)
         await audit.record(tx, audit.Event.SESSION_REVOKED, user_id=user_id, actor_id=actor_id,
                            client=client, scope="all", count=count, **details)
+    await ctx.hooks.emit(ctx, SessionsRevoked(user_id, "all", count))
     return count
 
 
@@ -197,14 +189,25 @@ async def revoke_others(ctx: AuthContext, current: Session, client: ClientInfo |
         count = await end_all(ctx, tx, current.user_id, keep=current, presented=presented)
         await audit.record(tx, audit.Event.SESSION_REVOKED, user_id=current.user_id, client=client,
                            scope="others", count=count)
+    await ctx.hooks.emit(ctx, SessionsRevoked(current.user_id, "others", count))
     return count
 
 
-async def sign_out(ctx: AuthContext, token: str | None, client: ClientInfo | None = None) -> None:
-    if not token:
-        return
+async def sign_out(ctx: AuthContext, token: str | None, presented: Presented,
+                   client: ClientInfo | None = None) -> SigningOut:
+    """End the caller's session (when it still exists) and let the plugins drop what they keep
+    for the device (two-factor: a pending challenge). Returns what was asked of the web layer:
+    the logical cookies to clear besides the session's own."""
+    change = SigningOut(user_id=None, presented=presented)
+    ended: tuple[str, str] | None = None
     async with ctx.store.transaction() as tx:
-        found = await tx.find_session(token)
-        if found is not None:
+        found = await tx.find_session(token) if token else None
+        if found is not None and token:
             await tx.delete_session(token)
+            change.user_id = found[0].user_id
+            ended = (found[0].user_id, found[0].id)
             await audit.record(tx, audit.Event.SIGN_OUT, user_id=found[0].user_id, client=client)
+        await ctx.hooks.signing_out(ctx, tx, change)
+    if ended is not None:
+        await ctx.hooks.emit(ctx, SignedOut(*ended))
+    return change

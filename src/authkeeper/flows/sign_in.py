@@ -5,50 +5,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from ..core import audit, errors
 from ..core.context import AuthContext
+from ..core.hooks import Presented, SessionIssued
 from ..core.models import Account, ClientInfo, Session, User
 from ..core.passwords import check_length
+from ..core.sign_in import Interruption, PendingSignIn, SignedIn
 from ..core.users import is_valid_email, normalise_email
 from . import sessions, verify_email
 
-
-@dataclass(slots=True)
-class PendingSignIn:
-    """A user whose password checked out but who holds no session yet."""
-
-    user: User
-    client: ClientInfo
-    remember: bool = True
-    method: str = "email"
-    context: dict[str, Any] = field(default_factory=dict)
-    """Request facts a stage may need (e.g. a trust-device cookie value)."""
-    state: dict[str, tuple[str, int]] = field(default_factory=dict)
-    """Signed cookies a stage wants set if the sign-in completes (e.g. a rotated trust-device cookie)."""
-    interactive: bool = True
-    """False when nobody is there to answer a challenge (a sign-in by link): a stage that would
-    challenge only stops the sign-in, and writes nothing."""
-
-
-@dataclass(slots=True)
-class Interruption:
-    """A stage stopped the sign-in: ``body`` answers the request, ``state`` (logical cookie
-    name → (value to sign, max age)) travels with the client until the stage resumes."""
-
-    body: dict[str, Any]
-    state: dict[str, tuple[str, int]] = field(default_factory=dict)
-    expire_session: bool = True
-
-
-@dataclass(slots=True)
-class SignedIn:
-    user: User
-    session: Session
-    state: dict[str, tuple[str, int]] = field(default_factory=dict)
+__all__ = ["Interruption", "PendingSignIn", "SignedIn", "check_password", "complete", "issue_session",
+           "reauthenticate", "sign_in_by_link", "sign_in_email", "verify_current_password"]
 
 
 def lockout_key(email: str) -> str:
@@ -183,6 +153,7 @@ async def reauthenticate(ctx: AuthContext, current: Session, user: User, passwor
         session = await sessions.create_session(ctx, user, client, remember=remember, extra=extra, store=tx)
         await tx.delete_session(current.token)
         await audit.record(tx, audit.Event.SIGN_IN, user_id=user.id, client=client, method="reauthentication")
+    await ctx.hooks.emit(ctx, SessionIssued(user.id, session.id, "reauthentication"))
     return session
 
 
@@ -205,6 +176,7 @@ async def issue_session(ctx: AuthContext, pending: PendingSignIn, **details: Any
         )
         await audit.record(tx, audit.Event.SIGN_IN, user_id=pending.user.id, client=pending.client,
                            method=pending.method, **details)
+    await ctx.hooks.emit(ctx, SessionIssued(pending.user.id, session.id, pending.method))
     return SignedIn(pending.user, session, dict(pending.state))
 
 
@@ -216,7 +188,7 @@ async def sign_in_email(
     client: ClientInfo,
     remember: bool = True,
     callback_url: str | None = None,
-    context: dict[str, Any] | None = None,
+    presented: Presented | None = None,
 ) -> SignedIn | Interruption:
     user, _ = await check_password(ctx, email, password, client)
     ep = ctx.settings.email_password
@@ -225,5 +197,7 @@ async def sign_in_email(
             verify_email.send_verification(ctx, user, callback_url)
         await _failed(ctx, user.email, user, client, errors.EMAIL_NOT_VERIFIED.code)
         raise errors.AuthError(errors.EMAIL_NOT_VERIFIED)
-    pending = PendingSignIn(user=user, client=client, remember=remember, context=context or {})
+    pending = PendingSignIn(user=user, client=client, remember=remember)
+    if presented is not None:
+        pending.presented = presented
     return await complete(ctx, pending)

@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from ..core import audit, errors
+from ..core import audit, errors, hooks
 from ..core.context import AuthContext
 from ..core.crypto.random import generate_id
 from ..core.mail import notice_message
 from ..core.models import Account, ClientInfo, Session, User
 from ..core.passwords import check_new_password
+from ..core.ports import DuplicateError
 from ..core.users import (
     additional_values,
     check_email,
@@ -19,7 +20,6 @@ from ..core.users import (
     check_name,
     normalise_email,
 )
-from ..storage.base import DuplicateError
 from . import sessions, verify_email
 
 
@@ -76,6 +76,7 @@ async def create_user(
             await audit.record(tx, event, user_id=user.id, actor_id=actor_id or user.id, client=client)
     except DuplicateError:
         raise errors.AuthError(errors.USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL) from None
+    await ctx.hooks.emit(ctx, hooks.UserCreated(user.id, by=actor_id if actor_id != user.id else None))
     return user
 
 
@@ -137,4 +138,5 @@ async def sign_up(ctx: AuthContext, data: SignUpInput, client: ClientInfo) -> Si
     session = None
     if ep.auto_sign_in and not ep.require_email_verification:
         session = await sessions.create_session(ctx, user, client, remember=data.remember)
+        await ctx.hooks.emit(ctx, hooks.SessionIssued(user.id, session.id, "sign-up"))
     return SignUpResult(user, session)

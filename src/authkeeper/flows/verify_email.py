@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import quote, urlencode
 
-from ..core import audit, errors
+from ..core import audit, errors, hooks
 from ..core.context import AuthContext
 from ..core.crypto.random import generate_id
 from ..core.crypto.tokens import TokenError, decode_jwt, encode_jwt
 from ..core.mail import link_message, notice_message
 from ..core.models import ClientInfo, User
+from ..core.ports import DuplicateError
 from ..core.users import normalise_email
-from ..storage.base import DuplicateError
 from . import links
 
 CHANGE_EMAIL_PREFIX = links.CHANGE_EMAIL
@@ -160,6 +160,7 @@ async def _confirm_change(ctx: AuthContext, claims: dict[str, object], client: C
         await audit.record(tx, audit.Event.EMAIL_CHANGED, user_id=user_id, client=client,
                            old_email=old.email, new_email=new_email)
     assert user is not None
+    await ctx.hooks.emit(ctx, hooks.EmailChanged(user_id, old=old.email, new=new_email))
     if ctx.settings.user.notify_old_email_on_change and old.email != new_email:
         ctx.mail.send(
             notice_message(

@@ -53,11 +53,6 @@ async def sign_up_email(call: Call) -> Response:
     return call.json({"token": token, "user": user_json(call, result.user)})
 
 
-def sign_in_context(call: Call) -> dict[str, Any]:
-    """What a sign-in stage may need from the request (two-factor's trusted-device cookie)."""
-    return {"cookies": dict(call.request.cookies), "cookie_jar": call.cookies}
-
-
 def apply_sign_in(call: Call, result: SignedIn | Interruption, remember: bool) -> dict[str, Any] | None:
     """Cookies for a finished or interrupted sign-in; returns the interruption's body."""
     if isinstance(result, Interruption):
@@ -82,7 +77,7 @@ async def sign_in_email(call: Call) -> Response:
         client=call.client,
         remember=b.rememberMe,
         callback_url=b.callbackURL,
-        context=sign_in_context(call),
+        presented=call.presented,
     )
     interrupted = apply_sign_in(call, result, b.rememberMe)
     if interrupted is not None:
@@ -98,18 +93,13 @@ async def sign_in_email(call: Call) -> Response:
     return response
 
 
-SIGN_OUT_HOOKS = "on_sign_out"
-"""``ctx.state`` key: plugins' ``async (call)`` callables run on sign-out (two-factor drops a
-pending challenge and its cookie)."""
-
-
 async def end_session(call: Call) -> None:
     """Sign the caller out: the session, its cookies, and what plugins keep beside it (the
     JSON endpoint and the sign-out page both)."""
-    await sessions.sign_out(call.ctx, call.session_token, call.client)
+    done = await sessions.sign_out(call.ctx, call.session_token, call.presented, call.client)
     call.clear_session_cookies()
-    for hook in call.ctx.state.get(SIGN_OUT_HOOKS, ()):
-        await hook(call)
+    for logical in done.clear_cookies:
+        call.delete_cookie(logical)
 
 
 async def sign_out(call: Call) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from typing import Any
 
 from ..core import errors
@@ -65,14 +66,14 @@ class OriginRefusals:
         )
 
 
-_REFUSALS = "http.origin_refusals"
+_REFUSALS: weakref.WeakKeyDictionary[OriginPolicy, OriginRefusals] = weakref.WeakKeyDictionary()
+"""One refusal log per app (per origin policy), shared by the API, the pages and the integrations."""
 
 
 def _refused(call: Call, origin: str) -> None:
-    state = call.ctx.state
-    refusals = state.get(_REFUSALS)
+    refusals = _REFUSALS.get(call.ctx.origins)
     if refusals is None:
-        refusals = state.setdefault(_REFUSALS, OriginRefusals())
+        refusals = _REFUSALS.setdefault(call.ctx.origins, OriginRefusals())
     refusals.note(origin, call.ctx.settings.base_origin)
 
 

@@ -24,10 +24,8 @@ from starlette.responses import Response
 from ..auth import Authkeeper
 from ..core import errors
 from ..core.models import Session, User
+from ..core.services import ACCESS_POLICY, AccessPolicy
 from ..http.app import error_response
-from ..plugins.admin import access_control
-from ..plugins.admin.errors import FORBIDDEN
-from ..plugins.admin.flows import has_permission
 from .starlette import authenticate
 
 
@@ -36,6 +34,10 @@ class AuthDependencies:
 
     def __init__(self, auth: Authkeeper) -> None:
         self.auth = auth
+
+    def policy(self, what: str) -> AccessPolicy:
+        """The access policy a plugin provides (the admin plugin): roles and permissions."""
+        return self.auth.ctx.services.require(ACCESS_POLICY, for_=what)
 
     def install(self, app: Any, *, mount: bool = True) -> None:
         """Map AuthError to ``{code, message}`` and mount the API at the base path."""
@@ -78,11 +80,12 @@ class AuthDependencies:
         and ``admin_user_ids`` count as ``admin``): 401 ``UNAUTHORIZED`` without a session,
         403 ``FORBIDDEN`` without the role."""
         wanted = frozenset(roles)
+        policy = self.policy("require_role")  # at declaration: a missing policy stops start-up
 
         async def dependency(request: Request) -> User:
             user = await self.current_user(request)
-            if not wanted.intersection(access_control(self.auth.ctx).roles_of(user)):
-                raise errors.AuthError(FORBIDDEN)
+            if not wanted.intersection(policy.roles_of(self.auth.ctx, user)):
+                raise errors.AuthError(errors.FORBIDDEN)
             return user
 
         return dependency
@@ -91,11 +94,12 @@ class AuthDependencies:
         """A dependency giving the signed-in user if one of their roles allows every action
         in ``permissions`` (e.g. ``{"user": ["ban"]}``): 401 without a session, 403 ``FORBIDDEN``."""
         wanted = {resource: tuple(actions) for resource, actions in permissions.items()}
+        policy = self.policy("require_permission")
 
         async def dependency(request: Request) -> User:
             user = await self.current_user(request)
-            if not has_permission(self.auth.ctx, user, wanted):
-                raise errors.AuthError(FORBIDDEN)
+            if not policy.has_permission(self.auth.ctx, user, wanted):
+                raise errors.AuthError(errors.FORBIDDEN)
             return user
 
         return dependency

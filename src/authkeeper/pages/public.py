@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from ..core import errors
 from ..flows import reset_password, sign_in, sign_up, verify_email
-from ..http.api import apply_sign_in, end_session, sign_in_context
+from ..http.api import apply_sign_in, end_session
 from .messages import describe
 from .page import Form, Page
 from .routes import get, post
@@ -50,7 +50,7 @@ async def sign_in_submit(page: Page) -> Response:
         await page.limit("/sign-in/email")
         result = await sign_in.sign_in_email(
             page.ctx, email=page.text("email"), password=page.secret("password"), client=page.call.client,
-            remember=remember, callback_url=page.url("/verify-email"), context=sign_in_context(page.call),
+            remember=remember, callback_url=page.url("/verify-email"), presented=page.call.presented,
         )
     except errors.AuthError as exc:
         return page.fail("sign_in.html", exc, SIGN_IN, keep=("email",), next=page.safe_next(), remember=remember,

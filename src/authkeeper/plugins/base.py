@@ -1,34 +1,78 @@
-"""What a plugin is: endpoints, sign-in stages, rate-limit rules, extra setup. Declarative,
-so the two-factor plugin adds its stage without the sign-in flow knowing it exists."""
+"""What a plugin is: one package that declares all of its parts, merged by the composition
+root (:class:`authkeeper.Authkeeper`). Nothing in the core, the flows, the pages or another
+plugin imports a plugin; they meet through what is declared here.
+
+- **settings**: a section class (``[two_factor]``), declared with
+  :func:`authkeeper.core.settings.register_section` and read with ``settings.section(cls)``;
+- **endpoints** of the JSON API, **pages** and their **templates**, **rate-limit** defaults;
+- **sign-in stages**, ordered (admin's ban check is 10, two-factor's challenge 50);
+- **hooks** (:mod:`authkeeper.core.hooks`): participants in the transactions that end
+  sessions and sign out, checks on every resolved session, event subscribers;
+- **services** it provides to the others and those it requires (:mod:`authkeeper.core.services`);
+- **CLI commands**, **audit events** and its error codes (defined in its own module).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import argparse
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from ..core.context import AuthContext, SignInStage
-from ..core.models import Session, User
+from ..core.context import AuthContext
+from ..core.hooks import (
+    Event,
+    SessionCheck,
+    SessionsEndingParticipant,
+    SigningOutParticipant,
+    Subscriber,
+)
+from ..core.models import Session
+from ..core.services import ServiceKey
 from ..core.settings import RateLimitRule
-from ..flows.sessions import Presented
-from ..http.call import Call, Endpoint
-from ..storage.base import Store
+from ..core.sign_in import SignInStage
+
+if TYPE_CHECKING:
+    from ..http.call import Endpoint
+    from ..pages.routes import Route
+
+CliCommands = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+"""Adds the plugin's subcommands to ``authkeeper``'s parser; each sets ``func`` (``args ->
+int``) with ``set_defaults``."""
 
 
 @dataclass(frozen=True)
 class Plugin:
     id: str
     endpoints: tuple[Endpoint, ...] = ()
+    pages: tuple[Route, ...] = ()
+    """Server-rendered pages (``authkeeper.pages.routes``), served beside the core's."""
+    templates: str | None = None
+    """The package whose ``templates/`` folder holds the plugin's page templates."""
+    page_links: tuple[Callable[[AuthContext, Any], Awaitable[tuple[str, str] | None]], ...] = ()
+    """Links the pages' header offers: ``(ctx, page) -> (label, path)`` or None (admin's "Admin"
+    for those who may use it)."""
     sign_in_stages: tuple[tuple[int, SignInStage], ...] = ()
     """(order, stage): lower runs first (admin's ban check is 10, two-factor is 50)."""
     rate_limits: dict[str, RateLimitRule] = field(default_factory=dict)
     """Default rules for the plugin's paths; the settings' own rules win."""
-    on_sessions_revoked: Callable[[AuthContext, Store, str, Presented | None], Awaitable[None]] | None = None
-    """Run in the transaction that ends every session of a user, or all but the caller's
-    (``store`` is that transaction; the caller's presented cookies when their device is kept)."""
-    session_check: Callable[[AuthContext, Session, User], Awaitable[bool]] | None = None
-    """Run each time a live session is resolved, by cookie or bearer, in the API, the pages and
-    the integrations; False ends the session (``flows.sessions.SESSION_CHECKS``)."""
-    on_sign_out: Callable[[Call], Awaitable[None]] | None = None
-    """Run on sign-out, after the session is gone."""
+    on_sessions_ending: tuple[SessionsEndingParticipant, ...] = ()
+    """Run in the transaction that ends every session of a user, or all but the caller's."""
+    on_signing_out: tuple[SigningOutParticipant, ...] = ()
+    """Run in the sign-out transaction (two-factor abandons a pending challenge)."""
+    session_checks: tuple[SessionCheck, ...] = ()
+    """Run each time a live session is resolved; False ends the session."""
+    delegated: Callable[[Session], bool] | None = None
+    """Tells a session held by someone acting as the user (admin's impersonation)."""
+    subscribers: tuple[tuple[type[Event], Subscriber], ...] = ()
+    """(event class, subscriber): delivered after the commit."""
+    provides: Mapping[ServiceKey[Any], Callable[[AuthContext], Any]] = field(default_factory=dict)
+    """Service key → a factory of its implementation, called once by the composition root."""
+    requires: tuple[ServiceKey[Any], ...] = ()
+    """Services this plugin needs another plugin to provide (checked at construction)."""
+    cli: CliCommands | None = None
+    audit_events: tuple[str, ...] = ()
+    """The audit event names the plugin writes (listed by ``authkeeper audit --help`` and the
+    admin page's filter)."""
     init: Callable[[AuthContext], Awaitable[None] | None] | None = None
     """Extra asynchronous setup at start-up."""

@@ -1,6 +1,6 @@
 """Storage behind a narrow interface: SQLAlchemy for SQLite and PostgreSQL."""
 
-from .base import DuplicateError, Store
+from ..core.ports import DuplicateError, Store
 from .sql import SqlStore, StorageURLError, create_store
 
 __all__ = ["DuplicateError", "SqlStore", "StorageURLError", "Store", "create_store"]

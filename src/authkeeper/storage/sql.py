@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from ..core import errors
 from ..core.models import Account, Session, User, Verification
+from ..core.ports import DuplicateError
 from ..core.settings import AdditionalField, DatabaseSettings
-from .base import DuplicateError
 from .sql_plugins import PluginStoreMixin
 from .tables import Tables, build_tables
 
@@ -125,7 +125,7 @@ async def use_wal(engine: AsyncEngine, *, attempts: int = 50) -> bool:
 
 
 class SqlStore(PluginStoreMixin):
-    """The :class:`~authkeeper.storage.base.Store` on SQLAlchemy Core."""
+    """The :class:`~authkeeper.core.ports.Store` on SQLAlchemy Core."""
 
     def __init__(
         self,

@@ -7,13 +7,14 @@ sign-in by a stage of order 10, before two-factor's challenge.
 
 from __future__ import annotations
 
+from ...core.services import ACCESS_POLICY
 from ..base import Plugin
 from . import bans, endpoints
 from .access import AccessControl, Actor, parse_roles
 from .bans import ensure_not_banned
 from .constants import BAN_STAGE_ORDER, PLUGIN_ID
-from .flows import access_control, has_permission
-from .session_check import check_session, end_impersonations
+from .flows import RolePolicy, access_control, has_permission
+from .session_check import check_session, end_impersonations, is_impersonation
 from .settings import AdminSettings
 
 __all__ = [
@@ -29,14 +30,17 @@ __all__ = [
 
 
 def admin(settings: AdminSettings | None = None) -> Plugin:
-    """The plugin. Its options are ``Settings.admin``, read through the context at request
-    time (one source of truth); ``settings`` is only checked for ``enabled``."""
+    """The plugin. Its options are the ``[admin]`` section (``Settings(admin=...)``), read
+    through the context at request time, so there is one source of truth; ``settings``, when
+    given, is only checked for ``enabled``."""
     if settings is not None and not settings.enabled:
         return Plugin(id=PLUGIN_ID)
     return Plugin(
         id=PLUGIN_ID,
         endpoints=endpoints.endpoints(),
         sign_in_stages=((BAN_STAGE_ORDER, bans.ban_stage),),
-        session_check=check_session,
-        on_sessions_revoked=end_impersonations,
+        session_checks=(check_session,),
+        on_sessions_ending=(end_impersonations,),
+        delegated=is_impersonation,
+        provides={ACCESS_POLICY: lambda _ctx: RolePolicy()},
     )

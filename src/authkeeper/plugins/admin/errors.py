@@ -6,6 +6,7 @@ Better Auth answers a few admin errors with a bare message; authkeeper always se
 
 from __future__ import annotations
 
+from ...core import errors
 from ...core.errors import define
 
 # Permission refusals (403).
@@ -48,7 +49,7 @@ YOU_CANNOT_IMPERSONATE_ADMINS = define(
 YOU_ARE_NOT_ALLOWED_TO_LIST_AUDIT_EVENTS = define(
     "YOU_ARE_NOT_ALLOWED_TO_LIST_AUDIT_EVENTS", 403, "You are not allowed to list audit events"
 )
-FORBIDDEN = define("FORBIDDEN", 403, "You are not allowed to do this")
+FORBIDDEN = errors.FORBIDDEN
 """Refusal by the FastAPI dependencies ``require_role`` / ``require_permission``."""
 
 # Input the admin may not send (400).

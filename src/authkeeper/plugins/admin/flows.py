@@ -9,16 +9,17 @@ a refusal comes before any input validation), and writes its audit event with
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from ...core import audit, errors
+from ...core import audit, errors, hooks
 from ...core.context import AuthContext
 from ...core.errors import ErrorCode
 from ...core.mail import notice_message
 from ...core.models import AuditEvent, ClientInfo, Session, User, iso, parse_iso
 from ...core.passwords import check_new_password
+from ...core.ports import DuplicateError
 from ...core.users import (
     additional_values,
     check_email,
@@ -28,7 +29,6 @@ from ...core.users import (
 )
 from ...flows import account, links, reset_password, sessions, sign_up
 from ...flows.sign_in import lockout_key
-from ...storage.base import DuplicateError
 from ...storage.sql_plugins import AuditQuery, UserQuery
 from . import errors as admin_errors
 from .access import AccessControl, Actor, Permissions
@@ -57,18 +57,31 @@ UNLOCK: Rule = UPDATE
 BAN_FIELDS = ("banned", "banReason", "banExpires")
 _NEVER_SET = frozenset({"createdAt", "updatedAt", "twoFactorEnabled"})
 """User fields no admin sets by hand (two-factor is the user's own, through its flows)."""
-_ACCESS_KEY = "admin.access"
 
 
 # -- who is acting ----------------------------------------------------------------------
+_ACCESS: dict[int, tuple[AdminSettings, AccessControl]] = {}
+
+
 def access_control(ctx: AuthContext) -> AccessControl:
-    """The role model of ``[admin]`` settings (built once per settings object)."""
-    cached = ctx.state.get(_ACCESS_KEY)
-    if cached is None or cached[0] is not ctx.settings.section(AdminSettings):
-        cached = (ctx.settings.section(AdminSettings), AccessControl(ctx.settings.section(AdminSettings)))
-        ctx.state[_ACCESS_KEY] = cached
-    access: AccessControl = cached[1]
-    return access
+    """The role model of the ``[admin]`` settings (built once per settings object)."""
+    section = ctx.settings.section(AdminSettings)
+    cached = _ACCESS.get(id(section))
+    if cached is None or cached[0] is not section:
+        if len(_ACCESS) >= 16:  # settings objects come and go in tests; a few at a time live
+            _ACCESS.clear()
+        cached = _ACCESS[id(section)] = (section, AccessControl(section))
+    return cached[1]
+
+
+class RolePolicy:
+    """The :class:`~authkeeper.core.services.AccessPolicy` this plugin provides."""
+
+    def roles_of(self, ctx: AuthContext, user: User) -> tuple[str, ...]:
+        return access_control(ctx).roles_of(user)
+
+    def has_permission(self, ctx: AuthContext, user: User, permissions: Mapping[str, Sequence[str]]) -> bool:
+        return has_permission(ctx, user, {resource: tuple(actions) for resource, actions in permissions.items()})
 
 
 def actor_for(ctx: AuthContext, user: User, session: Session | None = None) -> Actor:
@@ -309,6 +322,7 @@ async def update_user(
     except DuplicateError:
         raise errors.AuthError(errors.USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL, status=400) from None
     if email_changed:
+        await ctx.hooks.emit(ctx, hooks.EmailChanged(target.id, old=target.email, new=updated.email))
         app = ctx.settings.app_name
         ctx.mail.send(notice_message(
             app=app, to=target.email, subject="Your email address was changed",
@@ -370,6 +384,7 @@ async def set_user_password(
         count = await sessions.end_all(ctx, tx, target.id)
         await audit.record(tx, audit.Event.PASSWORD_CHANGED, user_id=target.id, actor_id=actor.id, client=client,
                            by_admin=True, sessions_revoked=count, **actor.details)
+    await ctx.hooks.emit(ctx, hooks.PasswordChanged(target.id, how="admin"))
     if ctx.settings.lockout.enabled:
         await ctx.store.clear_failures(lockout_key(target.email))
     app = ctx.settings.app_name

@@ -2,7 +2,7 @@
 ``impersonatedBy``, and later returns to their own session.
 
 The impersonation session cannot change the password or the email, delete the account
-or touch two-factor (the core flows call :func:`~authkeeper.flows.sessions.forbid_impersonation`),
+or touch two-factor (the core flows call :func:`~authkeeper.flows.sessions.forbid_delegated`),
 does not appear in the user's own list-sessions, and cannot start another impersonation.
 Admins (``admin`` role, ``admin_emails``, ``admin_user_ids``) can only be impersonated with
 ``user:impersonate-admins``; the target must rank below the actor, or with that permission be
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ...core import audit, errors
 from ...core.context import AuthContext
+from ...core.hooks import SessionIssued
 from ...core.models import ClientInfo, Session, User, iso
 from ...flows import sessions
 from . import errors as admin_errors
@@ -45,7 +46,7 @@ async def impersonate(ctx: AuthContext, actor: Actor, user_id: str, client: Clie
     actor.require(*IMPERSONATE)
     if actor.user is None or actor.session is None:  # pragma: no cover - the CLI never impersonates
         raise errors.AuthError(errors.UNAUTHORIZED)
-    sessions.forbid_impersonation(actor.session)
+    sessions.forbid_delegated(ctx, actor.session)
     target = await find_target(ctx, user_id)
     access = actor.access
     target_is_admin = access.is_admin(access.roles_of(target))
@@ -63,6 +64,7 @@ async def impersonate(ctx: AuthContext, actor: Actor, user_id: str, client: Clie
         )
         await audit.record(tx, audit.Event.IMPERSONATION_STARTED, user_id=target.id, actor_id=actor.id,
                            client=client, session_id=session.id, expires_at=iso(session.expires_at))
+    await ctx.hooks.emit(ctx, SessionIssued(target.id, session.id, "impersonation"))
     return Switched(session, target)
 
 

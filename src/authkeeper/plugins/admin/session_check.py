@@ -16,9 +16,9 @@ A ban whose end has passed does not refuse: it is lifted at the next sign-in.
 from __future__ import annotations
 
 from ...core.context import AuthContext
+from ...core.hooks import SessionsEnding
 from ...core.models import Session, User
-from ...flows.sessions import Presented
-from ...storage.base import Store
+from ...core.ports import Store
 from .flows import actor_for
 from .impersonation import may_impersonate
 from .store import admin_store
@@ -44,7 +44,12 @@ async def check_session(ctx: AuthContext, session: Session, user: User) -> bool:
     return may_impersonate(actor_for(ctx, impersonator), user)
 
 
-async def end_impersonations(ctx: AuthContext, tx: Store, user_id: str, presented: Presented | None) -> None:
+async def end_impersonations(ctx: AuthContext, tx: Store, change: SessionsEnding) -> None:
     """The user's sessions ended (sign-out everywhere, a reset, a ban, a new password): so do
     the impersonations they started, which a thief holding their cookie might have opened."""
-    await admin_store(tx).delete_impersonations(user_id)
+    await admin_store(tx).delete_impersonations(change.user_id)
+
+
+def is_impersonation(session: Session) -> bool:
+    """An admin acting as the user (``Hooks.delegated``)."""
+    return bool(session.extra.get("impersonatedBy"))

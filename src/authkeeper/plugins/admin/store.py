@@ -6,7 +6,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol, cast
 
 from ...core.models import AuditEvent, User
-from ...storage.base import Store
+from ...core.ports import Store
 from ...storage.sql_plugins import AuditQuery, UserQuery
 
 

@@ -18,9 +18,9 @@ __all__ = ["TwoFactorSettings", "qr_svg", "two_factor"]
 
 
 def two_factor(settings: TwoFactorSettings | None = None) -> Plugin:
-    """The plugin. Its options are ``Settings.two_factor`` (read through the context at
-    request time, so there is one source of truth); ``settings`` is accepted for the
-    uniform factory signature and only checked for ``enabled``."""
+    """The plugin. Its options are the ``[two_factor]`` section (``Settings(two_factor=...)``),
+    read through the context at request time, so there is one source of truth; ``settings``,
+    when given, is only checked for ``enabled``."""
     if settings is not None and not settings.enabled:
         return Plugin(id=PLUGIN_ID)
     return Plugin(
@@ -29,6 +29,6 @@ def two_factor(settings: TwoFactorSettings | None = None) -> Plugin:
         sign_in_stages=((SIGN_IN_STAGE_ORDER, challenge.sign_in_stage),),
         # Better Auth's default for its two-factor paths: 3 requests per 10 s per client.
         rate_limits={"/two-factor/*": RateLimitRule(window=10, max=3)},
-        on_sessions_revoked=challenge.forget_user,
-        on_sign_out=endpoints.wipe_challenge_on_sign_out,
+        on_sessions_ending=(challenge.forget_user,),
+        on_signing_out=(challenge.forget_challenge,),
     )

@@ -19,10 +19,10 @@ from ...core import errors
 from ...core.context import AuthContext
 from ...core.crypto.random import URL_SAFE, generate_id
 from ...core.crypto.signing import mac_b64url
+from ...core.hooks import SessionsEnding, SigningOut
 from ...core.models import TwoFactorRecord, User, Verification
-from ...flows.sessions import Presented
-from ...flows.sign_in import Interruption, PendingSignIn
-from ...storage.base import Store
+from ...core.ports import Store
+from ...core.sign_in import Interruption, PendingSignIn
 from . import errors as tf_errors
 from .constants import (
     ATTEMPTS_PREFIX,
@@ -61,9 +61,7 @@ async def sign_in_stage(ctx: AuthContext, pending: PendingSignIn) -> Interruptio
         return None
     if not pending.interactive:
         return Interruption(body={})  # no one to answer a challenge: no session, no challenge rows
-    jar = pending.context.get("cookie_jar")
-    cookies = pending.context.get("cookies") or {}
-    presented = cookies.get(jar.name(TRUST_DEVICE_COOKIE)) if jar is not None else None
+    presented = pending.presented(TRUST_DEVICE_COOKIE)
     if presented:
         rotated = await redeem_trusted_device(ctx, user.id, presented)
         if rotated is not None:
@@ -210,10 +208,9 @@ async def trust_device(ctx: AuthContext, user_id: str) -> str:
     return f"{_trust_mac(ctx.settings.secret, user_id, trust_id)}!{trust_id}"
 
 
-async def redeem_trusted_device(ctx: AuthContext, user_id: str, signed_cookie: str) -> str | None:
-    """If the cookie names a live trusted device of this user, spend it and return the
-    rotated cookie value; otherwise None (the user gets a challenge)."""
-    value = ctx.signer.unsign(signed_cookie)
+async def redeem_trusted_device(ctx: AuthContext, user_id: str, value: str) -> str | None:
+    """If the trusted-device cookie's (unsigned) ``value`` names a live trusted device of this
+    user, spend it and return the rotated cookie value; otherwise None (a challenge follows)."""
     if not value:
         return None
     mac, sep, trust_id = value.partition("!")
@@ -229,13 +226,14 @@ async def redeem_trusted_device(ctx: AuthContext, user_id: str, signed_cookie: s
     return await trust_device(ctx, user_id)
 
 
-async def forget_user(ctx: AuthContext, store: Store, user_id: str, presented: Presented | None = None) -> None:
+async def forget_user(ctx: AuthContext, store: Store, change: SessionsEnding) -> None:
     """The user's sessions are gone: so are their trusted devices and pending challenges, but
     for the trusted device of the caller who kept their session (``presented``, when they ended
     only their other sessions).
 
-    Registered on ``flows.sessions.SESSIONS_REVOKED_HOOKS``; runs in the revoking transaction.
+    A participant in ``SessionsEnding``: runs in the revoking transaction.
     """
+    user_id, presented = change.user_id, change.presented
     kept = None
     value = presented(TRUST_DEVICE_COOKIE) if presented is not None else None
     if value:
@@ -247,3 +245,12 @@ async def forget_user(ctx: AuthContext, store: Store, user_id: str, presented: P
     await store.delete_verifications(prefix=CHALLENGE_PREFIX, value=user_id)
     if kept is not None:
         await store.create_verification(kept.identifier, user_id, kept.expires_at)
+
+
+async def forget_challenge(ctx: AuthContext, store: Store, change: SigningOut) -> None:
+    """Signing out also abandons a sign-in that is waiting for its second factor (a
+    participant in ``SigningOut``): the challenge row goes, and so does its cookie."""
+    challenge_id = change.presented(TWO_FACTOR_COOKIE)
+    if challenge_id and challenge_id.startswith(CHALLENGE_PREFIX):
+        await _remove_rows(ctx, store, challenge_id)
+    change.clear_cookies.append(TWO_FACTOR_COOKIE)

@@ -15,7 +15,7 @@ from ...http.call import Call, Endpoint
 from ...http.schemas import Body
 from . import challenge, flows
 from .challenge import ChallengeGone
-from .constants import CHALLENGE_PREFIX, TRUST_DEVICE_COOKIE, TWO_FACTOR_COOKIE
+from .constants import TRUST_DEVICE_COOKIE, TWO_FACTOR_COOKIE
 from .settings import TwoFactorSettings
 
 
@@ -166,17 +166,6 @@ async def verify_backup_code(call: Call) -> Response:
 
 
 # -- sign-out hook --------------------------------------------------------------------------
-async def wipe_challenge_on_sign_out(call: Call) -> None:
-    """Signing out also abandons a sign-in that is waiting for its second factor."""
-    raw = call.request.cookies.get(call.cookies.name(TWO_FACTOR_COOKIE))
-    if not raw:
-        return
-    challenge_id = call.ctx.signer.unsign(raw)
-    if challenge_id and challenge_id.startswith(CHALLENGE_PREFIX):
-        await challenge.discard_challenge(call.ctx, challenge_id)
-    call.delete_cookie(TWO_FACTOR_COOKIE)
-
-
 def endpoints() -> tuple[Endpoint, ...]:
     E = Endpoint
     return (

@@ -17,11 +17,12 @@ from ...core import audit, errors, words
 from ...core.context import AuthContext
 from ...core.crypto import keys, symmetric, totp
 from ...core.crypto.random import generate_id
+from ...core.hooks import SessionIssued, SessionsEnding
 from ...core.mail import Message, code_message
 from ...core.models import ClientInfo, Session, TwoFactorRecord, User
+from ...core.ports import Store
 from ...flows import sessions
 from ...flows.sign_in import PendingSignIn, issue_session, verify_current_password
-from ...storage.base import Store
 from . import backup_codes, challenge
 from . import errors as tf_errors
 from .challenge import Challenge
@@ -115,6 +116,7 @@ async def _set_enabled(ctx: AuthContext, user: User, current: Session, client: C
             raise errors.AuthError(errors.USER_NOT_FOUND)
         new = await _rotate(ctx, tx, updated, current, client, remember)
         await audit.record(tx, audit.Event.TWO_FACTOR_ENABLED, user_id=user.id, client=client, method=method)
+    await ctx.hooks.emit(ctx, SessionIssued(user.id, new.id, "two-factor-change"))
     return updated, new
 
 
@@ -125,7 +127,7 @@ async def enable(ctx: AuthContext, user: User, current: Session, *, password: st
     """``otp``: emailed codes, on at once (the session rotates; beside an app if there is one).
     ``totp``: a new secret and backup codes, inactive until the first code is verified
     (``verify_totp`` while signed in; emailed codes the user had stay)."""
-    sessions.forbid_impersonation(current)
+    sessions.forbid_delegated(ctx, current)
     await verify_current_password(ctx, user, password, client=client, endpoint="two-factor-enable")
     if method == "otp":
         updated, new = await _set_enabled(ctx, user, current, client, remember, "otp")
@@ -148,7 +150,7 @@ async def enable(ctx: AuthContext, user: User, current: Session, *, password: st
 async def disable(ctx: AuthContext, user: User, current: Session, *, password: str, client: ClientInfo,
                   remember: bool) -> tuple[User, Session]:
     """Turn two-factor off: the secret, backup codes and trusted devices go; the session rotates."""
-    sessions.forbid_impersonation(current)
+    sessions.forbid_delegated(ctx, current)
     await verify_current_password(ctx, user, password, client=client, endpoint="two-factor-disable")
     store = plugin_store(ctx.store)
     async with store.transaction() as tx:
@@ -156,9 +158,10 @@ async def disable(ctx: AuthContext, user: User, current: Session, *, password: s
         if updated is None:
             raise errors.AuthError(errors.USER_NOT_FOUND)
         await tx.delete_two_factor(user.id)
-        await challenge.forget_user(ctx, tx, user.id)
+        await challenge.forget_user(ctx, tx, SessionsEnding(user.id))
         new = await _rotate(ctx, tx, updated, current, client, remember)
         await audit.record(tx, audit.Event.TWO_FACTOR_DISABLED, user_id=user.id, client=client)
+    await ctx.hooks.emit(ctx, SessionIssued(user.id, new.id, "two-factor-change"))
     return updated, new
 
 
@@ -168,7 +171,7 @@ async def totp_uri(ctx: AuthContext, user: User, current: Session, *, password: 
     authenticator is being set up. Once it is active the secret is never shown again
     (``TOTP_ALREADY_ENABLED``; Better Auth shows it): to move to a new app, turn two-factor off
     and on."""
-    sessions.forbid_impersonation(current)
+    sessions.forbid_delegated(ctx, current)
     record = await plugin_store(ctx.store).get_two_factor(user.id)
     if record is None:
         raise errors.AuthError(tf_errors.TOTP_NOT_ENABLED)
@@ -181,7 +184,7 @@ async def totp_uri(ctx: AuthContext, user: User, current: Session, *, password: 
 async def regenerate_backup_codes(ctx: AuthContext, user: User, current: Session, *, password: str,
                                   client: ClientInfo | None = None) -> list[str]:
     """A new set of backup codes; the old set stops working."""
-    sessions.forbid_impersonation(current)
+    sessions.forbid_delegated(ctx, current)
     if not user.extra.get("twoFactorEnabled"):
         raise errors.AuthError(tf_errors.TWO_FACTOR_NOT_ENABLED)
     await verify_current_password(ctx, user, password, client=client, endpoint="two-factor-generate-backup-codes")
@@ -242,7 +245,7 @@ async def verify_totp(ctx: AuthContext, prover: Prover, code: str, *, client: Cl
     assert prover.session is not None
     activating = not record.verified
     if activating:
-        sessions.forbid_impersonation(prover.session)
+        sessions.forbid_delegated(ctx, prover.session)
     if not await check():
         raise errors.AuthError(tf_errors.INVALID_CODE)
     if not activating:
@@ -333,7 +336,7 @@ async def verify_otp(ctx: AuthContext, prover: Prover, code: str, *, client: Cli
                                         factor="otp", client=client, trust=trust)
     assert prover.session is not None
     if activating:  # Better Auth: a verified emailed code turns two-factor on
-        sessions.forbid_impersonation(prover.session)
+        sessions.forbid_delegated(ctx, prover.session)
     if not await check():
         raise errors.AuthError(tf_errors.INVALID_CODE)
     if not activating:

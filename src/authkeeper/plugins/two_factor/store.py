@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, cast
 
 from ...core.models import TwoFactorRecord
-from ...storage.base import Store
+from ...core.ports import Store
 
 
 class TwoFactorStore(Store, Protocol):

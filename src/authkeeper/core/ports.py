@@ -1,4 +1,5 @@
-"""The narrow storage interface the flows use. Storage holds no business rule."""
+"""The storage ports the flows use (implemented in ``authkeeper.storage``; storage holds no
+business rule)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
-from ..core.models import Account, AuditEvent, Session, User, Verification
+from .models import Account, AuditEvent, Session, User, Verification
 
 
 class DuplicateError(Exception):
