@@ -775,7 +775,10 @@ class Side:
 
 def resolve(rev: str) -> tuple[str, str]:
     """The full commit sha and subject of ``rev``."""
-    sha = git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}") if rev else ""
+    try:
+        sha = git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}") if rev else ""
+    except BenchError:
+        sha = ""
     if not re.fullmatch(r"[0-9a-f]{40}", sha):
         raise BenchError(f"{rev!r} is not a git revision of {REPO}")
     return sha, git("log", "-1", "--format=%s", sha)

@@ -31,6 +31,7 @@ from ..core.models import Session
 from ..core.services import ServiceKey
 from ..core.settings import RateLimitRule
 from ..core.sign_in import SignInStage
+from ..storage.schema import PluginSchema
 
 if TYPE_CHECKING:
     from ..http.call import Endpoint
@@ -54,6 +55,8 @@ class Plugin:
     for those who may use it)."""
     sign_in_stages: tuple[tuple[int, SignInStage], ...] = ()
     """(order, stage): lower runs first (admin's ban check is 10, two-factor is 50)."""
+    schema: PluginSchema | None = None
+    """Its tables, the user and session columns it adds, and its migrations."""
     rate_limits: dict[str, RateLimitRule] = field(default_factory=dict)
     """Default rules for the plugin's paths; the settings' own rules win."""
     on_sessions_ending: tuple[SessionsEndingParticipant, ...] = ()
