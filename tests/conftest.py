@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from authkeeper import Authkeeper, Settings
+from authkeeper import Authkeeper, Settings, migrate
 from authkeeper.core.settings import (
     DatabaseSettings,
     MailSettings,
@@ -27,7 +27,6 @@ from authkeeper.core.settings import (
     RateLimitSettings,
 )
 from authkeeper.server import create_server_app
-from authkeeper.storage.migrate import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -179,10 +178,11 @@ async def make_app(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
         mail = overrides.pop("mail", MailSettings(backend="none", outbox=True))
         extra_plugins = overrides.pop("plugins", [])
         settings = fast_settings(url, mail=mail, **overrides)
-        await migrate(settings)
         from authkeeper.auth import default_plugins
 
-        auth = Authkeeper(settings, plugins=[*default_plugins(settings), *extra_plugins])
+        plugins = [*default_plugins(settings), *extra_plugins]
+        await migrate(settings, plugins)
+        auth = Authkeeper(settings, plugins=plugins)
         await auth.startup()
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_server_app(auth)), base_url=ORIGIN)
         app = TestApp(auth, client)

@@ -1,6 +1,6 @@
 """authkeeper: authentication and user management, wire-compatible with Better Auth."""
 
-from .auth import Authkeeper
+from .auth import Authkeeper, migrate
 from .config import ConfigError, load_settings
 from .core.errors import AuthError
 from .core.settings import (
@@ -39,4 +39,5 @@ __all__ = [
     "TwoFactorSettings",
     "UserSettings",
     "load_settings",
+    "migrate",
 ]

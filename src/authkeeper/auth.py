@@ -26,9 +26,11 @@ from .core.settings import Settings
 from .http.api import core_endpoints
 from .http.app import AuthApp
 from .http.openapi import openapi_endpoint
-from .http.ratelimit import Limiter, MemoryLimiter, RedisLimiter
 from .plugins.base import Plugin
-from .storage import create_store
+from .storage import open_store
+from .storage.schema import PluginSchema, user_fields
+from .web.credentials import CredentialResolver, core_credentials
+from .web.ratelimit import Limiter, MemoryLimiter, RedisLimiter
 
 log = logging.getLogger("authkeeper")
 
@@ -49,12 +51,33 @@ def default_plugins(settings: Settings) -> list[Plugin]:
     return found
 
 
+def schemas_of(plugins: list[Plugin]) -> list[PluginSchema]:
+    """The database declarations of ``plugins``, in order."""
+    return [p.schema for p in plugins if p.schema is not None]
+
+
+async def migrate(settings: Settings, plugins: list[Plugin] | None = None, *, to: str = "heads") -> list[str]:
+    """Bring the database to the schema of the core and of ``plugins`` (by default those the
+    settings turn on); returns a line per change. ``authkeeper migrate`` runs this."""
+    from .storage.migrate import migrate as run
+
+    return await run(settings, schemas_of(default_plugins(settings) if plugins is None else plugins), to=to)
+
+
+async def migration_plan(settings: Settings, plugins: list[Plugin] | None = None) -> list[str]:
+    """The SQL :func:`migrate` would run, read without writing (``authkeeper migrate --sql``)."""
+    from .storage.migrate import plan
+
+    return await plan(settings, schemas_of(default_plugins(settings) if plugins is None else plugins))
+
+
 class Authkeeper:
     """Settings in, a running auth service out: context, ASGI API, background cleanup.
 
     Args:
         settings: the one settings object.
-        store: a ready store (tests); by default one is built from ``settings.database``.
+        store: a ready store (``MemoryStore()`` in tests), given the plugins' merged schema;
+            by default one is built from ``settings.database``.
     """
 
     def __init__(
@@ -66,9 +89,12 @@ class Authkeeper:
         self.settings = settings
         p = settings.password
         outbox = Outbox() if (not settings.is_production and settings.mail.outbox) else None
+        self.plugins = default_plugins(settings) if plugins is None else plugins
+        schemas = schemas_of(self.plugins)
         self.ctx = AuthContext(
             settings=settings,
-            store=store or create_store(settings.database, settings.user.additional_fields),
+            store=open_store(settings, schemas, store),
+            user_fields=user_fields(schemas),
             hasher=PasswordHasher(
                 memory_kib=p.argon2_memory_kib, time_cost=p.argon2_time_cost,
                 parallelism=p.argon2_parallelism, workers=p.hash_workers,
@@ -77,7 +103,6 @@ class Authkeeper:
             signer=CookieSigner((settings.secret, *settings.previous_secrets)),
             origins=OriginPolicy(settings.base_origin, settings.trusted_origins),
         )
-        self.plugins = default_plugins(settings) if plugins is None else plugins
         self._compose()
         rules = {}
         for plugin in self.plugins:
@@ -92,7 +117,7 @@ class Authkeeper:
         endpoints = core_endpoints() + [ep for plugin in self.plugins for ep in plugin.endpoints]
         if settings.openapi_enabled:
             endpoints.append(openapi_endpoint(settings, endpoints))
-        self.api = AuthApp(self.ctx, endpoints, limiter=limiter, rate_limit=rate_settings)
+        self.api = AuthApp(self.ctx, endpoints, limiter=limiter, rate_limit=rate_settings, credentials=self.credentials)
         self._cleanup_task: asyncio.Task[None] | None = None
         self._owns_store = store is None
 
@@ -117,6 +142,10 @@ class Authkeeper:
                 hooks.subscribe(kind, subscriber)
             for service, factory in plugin.provides.items():
                 self.ctx.services.provide(service, factory(self.ctx), by=plugin.id)
+        self.credentials = CredentialResolver(
+            self.ctx, [*core_credentials(), *(backend for plugin in self.plugins for backend in plugin.credentials)]
+        )
+        """The one credential resolver of the API, the pages and the integrations."""
         for plugin in self.plugins:
             for service in plugin.requires:
                 if service not in self.ctx.services:
@@ -139,7 +168,7 @@ class Authkeeper:
             # current schema is recognised without loading Alembic.
             from .storage.migrate import ensure_schema
 
-            for change in await ensure_schema(self.settings):
+            for change in await ensure_schema(self.settings, schemas_of(self.plugins)):
                 log.info("migrate: %s", change)
         if self.settings.password.reject_common:
             # Load the password corpus off the event loop, before the first sign-up needs it.

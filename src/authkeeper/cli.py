@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import json
 import os
 import socket
@@ -13,7 +12,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .config import DEV_SECRET_FILE, ConfigError, load_settings
+from .commands import (
+    CliError,
+    CliGroups,
+    migrate_db,
+    run_reporting,
+    settings_of,
+    user_by_email,
+    with_auth,
+)
+from .config import DEV_SECRET_FILE
 from .core.settings import Settings
 
 
@@ -39,20 +47,6 @@ def banner(settings: Settings, secret_file: Path = DEV_SECRET_FILE, *, generated
     lines.append(" Set AUTHKEEPER_ENV=production (with AUTHKEEPER_SECRET) for real use.")
     rule = "=" * 64
     return "\n".join([rule, *lines, rule])
-
-
-class CliError(Exception):
-    """A one-line error for the user; exit status 1."""
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    existed = DEV_SECRET_FILE.exists()
-    try:
-        settings = load_settings(getattr(args, "config", None))
-    except ConfigError as exc:
-        raise CliError(str(exc)) from None
-    args.secret_generated = not existed and DEV_SECRET_FILE.exists()
-    return settings
 
 
 def _base_url_given(args: argparse.Namespace) -> bool:
@@ -97,20 +91,6 @@ def base_url_warning(settings: Settings, host: str, port: int) -> str | None:
             f"(set AUTHKEEPER_BASE_URL, or leave base_url unset to follow --port)")
 
 
-async def _migrate(settings: Settings) -> list[str]:
-    from .storage.migrate import migrate
-    from .storage.sql import StorageURLError
-
-    try:
-        return await migrate(settings)
-    except StorageURLError as exc:
-        raise CliError(f"database: {exc}") from None
-    except (OSError, Exception) as exc:  # name the cause in one line
-        if isinstance(exc, CliError):
-            raise
-        raise CliError(f"database: cannot connect or migrate ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
-
-
 def _check_port(host: str, port: int) -> None:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
@@ -139,7 +119,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     import uvicorn
 
-    settings = _settings(args)
+    settings = settings_of(args)
     if not _base_url_given(args):
         settings = dataclasses.replace(settings, base_url=_listening_url(args.host, args.port))
     problems = settings.problems()
@@ -184,31 +164,25 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
-    changes = asyncio.run(_migrate(_settings(args)))
+    if args.sql:
+        for line in asyncio.run(migrate_db(settings_of(args), sql=True)):
+            print(line)
+        return
+    changes = asyncio.run(migrate_db(settings_of(args)))
     for change in changes:
         print(f"migrate: {change}", file=sys.stderr if args.quiet else sys.stdout)
     if not args.quiet:
         print(f"migrate: done, {len(changes)} changes" if changes else "migrate: database is up to date")
 
 
-async def _with_auth(settings: Settings, fn: Any) -> Any:
-    from .auth import Authkeeper
-
-    auth = Authkeeper(settings)
-    try:
-        return await fn(auth)
-    finally:
-        await auth.shutdown()
-
-
 def cmd_cleanup(args: argparse.Namespace) -> None:
-    settings = _settings(args)
+    settings = settings_of(args)
 
     async def run(auth: Any) -> dict[str, int]:
         removed: dict[str, int] = await auth.cleanup()
         return removed
 
-    removed = asyncio.run(_with_auth(settings, run))
+    removed = asyncio.run(with_auth(settings, run))
     print(cleanup_line(removed))
 
 
@@ -225,37 +199,13 @@ def cleanup_line(removed: dict[str, int]) -> str:
     return "removed " + ", ".join(parts)
 
 
-def cmd_users_create(args: argparse.Namespace) -> None:
-    from .plugins.admin import flows
-
-    settings = _settings(args)
-    password = args.password or os.environ.get("AUTHKEEPER_NEW_PASSWORD")
-    if password is None:
-        if not sys.stdin.isatty():
-            password = sys.stdin.readline().rstrip("\n")
-        else:
-            password = getpass.getpass("Password: ")
-    roles = _check_roles(settings, args.role) if args.role else None
-
-    async def run(auth: Any) -> Any:
-        # The admin flow, as the CLI operator: the audit row names "cli" as the actor.
-        return await flows.create_user(
-            auth.ctx, flows.operator(auth.ctx), email=args.email, name=args.name or args.email.split("@")[0],
-            password=password, role=roles, data={"emailVerified": bool(args.verified)},
-        )
-
-    asyncio.run(_migrate(settings))
-    user = _admin_run(settings, run)
-    print(f"created user {user.id} <{user.email}>")
-
-
 def cmd_users_list(args: argparse.Namespace) -> None:
-    settings = _settings(args)
+    settings = settings_of(args)
 
     async def run(auth: Any) -> Any:
         return await auth.store.list_users(limit=args.limit, offset=args.offset)
 
-    users = asyncio.run(_with_auth(settings, run))
+    users = asyncio.run(with_auth(settings, run))
     if args.json:
         print(json.dumps([u.to_json() for u in users], indent=2))
         return
@@ -269,107 +219,12 @@ def cmd_users_list(args: argparse.Namespace) -> None:
         print("(no users)", file=sys.stderr)
 
 
-def _check_roles(settings: Settings, value: str) -> list[str]:
-    from .plugins.admin.access import parse_roles
-
-    roles = list(parse_roles(value))
-    unknown = [r for r in roles if r not in settings.admin.roles]
-    if not roles or unknown:
-        defined = ", ".join(sorted(settings.admin.roles))
-        raise CliError(f"unknown role {(unknown or [value])[0]!r} (defined roles: {defined})")
-    return roles
-
-
-def _admin_run(settings: Settings, fn: Any) -> Any:
-    """Run ``fn(auth)``; domain and database errors become one-line CLI errors."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from .core.errors import AuthError
-
-    try:
-        return asyncio.run(_with_auth(settings, fn))
-    except AuthError as exc:
-        raise CliError(f"{exc.code}: {exc.message}") from None
-    except (SQLAlchemyError, OSError) as exc:
-        first = (str(exc).splitlines() or [""])[0][:200]
-        raise CliError(f"database: {type(exc).__name__}: {first} (run: authkeeper migrate)") from None
-
-
-async def _user_by_email(auth: Any, email: str) -> Any:
-    from .core.users import normalise_email
-
-    user = await auth.store.find_user_by_email(normalise_email(email))
-    if user is None:
-        raise CliError(f"no user with email {email!r}")
-    return user
-
-
-def cmd_users_set_role(args: argparse.Namespace) -> None:
-    from .plugins.admin import flows
-
-    settings = _settings(args)
-    roles = _check_roles(settings, args.role)
-
-    async def run(auth: Any) -> Any:
-        user = await _user_by_email(auth, args.email)
-        return await flows.set_role(auth.ctx, flows.operator(auth.ctx), user.id, roles)
-
-    user = _admin_run(settings, run)
-    print(f"{user.email}: role {user.extra.get('role')}")
-
-
-def cmd_users_ban(args: argparse.Namespace) -> None:
-    from .plugins.admin import bans, flows
-
-    settings = _settings(args)
-    if args.expires_in is not None and args.expires_in <= 0:
-        raise CliError("--expires-in: must be a positive number of seconds")
-
-    async def run(auth: Any) -> Any:
-        user = await _user_by_email(auth, args.email)
-        return await bans.ban_user(
-            auth.ctx, flows.operator(auth.ctx), user.id, reason=args.reason, expires_in=args.expires_in
-        )
-
-    user = _admin_run(settings, run)
-    from .core.models import iso
-
-    until = iso(user.extra.get("banExpires"))
-    print(f"{user.email}: banned {'until ' + until if until else 'until unbanned'}; sessions revoked")
-
-
-def cmd_users_unban(args: argparse.Namespace) -> None:
-    from .plugins.admin import bans, flows
-
-    settings = _settings(args)
-
-    async def run(auth: Any) -> Any:
-        user = await _user_by_email(auth, args.email)
-        return await bans.unban_user(auth.ctx, flows.operator(auth.ctx), user.id)
-
-    user = _admin_run(settings, run)
-    print(f"{user.email}: unbanned")
-
-
-def cmd_users_unlock(args: argparse.Namespace) -> None:
-    from .plugins.admin import flows
-
-    settings = _settings(args)
-
-    async def run(auth: Any) -> Any:
-        user = await _user_by_email(auth, args.email)
-        return await flows.unlock_user(auth.ctx, flows.operator(auth.ctx), user.id)
-
-    user = _admin_run(settings, run)
-    print(f"{user.email}: unlocked (failed sign-ins and two-factor attempts cleared)")
-
-
 def cmd_audit(args: argparse.Namespace) -> None:
     from .core.audit import Event
     from .core.models import parse_iso
-    from .storage.sql_plugins import AuditQuery
+    from .core.queries import AuditQuery
 
-    settings = _settings(args)
+    settings = settings_of(args)
     known = {e.value for e in Event}
     events = [name.strip() for raw in args.event or [] for name in raw.split(",") if name.strip()]
     for name in events:
@@ -386,17 +241,17 @@ def cmd_audit(args: argparse.Namespace) -> None:
     async def run(auth: Any) -> Any:
         user_id = None
         if args.user:
-            user_id = (await _user_by_email(auth, args.user)).id if "@" in args.user else args.user
+            user_id = (await user_by_email(auth, args.user)).id if "@" in args.user else args.user
         query = AuditQuery(user_id=user_id, events=tuple(events), since=since, limit=args.limit)
         return await auth.store.list_audit(query)
 
-    found, _total = _admin_run(settings, run)
+    found, _total = run_reporting(settings, run)
     for event in found:
         print(json.dumps(event.to_json(), separators=(",", ":"), ensure_ascii=False))
 
 
 def cmd_audit_prune(args: argparse.Namespace) -> None:
-    settings = _settings(args)
+    settings = settings_of(args)
     days = settings.audit.retention_days
     if days <= 0:
         print("audit: retention_days is 0 or less: events are kept forever, nothing pruned")
@@ -405,7 +260,7 @@ def cmd_audit_prune(args: argparse.Namespace) -> None:
     async def run(auth: Any) -> int:
         return int(await auth.prune_audit())
 
-    removed = _admin_run(settings, run)
+    removed = run_reporting(settings, run)
     print(f"audit: pruned {removed} events older than {days} days")
 
 
@@ -428,6 +283,8 @@ def parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply database migrations")
     common(migrate)
     migrate.add_argument("--quiet", action="store_true", help="print only changes (to stderr)")
+    migrate.add_argument("--sql", action="store_true",
+                         help="connect read-only and print the SQL the migration would run, changing nothing")
     migrate.set_defaults(fn=cmd_migrate)
 
     cleanup = sub.add_parser("cleanup", help="remove expired sessions and verification rows")
@@ -436,39 +293,19 @@ def parser() -> argparse.ArgumentParser:
 
     users = sub.add_parser("users", help="manage users")
     usub = users.add_subparsers(dest="users_command", required=True)
-    create = usub.add_parser("create", help="create a user (password from --password, AUTHKEEPER_NEW_PASSWORD, stdin or a prompt)")
-    common(create)
-    create.add_argument("email")
-    create.add_argument("--name", help="display name (default: the email's local part)")
-    create.add_argument("--password", help="the password (visible in the process list: prefer the prompt)")
-    create.add_argument("--role", help="role, e.g. admin")
-    create.add_argument("--verified", action="store_true", help="mark the email as verified")
-    create.set_defaults(fn=cmd_users_create)
     lst = usub.add_parser("list", help="list users")
     common(lst)
     lst.add_argument("--limit", type=int, default=100)
     lst.add_argument("--offset", type=int, default=0)
     lst.add_argument("--json", action="store_true", help="print JSON")
     lst.set_defaults(fn=cmd_users_list)
-    set_role = usub.add_parser("set-role", help="set a user's role (several: comma-separated, e.g. admin,moderator)")
-    common(set_role)
-    set_role.add_argument("email")
-    set_role.add_argument("role", help="a role defined in admin.roles (e.g. admin, moderator, user)")
-    set_role.set_defaults(fn=cmd_users_set_role)
-    ban = usub.add_parser("ban", help="ban a user and end their sessions")
-    common(ban)
-    ban.add_argument("email")
-    ban.add_argument("--reason", help="why (kept for admins; the user is never told)")
-    ban.add_argument("--expires-in", type=float, metavar="SECONDS", help="lift the ban after this many seconds (default: never)")
-    ban.set_defaults(fn=cmd_users_ban)
-    unban = usub.add_parser("unban", help="lift a user's ban")
-    common(unban)
-    unban.add_argument("email")
-    unban.set_defaults(fn=cmd_users_unban)
-    unlock = usub.add_parser("unlock", help="clear a user's sign-in lockout (too many wrong passwords or codes)")
-    common(unlock)
-    unlock.add_argument("email")
-    unlock.set_defaults(fn=cmd_users_unlock)
+    # The plugins' commands (admin: users create, set-role, ban, unban, unlock).
+    from .auth import default_plugins
+
+    groups = CliGroups(root=sub, users=usub, common=common)
+    for plugin in default_plugins(Settings()):
+        if plugin.cli is not None:
+            plugin.cli(groups)
 
     audit = sub.add_parser("audit", help="print audit events as JSON lines, newest first")
     common(audit)

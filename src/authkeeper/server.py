@@ -14,9 +14,9 @@ from starlette.types import Receive, Scope, Send
 from .auth import Authkeeper
 from .core import errors
 from .http.app import error_response
-from .http.security import security_headers
 from .pages import PagesApp
 from .pages.app import page_headers, templates
+from .web.security import security_headers
 
 
 def _json(data: Any, status: int = 200) -> Response:

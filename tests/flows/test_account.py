@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from authkeeper.core.models import Account
+from authkeeper.core.ports import AuditQuery
 from authkeeper.core.settings import UserSettings
-from authkeeper.storage.sql_plugins import AuditQuery
 from tests.conftest import ORIGIN, TestApp
 from tests.flows._helpers import (
     PASSWORD,

@@ -11,6 +11,7 @@ from typing import Any
 import jwt
 import pytest
 
+from authkeeper.core.changes import UserUpdate
 from authkeeper.core.settings import EmailPasswordSettings, RateLimitSettings
 from tests.conftest import ORIGIN, SECRET, TestApp
 from tests.flows._helpers import (
@@ -317,7 +318,7 @@ async def test_sign_up_of_a_taken_email_reveals_nothing_when_no_session_is_issue
     await settle(app)
     assert len(smtp.for_address("ann@example.com")) == 2
     # The original password still holds; the second one gained nothing.
-    await app.auth.store.update_user(a["user"]["id"], {"emailVerified": True})
+    await app.auth.store.update_user(a["user"]["id"], UserUpdate(email_verified=True))
     r = await browser(app).post("/sign-in/email", {"email": "ann@example.com", "password": "another passphrase"})
     error_of(r, 401, "INVALID_EMAIL_OR_PASSWORD")
 
@@ -332,7 +333,7 @@ async def test_send_verification_email_signed_out_gives_one_answer_for_everyone(
     await settle(app)
     bob = await app.auth.store.find_user_by_email("bob@example.com")
     assert bob is not None
-    await app.auth.store.update_user(bob.id, {"emailVerified": True})
+    await app.auth.store.update_user(bob.id, UserUpdate(email_verified=True))
     before = {to: len(smtp.for_address(to)) for to in ("ann@example.com", "bob@example.com")}
     stranger = browser(app)
     answers = []

@@ -15,13 +15,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from authkeeper.core.ports import AuditQuery
 from authkeeper.core.settings import (
     EmailPasswordSettings,
     RateLimitSettings,
     UserSettings,
 )
 from authkeeper.plugins.admin import flows as admin_flows
-from authkeeper.storage.sql_plugins import AuditQuery
 from tests.conftest import TestApp
 from tests.flows._helpers import PASSWORD, Browser, error_of, set_cookie
 

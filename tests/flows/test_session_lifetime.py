@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from authkeeper.core.changes import SessionUpdate
 from authkeeper.core.models import iso, parse_iso
 from authkeeper.core.settings import SessionSettings
 from tests.conftest import TestApp, fast_settings
@@ -105,7 +106,7 @@ async def test_a_row_that_outlives_the_cap_is_dead_at_the_cap(
     app = await clocked_app(make_app, clock, session=SessionSettings(expires_in=1000, update_age=100, absolute_lifetime=1500))
     ann = browser(app)
     old = (await ann.sign_up()).json()["token"]
-    await app.auth.store.update_session(old, {"expiresAt": t0 + timedelta(days=365)})
+    await app.auth.store.update_session(old, SessionUpdate(expires_at=t0 + timedelta(days=365)))
     r = await ann.get("/get-session")
     assert r.json()["session"]["expiresAt"] == iso(t0 + timedelta(seconds=1500))
     clock.advance(1400)

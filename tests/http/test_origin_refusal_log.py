@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from authkeeper.http.security import OriginRefusals
+from authkeeper.web.security import OriginRefusals
 from tests.conftest import ORIGIN
 
 pytestmark = pytest.mark.anyio

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from authkeeper.core.models import AuditEvent
+from authkeeper.core.ports import AuditQuery
 from authkeeper.core.settings import LockoutSettings
-from authkeeper.storage.sql_plugins import AuditQuery
 from tests.conftest import ORIGIN, TestApp
 from tests.http._assertions import assert_error
 from tests.http.test_rate_limit_and_lockout import CREDENTIALS, WRONG, assert_locked

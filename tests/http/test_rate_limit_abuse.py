@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from authkeeper.core.ports import AuditQuery
 from authkeeper.core.settings import RateLimitRule, RateLimitSettings, Settings
-from authkeeper.http import client_ip as cip
-from authkeeper.http import ratelimit
-from authkeeper.storage.sql_plugins import AuditQuery
+from authkeeper.web import client_ip as cip
+from authkeeper.web import ratelimit
 from tests.conftest import ORIGIN, TestApp
 from tests.http.test_rate_limit_and_lockout import (
     WRONG,

@@ -13,9 +13,9 @@ import pytest
 
 from authkeeper.config import load_settings
 from authkeeper.core.settings import LockoutSettings, RateLimitRule, RateLimitSettings
-from authkeeper.http import client_ip as cip
-from authkeeper.http import ratelimit
 from authkeeper.server import create_server_app
+from authkeeper.web import client_ip as cip
+from authkeeper.web import ratelimit
 from tests.conftest import ORIGIN, SECRET, TestApp
 from tests.http._assertions import assert_error
 

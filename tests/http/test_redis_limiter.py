@@ -7,7 +7,7 @@ import secrets
 import pytest
 
 from authkeeper.core.settings import RateLimitRule
-from authkeeper.http.ratelimit import RedisLimiter
+from authkeeper.web.ratelimit import RedisLimiter
 from tests.conftest import need
 
 pytestmark = pytest.mark.anyio

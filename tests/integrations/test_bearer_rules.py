@@ -11,10 +11,9 @@ import httpx
 import pytest
 from fastapi import Depends, FastAPI
 
-from authkeeper import Authkeeper
+from authkeeper import Authkeeper, migrate
 from authkeeper.core.models import User
 from authkeeper.integrations.fastapi import AuthDependencies
-from authkeeper.storage.migrate import migrate
 from tests.conftest import ORIGIN, fast_settings
 
 pytestmark = pytest.mark.anyio

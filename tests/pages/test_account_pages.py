@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from authkeeper.core.crypto import totp
+from authkeeper.core.ports import AuditQuery
 from authkeeper.core.settings import UserSettings
-from authkeeper.storage.sql_plugins import AuditQuery
 from tests.conftest import ORIGIN
 from tests.flows._helpers import Clock
 from tests.pages.helpers import (

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from authkeeper.core.changes import UserUpdate
 from tests.pages.helpers import (
     PASSWORD,
     Visitor,
@@ -76,7 +77,7 @@ async def test_users_table_search_filter_sort_and_pages(make_app: Callable[..., 
     assert sorted(user_rows((await admin.get("/admin", params={"role": "moderator"})).text)) == ["BS Bob Stone", "D Duo"]
     assert "D Duo" in user_rows((await admin.get("/admin", params={"role": "admin"})).text)
     plain = await make_user(app, "plain@example.org", name="Plain")
-    await app.auth.store.update_user(plain.id, {"role": None})
+    await app.auth.store.update_user(plain.id, UserUpdate(fields={"role": None}))
     assert "P Plain" in user_rows((await admin.get("/admin", params={"role": "user", "q": "example.org"})).text)
     for email in ("duo@example.org", "near@example.org", "plain@example.org"):
         await app.auth.store.delete_user((await app.auth.store.find_user_by_email(email)).id)

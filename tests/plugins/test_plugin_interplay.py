@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from authkeeper.core.audit import Event
+from authkeeper.core.changes import UserUpdate
 from authkeeper.core.settings import EmailPasswordSettings, MailSettings
 from authkeeper.plugins.admin import AdminSettings
 from tests.plugins.admin.helpers import Clock, World
@@ -52,7 +53,7 @@ async def test_auto_sign_in_after_verification_gives_a_banned_user_no_session(ma
     app = await make_app(**VERIFYING)
     await app.sign_up("ann@example.com", PASSWORD)
     uid = await user_id(app)
-    await app.auth.store.update_user(uid, {"banned": True})
+    await app.auth.store.update_user(uid, UserUpdate(fields={"banned": True}))
     app.client.cookies.clear()
     link = await _verification_link(app, "ann@example.com")
     r = await app.client.get(link)
@@ -68,7 +69,7 @@ async def test_auto_sign_in_after_verification_does_not_skip_the_second_factor(m
     clock = freeze(app)
     await enroll(app, clock)
     uid = await user_id(app)
-    await app.auth.store.update_user(uid, {"emailVerified": False})
+    await app.auth.store.update_user(uid, UserUpdate(email_verified=False))
     app.client.cookies.clear()
     link = await _verification_link(app, "ann@example.com")
     r = await app.client.get(link)
@@ -109,7 +110,7 @@ async def test_an_impersonation_session_does_not_slide(make_world) -> None:  # t
 
 async def test_banned_false_filter_includes_rows_where_banned_is_null(make_world) -> None:  # type: ignore[no-untyped-def]
     world: World = await make_world()
-    await world.ctx.store.update_user(world.plain_user.id, {"banned": None})
+    await world.ctx.store.update_user(world.plain_user.id, UserUpdate(fields={"banned": None}))
     r = await world.admin.get("/admin/list-users", {"filterField": "banned", "filterValue": "false",
                                                      "filterOperator": "eq"})
     assert r.status_code == 200, r.text
@@ -126,7 +127,7 @@ async def test_removing_a_user_removes_their_two_factor_row(db_url: str, make_ap
     await enroll(app, clock)
     uid = await user_id(app)
     assert await app.auth.store.delete_user(uid)
-    table = app.auth.store.t.two_factor
+    table = app.auth.store.t.by_name["twoFactor"]
     async with app.auth.store.engine.connect() as conn:
         left = (await conn.execute(sa.select(sa.func.count()).select_from(table).where(table.c.userId == uid))).scalar_one()
     assert left == 0
@@ -148,9 +149,8 @@ async def test_regenerating_backup_codes_is_audited_without_the_codes(make_app) 
 async def test_plugin_hooks_work_without_the_lifespan(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Mounted without the lifespan (no start-up), revoking every session still forgets the
     user's trusted devices: the plugins' hooks are wired when the app is built."""
-    from authkeeper import Authkeeper
+    from authkeeper import Authkeeper, migrate
     from authkeeper.plugins.two_factor.challenge import forget_user
-    from authkeeper.storage.migrate import migrate
     from tests.conftest import fast_settings
 
     settings = fast_settings(f"sqlite:///{tmp_path / 'no-lifespan.db'}")

@@ -13,7 +13,7 @@ from .crypto.random import generate_id
 from .models import AuditEvent, ClientInfo, utcnow
 
 if TYPE_CHECKING:
-    from .ports import Store
+    from .ports import AuditLog
 
 
 class Event(StrEnum):
@@ -52,7 +52,7 @@ _FORBIDDEN_KEYS = ("password", "token", "secret", "code", "otp")
 
 
 async def record(
-    store: Store,
+    store: AuditLog,
     event: Event,
     *,
     user_id: str | None,

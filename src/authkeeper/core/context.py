@@ -16,6 +16,7 @@ from .redirects import OriginPolicy
 from .services import Services
 from .settings import Settings
 from .sign_in import SignInStage
+from .users import PluginFields
 
 
 @dataclass
@@ -35,6 +36,8 @@ class AuthContext:
     """The plugins' participants, session checks and event subscribers (:mod:`.hooks`)."""
     services: Services = field(default_factory=Services)
     """What plugins provide each other (:mod:`.services`)."""
+    user_fields: PluginFields = field(default_factory=PluginFields)
+    """The installed plugins' user fields: a new user's values, those no client sets."""
 
     @property
     def secrets(self) -> tuple[str, ...]:

@@ -135,23 +135,6 @@ class ClientInfo:
 
 
 @dataclass(slots=True)
-class TwoFactorRecord:
-    """A user's second factor: encrypted TOTP secret and backup codes (Better Auth's format)."""
-
-    id: str
-    user_id: str
-    secret: str
-    backup_codes: str
-    verified: bool = True
-    failed_count: int = 0
-    locked_until: datetime | None = None
-    last_totp_counter: int | None = None
-    otp_enabled: bool = False
-    """authkeeper's own: the user also enrolled emailed codes (``otpEnabled``; NULL in a row
-    Better Auth wrote). See ``plugins.two_factor.challenge.methods_of``."""
-
-
-@dataclass(slots=True)
 class AuditEvent:
     id: str
     created_at: datetime

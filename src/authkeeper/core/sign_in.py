@@ -44,6 +44,9 @@ class Interruption:
     body: dict[str, Any]
     state: dict[str, tuple[str, int]] = field(default_factory=dict)
     expire_session: bool = True
+    page: str | None = None
+    """Where the pages send the visitor to go on (two-factor's challenge page, ``/two-factor``);
+    None: back to the sign-in form."""
 
 
 @dataclass(slots=True)

@@ -4,25 +4,41 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from . import errors
 from .models import parse_iso
-from .settings import AdditionalField, UserSettings
+from .settings import AdditionalField, Settings, UserSettings
 
 # Plain ASCII addresses with a dotted domain, as zod's email check accepts.
 _EMAIL = re.compile(
     r"^(?!\.)(?!.*\.\.)[A-Za-z0-9_'+\-.]*[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$"
 )
 
-# Columns nobody sets through sign-up or update-user: core, admin and two-factor fields.
+# Columns nobody sets through sign-up or update-user: the core's, and those of Better Auth's
+# anonymous and phone-number plugins (a Better Auth database may hold them). The installed
+# plugins add theirs (:class:`PluginFields`).
 PROTECTED_FIELDS = frozenset(
-    {
-        "id", "emailVerified", "createdAt", "updatedAt", "role", "banned", "banReason",
-        "banExpires", "twoFactorEnabled", "isAnonymous", "phoneNumberVerified",
-    }
+    {"id", "emailVerified", "createdAt", "updatedAt", "isAnonymous", "phoneNumberVerified"}
 )
+
+
+@dataclass(frozen=True)
+class PluginFields:
+    """What the installed plugins declare of the user's fields, merged by the composition root
+    from their schemas: the values of a new user, and the fields no client sets."""
+
+    defaults: tuple[Callable[[Settings], Mapping[str, Any]], ...] = ()
+    protected: frozenset[str] = frozenset()
+
+    def new_user(self, settings: Settings) -> dict[str, Any]:
+        """The plugins' fields of a new user (admin: ``role``, ``banned``), in plugin order."""
+        values: dict[str, Any] = {}
+        for defaults in self.defaults:
+            values.update(defaults(settings))
+        return values
 
 
 def normalise_email(value: str) -> str:
@@ -80,17 +96,19 @@ def _coerce(spec: AdditionalField, value: Any) -> Any:
     raise errors.AuthError(errors.VALIDATION_ERROR, f"{where} Invalid input: expected an ISO 8601 date")
 
 
-def check_protected(body: Mapping[str, Any], settings: UserSettings) -> None:
-    """FIELD_NOT_ALLOWED for any field a client may not set, whatever its value."""
-    closed = PROTECTED_FIELDS | {f.name for f in settings.additional_fields if not f.input}
+def check_protected(body: Mapping[str, Any], settings: UserSettings, protected: frozenset[str] = frozenset()) -> None:
+    """FIELD_NOT_ALLOWED for any field a client may not set, whatever its value (``protected``:
+    the installed plugins', :attr:`PluginFields.protected`)."""
+    closed = PROTECTED_FIELDS | protected | {f.name for f in settings.additional_fields if not f.input}
     for key in body:
         if key in closed:
             raise errors.AuthError(errors.FIELD_NOT_ALLOWED, f"{key} is not allowed to be set")
 
 
-def additional_values(settings: UserSettings, body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
+def additional_values(settings: UserSettings, body: Mapping[str, Any], *, creating: bool,
+                      protected: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Validated additional-field values from a request body (defaults applied on create)."""
-    check_protected(body, settings)
+    check_protected(body, settings, protected)
     values: dict[str, Any] = {}
     for spec in settings.additional_fields:
         if spec.name in body:

@@ -3,6 +3,7 @@ deletion, linked accounts."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -10,6 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..core import audit, errors, hooks
+from ..core.changes import UNSET, UserUpdate
 from ..core.context import AuthContext
 from ..core.crypto.random import LOWER_ALPHANUMERIC, generate_id
 from ..core.mail import link_message
@@ -29,15 +31,15 @@ async def update_user(
 ) -> User:
     if "email" in extra:
         raise errors.AuthError(errors.EMAIL_CAN_NOT_BE_UPDATED)
-    values: dict[str, Any] = additional_values(ctx.settings.user, extra, creating=False)
-    if name is not _UNSET:
-        values["name"] = check_name(ctx.settings.user, name)
-    if image is not _UNSET:
-        values["image"] = check_image(image)
-    if not values:
+    fields = additional_values(ctx.settings.user, extra, creating=False, protected=ctx.user_fields.protected)
+    change = UserUpdate(
+        name=UNSET if name is _UNSET else check_name(ctx.settings.user, name),
+        image=UNSET if image is _UNSET else check_image(image),
+        fields=fields,
+    )
+    if change.is_empty():
         raise errors.AuthError(errors.NO_FIELDS_TO_UPDATE)
-    values["updatedAt"] = ctx.now()
-    updated = await ctx.store.update_user(user.id, values)
+    updated = await ctx.store.update_user(user.id, dataclasses.replace(change, updated_at=ctx.now()))
     if updated is None:
         raise errors.AuthError(errors.USER_NOT_FOUND)
     return updated

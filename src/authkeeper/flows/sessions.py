@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..core import audit, errors
+from ..core.changes import SessionUpdate
 from ..core.context import AuthContext
 from ..core.crypto.random import generate_id
 from ..core.hooks import (
@@ -109,7 +110,7 @@ async def resolve(ctx: AuthContext, token: str, *, refresh: bool = True) -> Reso
         if slid > session.expires_at:  # at the cap already: nothing to write
             session.expires_at = slid
             session.updated_at = now
-            await ctx.store.update_session(token, {"expiresAt": session.expires_at, "updatedAt": now})
+            await ctx.store.update_session(token, SessionUpdate(expires_at=session.expires_at, updated_at=now))
             return Resolved(session, user, refreshed=True)
     return Resolved(session, user)
 

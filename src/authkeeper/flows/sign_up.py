@@ -86,7 +86,7 @@ def _new_user(
     now = ctx.now()
     return User(
         id=generate_id(), name=name, email=email, email_verified=email_verified, image=image,
-        created_at=now, updated_at=now, extra={"role": ctx.settings.admin.default_role, "banned": False, "twoFactorEnabled": False, **(extra or {})},
+        created_at=now, updated_at=now, extra={**ctx.user_fields.new_user(ctx.settings), **(extra or {})},
     )
 
 
@@ -113,7 +113,7 @@ async def sign_up(ctx: AuthContext, data: SignUpInput, client: ClientInfo) -> Si
     ep = ctx.settings.email_password
     if not ep.enabled or ep.disable_sign_up:
         raise errors.AuthError(errors.EMAIL_PASSWORD_SIGN_UP_DISABLED)
-    extra = additional_values(ctx.settings.user, data.extra, creating=True)
+    extra = additional_values(ctx.settings.user, data.extra, creating=True, protected=ctx.user_fields.protected)
     try:
         user = await create_user(
             ctx, name=data.name, email=data.email, password=data.password, image=data.image, extra=extra,

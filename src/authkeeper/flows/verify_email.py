@@ -8,6 +8,7 @@ from datetime import timedelta
 from urllib.parse import quote, urlencode
 
 from ..core import audit, errors, hooks
+from ..core.changes import UserUpdate
 from ..core.context import AuthContext
 from ..core.crypto.random import generate_id
 from ..core.crypto.tokens import TokenError, decode_jwt, encode_jwt
@@ -129,7 +130,7 @@ async def verify(ctx: AuthContext, token: str, client: ClientInfo | None = None)
     async with ctx.store.transaction() as tx:
         # Compare-and-set: of several uses of the link at once, one verifies (and may sign in).
         updated = await tx.update_user(
-            user.id, {"emailVerified": True, "updatedAt": ctx.now()}, expected={"emailVerified": False}
+            user.id, UserUpdate(email_verified=True, updated_at=ctx.now()), expected=UserUpdate(email_verified=False)
         )
         if updated is not None:
             await audit.record(tx, audit.Event.EMAIL_VERIFIED, user_id=user.id, client=client)
@@ -153,7 +154,7 @@ async def _confirm_change(ctx: AuthContext, claims: dict[str, object], client: C
             raise errors.AuthError(errors.USER_NOT_FOUND)
         try:
             user = await tx.update_user(
-                user_id, {"email": new_email, "emailVerified": True, "updatedAt": ctx.now()}
+                user_id, UserUpdate(email=new_email, email_verified=True, updated_at=ctx.now())
             )
         except DuplicateError:
             raise errors.AuthError(errors.USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL) from None

@@ -11,9 +11,10 @@ from ..core import errors
 from ..core.redirects import location_of
 from ..core.users import is_valid_email, normalise_email
 from ..flows import account, reset_password, sessions, sign_in, sign_up, verify_email
-from ..flows.sign_in import Interruption, SignedIn
+from ..flows.sign_in import SignedIn
+from ..web.call import Call, Endpoint
+from ..web.outcomes import apply_sign_in, end_session
 from . import schemas as s
-from .call import Call, Endpoint
 
 
 def user_json(call: Call, user: Any) -> dict[str, Any]:
@@ -53,21 +54,6 @@ async def sign_up_email(call: Call) -> Response:
     return call.json({"token": token, "user": user_json(call, result.user)})
 
 
-def apply_sign_in(call: Call, result: SignedIn | Interruption, remember: bool) -> dict[str, Any] | None:
-    """Cookies for a finished or interrupted sign-in; returns the interruption's body."""
-    if isinstance(result, Interruption):
-        if result.expire_session:
-            call.set_cookies.append(call.cookies.delete(call.cookies.session_token))
-            call.set_cookies.append(call.cookies.delete(call.cookies.session_data))
-        for logical, (value, max_age) in result.state.items():
-            call.set_signed_cookie(logical, value, max_age)
-        return result.body
-    call.set_session_cookie(result.session.token, remember=remember)
-    for logical, (value, max_age) in result.state.items():
-        call.set_signed_cookie(logical, value, max_age)
-    return None
-
-
 async def sign_in_email(call: Call) -> Response:
     b: s.SignInBody = call.body
     result = await sign_in.sign_in_email(
@@ -91,15 +77,6 @@ async def sign_in_email(call: Call) -> Response:
     if b.callbackURL:
         response.headers["Location"] = location_of(b.callbackURL)
     return response
-
-
-async def end_session(call: Call) -> None:
-    """Sign the caller out: the session, its cookies, and what plugins keep beside it (the
-    JSON endpoint and the sign-out page both)."""
-    done = await sessions.sign_out(call.ctx, call.session_token, call.presented, call.client)
-    call.clear_session_cookies()
-    for logical in done.clear_cookies:
-        call.delete_cookie(logical)
 
 
 async def sign_out(call: Call) -> Response:

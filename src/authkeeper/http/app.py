@@ -1,18 +1,19 @@
 """The ASGI app of the JSON API: one dispatcher, every rule applied in one order.
 
 Order per request: route lookup → rate limit → body (size, type, JSON) → origin/CSRF →
-callback URLs → session → validation → handler. Every error leaves as ``{code, message}``
+callback URLs → credential → validation → handler. Every error leaves as ``{code, message}``
 from :func:`error_response`; nothing else builds an error body.
+
+The credential is the one resolver's (:mod:`authkeeper.web.credentials`), of the kinds the
+endpoint accepts: a live header credential (a bearer) is looked up before the body, since it
+lifts the origin check; without one, the cookie's is read after the callback URLs.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Iterable
-from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,96 +21,23 @@ from starlette.types import Receive, Scope, Send
 
 from ..core import errors
 from ..core.context import AuthContext
-from ..core.models import ClientInfo
 from ..core.redaction import log_unhandled
 from ..core.settings import RateLimitSettings
 from ..flows import sessions
-from .call import Call, Endpoint
-from .client_ip import client_ip, parse_networks
-from .cookies import CookieJar
-from .ratelimit import Limiter, MemoryLimiter, RuleBook
-from .schemas import validate
-from .security import (
-    check_callbacks,
-    check_login_csrf,
-    check_origin,
-    cors_headers,
-    security_headers,
-)
+from ..web.body import read_object, validate
+from ..web.call import Call, Endpoint, mounted_path
+from ..web.client_ip import client_info, parse_networks
+from ..web.cookies import CookieJar
+from ..web.credentials import CredentialResolver
+from ..web.ratelimit import Limiter, MemoryLimiter, RuleBook
+from ..web.security import check_login_csrf, check_origin, security_headers
+from .security import check_callbacks, cors_headers
 
 log = logging.getLogger("authkeeper.http")
 
 MAX_BODY = 1024 * 1024
-FORM_TYPE = "application/x-www-form-urlencoded"
-_RAW_TOKEN = re.compile(r"^[A-Za-z0-9]{32}$")
+"""Largest body the API reads."""
 _NO_STORE = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
-
-
-MAX_DEPTH = 32
-
-
-def check_text(value: Any, where: str = "body", depth: int = 0) -> None:
-    """Refuse input no field can hold: U+0000 (PostgreSQL text cannot store it), lone
-    surrogates (they have no UTF-8 form) and nesting deeper than any endpoint reads."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise errors.AuthError(errors.VALIDATION_ERROR, f"[{where}] Invalid input: NUL character")
-        if not value.isascii():
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                raise errors.AuthError(errors.VALIDATION_ERROR, f"[{where}] Invalid input: unpaired surrogate") from None
-    elif isinstance(value, dict | list):
-        if depth >= MAX_DEPTH:
-            raise errors.AuthError(errors.BAD_REQUEST, "Request body is nested too deeply")
-        items = value.items() if isinstance(value, dict) else enumerate(value)
-        for key, item in items:
-            if isinstance(key, str):
-                check_text(key, where, depth + 1)
-            check_text(item, f"{where}.{key}", depth + 1)
-
-
-def mounted_path(scope: Scope, strip_prefix: str = "") -> str:
-    """The request path below the mount point (``root_path``) and ``strip_prefix``."""
-    path: str = scope["path"]
-    root: str = scope.get("root_path", "")
-    if root and path.startswith(root):
-        path = path[len(root):]
-    if strip_prefix and path.startswith(strip_prefix):
-        path = path[len(strip_prefix):]
-    return path or "/"
-
-
-def content_type(request: Request) -> str:
-    """The media type of the body, lower-cased, without parameters (empty when absent)."""
-    return request.headers.get("content-type", "").split(";")[0].strip().lower()
-
-
-async def read_bytes(request: Request, limit: int) -> bytes:
-    """The whole body; PAYLOAD_TOO_LARGE past ``limit`` bytes, declared or sent."""
-    length = request.headers.get("content-length")
-    if length is not None and (not (length.isascii() and length.isdigit()) or int(length) > limit):
-        raise errors.AuthError(errors.PAYLOAD_TOO_LARGE)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise errors.AuthError(errors.PAYLOAD_TOO_LARGE)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def parse_form(raw: bytes) -> dict[str, str]:
-    """The fields of an ``application/x-www-form-urlencoded`` body, checked as JSON input is."""
-    try:
-        # errors="strict": "%FF" must be refused, not turned into U+FFFD (two different
-        # byte strings would become the same password).
-        data = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True, errors="strict"))
-    except UnicodeDecodeError:
-        raise errors.AuthError(errors.BAD_REQUEST, "Invalid UTF-8 in request body") from None
-    check_text(data)
-    return data
 
 
 def error_response(exc: errors.AuthError) -> Response:
@@ -136,10 +64,15 @@ class AuthApp:
         limiter: Limiter | None = None,
         strip_prefix: str = "",
         rate_limit: RateLimitSettings | None = None,
+        credentials: CredentialResolver | None = None,
     ) -> None:
         self.ctx = ctx
         s = ctx.settings
         self.cookies = CookieJar.from_settings(s)
+        self.credentials = credentials if credentials is not None else CredentialResolver(ctx)
+        """The one credential resolver (the core's session by bearer and cookie, and the
+        plugins' credentials), shared with the pages and the integrations."""
+        self._allow_headers = ", ".join(("content-type", *self.credentials.headers)).encode("latin-1")
         self.routes: dict[str, dict[str, Endpoint]] = {}
         self.param_routes: list[tuple[str, dict[str, Endpoint]]] = []
         for ep in endpoints:
@@ -167,21 +100,8 @@ class AuthApp:
 
     def new_call(self, request: Request, path: str) -> Call:
         """The facts of one request: who is asking, from which address, for which path."""
-        headers = request.headers
-        peer = request.scope["client"][0] if request.scope.get("client") else None
-        # Every line of the first proxy header present, in order: a proxy appends its own line
-        # (or entry), and the client's own lines come first. Read only with trusted proxies.
-        forwarded: list[str] = []
-        if self.proxies:
-            forwarded = next((lines for name in self.proxy_headers if (lines := headers.getlist(name))), [])
-        return Call(
-            ctx=self.ctx,
-            request=request,
-            cookies=self.cookies,
-            client=ClientInfo(ip=client_ip(peer, forwarded, self.proxies),
-                              user_agent=headers.get("user-agent", "")[:512]),
-            path=path,
-        )
+        return Call(ctx=self.ctx, request=request, cookies=self.cookies,
+                    client=client_info(request, self.proxies, self.proxy_headers), path=path)
 
     async def hit(self, call: Call, path: str) -> None:
         """Count the request in the rate-limit bucket of the route serving ``path`` (named by
@@ -216,101 +136,34 @@ class AuthApp:
         table = self._table(path)
         return next(iter(table.values())).path if table else None
 
-    def bearer_token(self, request: Request) -> str | None:
-        """The session token an ``Authorization: Bearer`` header names (signed, or the raw
-        32-character token), or None. Whether it names a live session is for :meth:`bearer`."""
-        auth = request.headers.get("authorization")
-        if not auth:
-            return None
-        scheme, _, value = auth.partition(" ")
-        value = value.strip()
-        if scheme.lower() != "bearer" or not value:
-            return None
-        if "." in value or "%" in value:
-            return self.ctx.signer.unsign(value)
-        return value if _RAW_TOKEN.match(value) else None
-
-    async def bearer(self, request: Request, *, refresh: bool) -> tuple[str, sessions.Resolved] | None:
-        """The live session of the request's bearer token, or None. A bearer that is not a valid
-        session credential is ignored, as Better Auth ignores it: the request is then judged as
-        a cookie request, with every cookie check (the API, the pages and the integrations)."""
-        token = self.bearer_token(request)
-        if token is None:
-            return None
-        resolved = await sessions.resolve(self.ctx, token, refresh=refresh)
-        return (token, resolved) if resolved is not None else None
-
-    def cookie_token(self, request: Request) -> str | None:
-        """The token of the signed session cookie (None when absent or badly signed)."""
-        return self.ctx.signer.unsign(request.cookies.get(self.cookies.session_token))
-
-    async def resolve(self, call: Call, token: str | None, *, refresh: bool) -> None:
-        """Put the session of ``token`` in ``call.resolved``: the cookies of a dead session
-        are cleared, the cookie of a session whose expiry slid is sent again."""
-        call.session_token = token
-        if not token:
-            return
-        call.resolved = await sessions.resolve(self.ctx, token, refresh=refresh)
-        if call.resolved is None:
-            call.clear_session_cookies()
-        elif call.resolved.refreshed:
-            call.set_session_cookie(token, expires_at=call.resolved.session.expires_at)
-
     async def read_body(self, call: Call, ep: Endpoint) -> None:
-        request = call.request
-        raw = await read_bytes(request, MAX_BODY)
-        if not raw.strip():
-            call.raw = {}
-            return
-        ctype = content_type(request)
-        allowed = "application/json" + (f", {FORM_TYPE}" if ep.form else "")
-        if ctype == "application/json":
-            try:
-                data = json.loads(raw)
-            except (ValueError, RecursionError):
-                raise errors.AuthError(errors.BAD_REQUEST) from None
-            if not isinstance(data, dict):
-                raise errors.AuthError(errors.VALIDATION_ERROR, "[body] Invalid input: expected object")
-            check_text(data)
-            call.raw = data
-        elif ctype == FORM_TYPE and ep.form:
-            call.raw = parse_form(raw)
-            call.is_form = True
-        elif not ctype:
-            raise errors.AuthError(
-                errors.UNSUPPORTED_MEDIA_TYPE, f"Content-Type is required. Allowed types: {allowed}"
-            )
-        else:
-            raise errors.AuthError(
-                errors.UNSUPPORTED_MEDIA_TYPE,
-                f'Content-Type "{ctype[:100]}" is not allowed. Allowed types: {allowed}',
-            )
+        call.raw, call.is_form = await read_object(call.request, limit=MAX_BODY, form=ep.form)
 
     # -- the pipeline ------------------------------------------------------------------
     async def run(self, call: Call, ep: Endpoint) -> Response:
         await self.hit(call, ep.path)
         refresh = not call.dont_remember() and not call.query_flag("disableRefresh")
-        # A valid bearer wins and needs no Origin (a page cannot attach one cross-site without a
-        # preflight that CORS refuses); anything else is a cookie request.
-        bearer = await self.bearer(call.request, refresh=refresh) if ep.auth != "none" else None
+        credentials = self.credentials
+        # A live header credential (a bearer) wins and needs no Origin (a page cannot attach one
+        # cross-site without a preflight that CORS refuses); anything else is a cookie request.
+        header = await credentials.from_headers(call.request, ep.credentials, refresh=refresh) if ep.auth != "none" else None
         if ep.method == "POST":
             await self.read_body(call, ep)
-            if bearer is None and "cookie" in call.request.headers:
-                check_origin(call, self.ctx.origins)
-            elif bearer is None and ep.login_csrf:
-                check_login_csrf(call, self.ctx.origins)
+            if header is None and "cookie" in call.request.headers:
+                check_origin(self.ctx, call.request.headers)
+            elif header is None and ep.login_csrf:
+                check_login_csrf(self.ctx, call.request.headers)
         check_callbacks(call, self.ctx.origins)
         if ep.auth != "none":
-            if bearer is not None:
-                call.session_token, call.resolved = bearer
-                if call.resolved.refreshed:
-                    call.set_session_cookie(call.session_token, expires_at=call.resolved.session.expires_at)
+            if header is not None:
+                credentials.settle(call, (header,))
             else:
-                await self.resolve(call, self.cookie_token(call.request), refresh=refresh)
-            if ep.auth in ("session", "fresh") and call.resolved is None:
+                credentials.settle(call, await credentials.from_cookies(call.request, ep.credentials, refresh=refresh))
+            if ep.auth in ("session", "fresh") and call.credential is None:
                 raise errors.AuthError(errors.UNAUTHORIZED)
             if ep.auth == "fresh":
-                assert call.resolved is not None
+                if call.resolved is None:  # another kind of credential: only a session is fresh
+                    raise errors.AuthError(errors.SESSION_NOT_FRESH)
                 sessions.require_fresh(self.ctx, call.resolved.session)
         if ep.body is not None:
             call.body = validate(ep.body, call.raw, form=call.is_form)
@@ -330,7 +183,7 @@ class AuthApp:
             if method == "OPTIONS":
                 response = Response(status_code=204)
                 if cors and origin:
-                    extra += cors_headers(origin, preflight=True)
+                    extra += cors_headers(origin, preflight=True, allow_headers=self._allow_headers)
             else:
                 ep = self.find(path, "GET" if method == "HEAD" else method)
                 if ep is None:

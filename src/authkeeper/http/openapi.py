@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of the JSON API, generated from the endpoint table (never written
 by hand) and served at ``{base_path}/openapi.json`` when ``Settings.openapi_enabled``.
 
-Each :class:`~authkeeper.http.call.Endpoint` becomes one operation: its path (``{param}``
+Each :class:`~authkeeper.web.call.Endpoint` becomes one operation: its path (``{param}``
 segments as path parameters), the query parameters it names, its request body from the pydantic
 model (``$defs`` moved to ``components/schemas``), and every status it can answer: those the
 pipeline of :class:`~authkeeper.http.app.AuthApp` gives every endpoint of its kind (see
@@ -20,9 +20,9 @@ from typing import Any
 from starlette.responses import Response
 
 from ..core.settings import Settings
-from .call import Call, Endpoint
-from .cookies import CookieJar
-from .schemas import Body
+from ..web.body import Body
+from ..web.call import Call, Endpoint
+from ..web.cookies import CookieJar
 from .security import _CALLBACK_FIELDS
 
 OPENAPI_PATH = "/openapi.json"

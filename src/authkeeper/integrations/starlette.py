@@ -1,7 +1,10 @@
 """Session lookup for host apps (FastAPI or plain Starlette), shared by the dependencies.
 
-The same rules as the API: a bearer token that names a live session, else the signed session
-cookie; for unsafe methods authenticated by cookie, the request must come from a trusted origin.
+The same resolver and the same origin check as the API and the pages
+(:class:`authkeeper.web.credentials.CredentialResolver`): a header credential (a bearer
+token) that names a live session wins and needs no Origin; any other is ignored and the
+request is judged by its signed session cookie, and an unsafe request that presents one must
+come from a trusted origin (:func:`authkeeper.web.security.check_origin`, the API's rule).
 """
 
 from __future__ import annotations
@@ -9,40 +12,18 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from ..auth import Authkeeper
-from ..core import errors
 from ..core.models import Session, User
-from ..core.redirects import origin_of
-from ..flows import sessions
+from ..web.call import SESSION
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 async def authenticate(auth: Authkeeper, request: Request) -> tuple[User, Session] | None:
-    """The caller's user and session, or None. Raises AuthError on a cross-origin unsafe
-    request that relies on the cookie (CSRF).
-
-    As in the API: a bearer that names a live session wins and needs no Origin; any other
-    bearer is ignored and the request is judged by its cookie, with the cookie's checks.
-    """
-    api = auth.api
+    """The caller's user and session, or None. Raises AuthError on an unsafe request that
+    relies on the cookie and does not come from a trusted origin (CSRF)."""
     # No sliding refresh here: the host app's response does not carry our cookie; the
     # client's regular get-session calls slide the expiry.
-    bearer = await api.bearer(request, refresh=False)
-    if bearer is not None:
-        return bearer[1].user, bearer[1].session
-    token = api.cookie_token(request)
-    if not token:
+    found = await auth.credentials.authenticate(request, (SESSION,), unsafe=request.method not in SAFE_METHODS)
+    if found is None or found.session is None:
         return None
-    if request.method not in SAFE_METHODS:
-        origin = request.headers.get("origin")
-        if not origin or origin == "null":
-            referer = request.headers.get("referer")
-            origin = origin_of(referer) if referer else None
-        if not origin:
-            raise errors.AuthError(errors.MISSING_OR_NULL_ORIGIN)
-        if not auth.ctx.origins.is_trusted_origin(origin):
-            raise errors.AuthError(errors.INVALID_ORIGIN)
-    resolved = await sessions.resolve(auth.ctx, token, refresh=False)
-    if resolved is None:
-        return None
-    return resolved.user, resolved.session
+    return found.user, found.session

@@ -1,5 +1,6 @@
 """Server-rendered pages that work without JavaScript: sign-in, sign-up, password reset,
-email verification, the two-factor challenge, the account pages and the admin pages.
+email verification and the account pages; each installed plugin adds its own (two-factor's
+challenge and set-up, the admin pages), declared in its ``Plugin`` (``pages``, ``templates``…).
 
 ``authkeeper serve`` serves them at ``/`` next to the API. In your own Starlette app::
 

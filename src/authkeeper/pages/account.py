@@ -1,5 +1,6 @@
-"""The signed-in user's own pages: profile and email (``/account``), password, two-factor
-and deletion (``/account/security``), and active sessions (``/account/sessions``).
+"""The signed-in user's own pages: profile and email (``/account``), password and deletion
+(``/account/security``), and active sessions (``/account/sessions``). Plugins add sections to
+the first two (``Plugin.page_sections``: two-factor's card on the security page).
 
 Every change goes through :mod:`authkeeper.flows.account` / :mod:`~authkeeper.flows.sessions`
 / :mod:`~authkeeper.flows.verify_email`, as the API's endpoints do.
@@ -13,9 +14,6 @@ from starlette.responses import Response
 
 from ..core import errors
 from ..flows import account, sessions
-from ..plugins.two_factor import backup_codes
-from ..plugins.two_factor.challenge import methods_of
-from ..plugins.two_factor.store import plugin_store
 from .page import Form, Page
 from .routes import get, post
 
@@ -28,11 +26,9 @@ DELETE = Form("delete", ("delete_password",))
 # -- profile and email ---------------------------------------------------------------------
 async def profile_context(page: Page) -> dict[str, Any]:
     """What the profile page shows beside the user: whether changing the email needs the
-    current password (a session past ``session.fresh_age``), and how many backup codes are
-    left when they are running out."""
-    left = (await two_factor_status(page))["codes_left"]
+    current password (a session past ``session.fresh_age``), and the plugins' sections."""
     return {"email_needs_password": not sessions.is_fresh(page.ctx, page.my_session),
-            "codes_left": left if isinstance(left, int) and left <= LOW_CODES else None}
+            **await page.app.section_context(page, "account/profile")}
 
 
 async def profile_page(page: Page) -> Response:
@@ -60,41 +56,15 @@ async def change_email(page: Page) -> Response:
     return page.redirect(page.url("/account"), "email-change-sent")
 
 
-# -- password, two-factor, deletion --------------------------------------------------------
-LOW_CODES = 2
-"""At this many backup codes left or fewer, the account pages warn."""
-
-
-async def two_factor_status(page: Page) -> dict[str, object]:
-    """What the security page shows about two-factor; ``codes_left``: how many backup codes
-    an authenticator-app user has left (None for others, or when the set cannot be read)."""
-    if not page.ctx.settings.two_factor.enabled:
-        return {"available": False, "enabled": False, "app": False, "email": False, "codes_left": None}
-    record = await plugin_store(page.ctx.store).get_two_factor(page.me.id)
-    methods = methods_of(page.me, record)
-    enabled = bool(page.me.extra.get("twoFactorEnabled"))
-    left: int | None = None
-    if enabled and record is not None and "totp" in methods:
-        try:
-            left = len(backup_codes.open_codes(page.ctx, record.backup_codes))
-        except errors.AuthError:  # TWO_FACTOR_SECRET_UNREADABLE, logged: the count is left out
-            left = None
-    return {
-        "available": True,
-        "enabled": enabled,
-        "app": "totp" in methods,
-        "email": "otp" in methods,
-        "codes_left": left,
-    }
-
-
+# -- password, deletion --------------------------------------------------------------------
 async def security_page(
     page: Page, exc: errors.AuthError | None = None, form: Form | None = None, *, aliases: dict[str, str] | None = None
 ) -> Response:
-    """The security page, or the same page with ``exc`` shown on ``form``."""
-    context: dict[str, Any] = {"two_factor": await two_factor_status(page),
-               "confirm_by_email": page.ctx.settings.user.delete_confirm_by_email,
-               "can_delete": page.ctx.settings.user.delete_user_enabled}
+    """The security page, or the same page with ``exc`` shown on ``form`` (a plugin's form
+    on the page too: two-factor's handlers answer with it)."""
+    context: dict[str, Any] = {**await page.app.section_context(page, "account/security"),
+                               "confirm_by_email": page.ctx.settings.user.delete_confirm_by_email,
+                               "can_delete": page.ctx.settings.user.delete_user_enabled}
     if exc is None or form is None:
         return page.render("account/security.html", **context)
     return page.fail("account/security.html", exc, form, aliases=aliases, **context)

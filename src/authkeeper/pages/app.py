@@ -1,6 +1,10 @@
 """The ASGI app of the server-rendered pages: routing, the visitor's session and CSRF
 value, the origin and CSRF check on every POST, error pages, headers, the stylesheet.
 
+The installed plugins (``auth.plugins``) add their own after the core's: routes, templates
+(looked up after the core's), header links, banners, sections of the account pages, and the
+texts of their error codes and notices. The pages import no plugin.
+
 Order per request: visitor (session, CSRF cookie) → route → POST: form, origin, CSRF →
 access (session, freshness) → handler. Errors a handler does not turn into a form error
 become a styled page here (403, 404, 429 with when to retry, 500); nothing else builds one.
@@ -10,10 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import BaseLoader, ChoiceLoader, Environment, PackageLoader, StrictUndefined
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -21,13 +26,13 @@ from starlette.types import Receive, Scope, Send
 from ..core import errors
 from ..core.redaction import log_unhandled
 from ..flows import sessions
-from ..http.app import FORM_TYPE, content_type, mounted_path, parse_form, read_bytes
-from ..http.security import check_origin, security_headers
-from ..plugins.admin import flows as admin_flows
-from . import account, admin, csrf, filters, public, two_factor
-from .messages import NOTICES, describe, retry_after, wait_words
+from ..web.body import FORM_TYPE, content_type, parse_form, read_bytes
+from ..web.call import SESSION, mounted_path
+from ..web.security import check_origin, security_headers
+from . import account, csrf, filters, public
+from .messages import MESSAGES, NOTICES, describe, retry_after, wait_words
 from .page import Page
-from .routes import Route
+from .routes import Route, Section
 
 if TYPE_CHECKING:
     from ..auth import Authkeeper
@@ -70,14 +75,13 @@ def page_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
     return headers + [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
 
 
-def templates() -> Environment:
-    """The pages' templates (autoescaped)."""
-    return _templates()
-
-
-def _templates() -> Environment:
+def templates(packages: Iterable[str] = ()) -> Environment:
+    """The pages' templates (autoescaped): the core's, then those in the ``templates/`` folder
+    of each package named (the installed plugins'), in order."""
+    loaders: list[BaseLoader] = [PackageLoader("authkeeper.pages", "templates")]
+    loaders += [PackageLoader(package, "templates") for package in packages]
     env = Environment(
-        loader=PackageLoader("authkeeper.pages", "templates"),
+        loader=ChoiceLoader(loaders),
         autoescape=True,  # every template, whatever its name: user data is never markup
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -104,8 +108,17 @@ class PagesApp:
         self.auth = auth
         self.ctx = auth.ctx
         self.api = auth.api
-        self.env = _templates()
-        self.routes: list[Route] = [*public.ROUTES, *two_factor.ROUTES, *account.ROUTES, *admin.ROUTES]
+        installed = auth.plugins
+        self.env = templates(p.templates for p in installed if p.templates)
+        self.routes: list[Route] = [*public.ROUTES, *account.ROUTES, *(r for p in installed for r in p.pages)]
+        self.page_links = [link for p in installed for link in p.page_links]
+        self.banners = [banner for p in installed for banner in p.page_banners]
+        """Templates included at the top of every page (admin's "you are acting as" bar)."""
+        self.sections: list[Section] = [section for p in installed for section in p.page_sections]
+        self.messages = {**MESSAGES, **{code: text for p in installed for code, text in p.page_messages.items()}}
+        """Error code → (field, text): the core's and the plugins' (see :func:`.messages.describe`)."""
+        self.notices = {**NOTICES, **{key: text for p in installed for key, text in p.page_notices.items()}}
+        """``?notice=`` key → text: the core's and the plugins'."""
         self.headers = page_headers(auth.settings)
         files = resources.files("authkeeper.pages").joinpath("static")
         self.static = {path: files.joinpath(path.rsplit("/", 1)[1]).read_bytes() for path in _STATIC}
@@ -116,7 +129,7 @@ class PagesApp:
     def render(self, page: Page, template: str, context: dict[str, Any]) -> str:
         user = page.user
         session = page.session
-        notice = NOTICES.get(page.query("notice"))
+        notice = self.notices.get(page.query("notice"))
         base: dict[str, Any] = {
             "app_name": self.ctx.settings.app_name,
             "url": page.url,
@@ -124,8 +137,9 @@ class PagesApp:
             "csrf_field": csrf.FIELD,
             "csrf_token": page.csrf_token(),
             "me": user,
-            "impersonating": bool(session and session.extra.get("impersonatedBy")),
-            "can_admin": bool(user and session and self.can_admin(page)),
+            "impersonating": bool(session and self.ctx.hooks.is_delegated(session)),
+            "links": page.links,
+            "banners": self.banners,
             "notice": notice,
             "path": page.path,
             "min_password": self.ctx.settings.password.min_length,
@@ -136,11 +150,23 @@ class PagesApp:
         base.update(context)
         return self.env.get_template(template).render(base)
 
-    def can_admin(self, page: Page) -> bool:
-        if not self.ctx.settings.admin.enabled or page.call.resolved is None:
-            return False
-        actor = admin_flows.actor_for(self.ctx, page.me, page.my_session)
-        return actor.can(admin_flows.LIST[0])
+    async def header_links(self, page: Page) -> list[tuple[str, str]]:
+        """The plugins' header links for this visitor (none without a session)."""
+        if page.call.resolved is None:
+            return []
+        found = [await link(self.ctx, page) for link in self.page_links]
+        return [item for item in found if item is not None]
+
+    async def section_context(self, page: Page, where: str) -> dict[str, Any]:
+        """What the plugins add to the core page ``where``: ``sections`` (their templates, in
+        order), ``section_forms`` (their forms' ids) and the values those templates read."""
+        found = [section for section in self.sections if section.where == where]
+        context: dict[str, Any] = {"sections": [s.template for s in found],
+                                   "section_forms": [form for s in found for form in s.forms]}
+        for section in found:
+            if section.context is not None:
+                context.update(await section.context(page))
+        return context
 
     def error_page(self, page: Page, status: int, *, title: str, message: str, **extra: Any) -> Response:
         return page.render("error.html", status=status, status_code=status, title=title, message=message, **extra)
@@ -171,7 +197,9 @@ class PagesApp:
         # The session cookie only: a browser sends no bearer token. Resolved for every page,
         # so that even a 404 knows who is asking (and offers the account, not the sign-in).
         call = page.call
-        await self.api.resolve(call, self.api.cookie_token(call.request), refresh=not call.dont_remember())
+        credentials = self.auth.credentials
+        credentials.settle(call, await credentials.from_cookies(call.request, (SESSION,), refresh=not call.dont_remember()))
+        page.links = await self.header_links(page)
         if route is None:
             if exists:
                 return self.error_page(page, 405, title="Not allowed", message="This address does not take that kind of request.")
@@ -181,7 +209,7 @@ class PagesApp:
         if method == "POST":
             await self.read_form(page)
             try:
-                check_origin(page.call, self.ctx.origins)
+                check_origin(self.ctx, call.request.headers)
             except errors.AuthError:
                 return self.forbidden(page, "This form was sent from another site, so we did not act on it.")
             session = page.session
@@ -218,7 +246,7 @@ class PagesApp:
             return self.error_page(page, 404, title="Page not found", message="We could not find that page.")
         if exc.status >= 500:
             return self.server_error(page)
-        return self.error_page(page, exc.status, title="Something is not right", message=describe(exc, self.ctx.settings).message)
+        return self.error_page(page, exc.status, title="Something is not right", message=describe(exc, self.ctx.settings, messages=self.messages).message)
 
     def server_error(self, page: Page) -> Response:
         try:

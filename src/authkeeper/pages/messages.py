@@ -2,13 +2,16 @@
 notices shown after a redirect, and waiting times in plain words.
 
 The flows raise :class:`~authkeeper.core.errors.AuthError` with a stable code; this module is
-the only place a code becomes page text. ``FORM`` marks an error about the whole form.
+the only place a code becomes page text. ``FORM`` marks an error about the whole form. These
+are the core's codes and notices; a plugin brings its own (``Plugin.page_messages`` and
+``page_notices``), which the pages app merges into the tables :func:`describe` is given.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..core import errors
@@ -44,7 +47,11 @@ def retry_after(exc: errors.AuthError) -> int | None:
         return None
 
 
-# code → (field, message); ``{min}``/``{max}`` are the password length bounds.
+PageMessages = Mapping[str, tuple[str, str]]
+"""Error code → (the form field it belongs to, or ``FORM``; the message). ``{min}``/``{max}``
+are the password length bounds, ``{wait}`` the time to wait in words, ``{message}`` the error's
+own message."""
+
 MESSAGES: dict[str, tuple[str, str]] = {
     # Input.
     "INVALID_EMAIL": ("email", "Enter an email address like name@example.com."),
@@ -69,7 +76,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "EMAIL_PASSWORD_DISABLED": (FORM, "Signing in with a password is turned off."),
     "ACCOUNT_LOCKED": (FORM, "Too many failed sign-in attempts for this account. Try again in {wait}."),
     "TOO_MANY_REQUESTS": (FORM, "Too many attempts from your network. Try again in {wait}."),
-    "BANNED_USER": (FORM, "{message}"),
     # Email.
     "EMAIL_IS_THE_SAME": ("email", "That is already your email address."),
     "CHANGE_EMAIL_DISABLED": (FORM, "Changing the email address is turned off."),
@@ -83,37 +89,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "NOT_ALLOWED_WHILE_IMPERSONATING": (FORM, "Not possible while you act as another user. Stop impersonating first."),
     "SESSION_EXPIRED": (FORM, "Confirm your password to do this."),
     "SESSION_NOT_FRESH": ("current_password", "You signed in a while ago: enter your current password to do this."),
-    # Two-factor.
-    "INVALID_CODE": ("code", "That code is not right. Check your app or email and try again."),
-    "INVALID_BACKUP_CODE": ("code", "That backup code is not right, or it was used already."),
-    "OTP_HAS_EXPIRED": ("code", "That code has expired. Send a new one."),
-    "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE": ("code", "Too many wrong codes. Ask for a new code."),
-    "ACCOUNT_TEMPORARILY_LOCKED": (FORM, "Too many wrong codes for this account. Try again in {wait}."),
-    "INVALID_TWO_FACTOR_COOKIE": (FORM, "This sign-in has expired. Sign in again."),
-    "TOTP_ALREADY_ENABLED": (FORM, "An authenticator app is already set up."),
-    "TOTP_NOT_ENABLED": (FORM, "No authenticator app is set up for this account."),
-    "OTP_NOT_ENABLED": (FORM, "Codes by email are not set up for this account."),
-    "TWO_FACTOR_NOT_ENABLED": (FORM, "Two-factor authentication is not on."),
-    "BACKUP_CODES_NOT_ENABLED": (FORM, "This account has no backup codes."),
-    # Admin.
-    "YOU_CANNOT_BAN_YOURSELF": (FORM, "You cannot ban yourself."),
-    "YOU_CANNOT_REMOVE_YOURSELF": (FORM, "You cannot delete your own account from here."),
-    "YOU_ARE_NOT_ALLOWED_TO_SET_NON_EXISTENT_VALUE": ("role", "Choose one of the listed roles."),
-    "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE": ("role", "You may not give or change this role."),
-    "YOU_CANNOT_IMPERSONATE_ADMINS": (FORM, "You may not act as another administrator."),
-    "YOU_ARE_NOT_IMPERSONATING_ANYONE": (FORM, "You are not acting as another user."),
-    "FAILED_TO_FIND_ADMIN_SESSION": (FORM, "Your own session has ended. Sign in again."),
 }
 
 _WHERE = re.compile(r"^\[body\.([A-Za-z_.]+)\]\s*(.*)$")
 
 
-def describe(exc: errors.AuthError, settings: Settings, aliases: dict[str, str] | None = None) -> FieldError:
+def describe(
+    exc: errors.AuthError, settings: Settings, aliases: dict[str, str] | None = None,
+    messages: PageMessages | None = None,
+) -> FieldError:
     """The field an error belongs to and what to tell the person, for this form.
 
     ``aliases`` renames the table's field to the form's input (``password`` →
-    ``new_password`` on the change-password form)."""
-    field, text = MESSAGES.get(exc.code, (FORM, ""))
+    ``new_password`` on the change-password form); ``messages`` is the table (by default the
+    core's; the pages app passes it merged with its plugins')."""
+    field, text = (MESSAGES if messages is None else messages).get(exc.code, (FORM, ""))
     if exc.code == "VALIDATION_ERROR":
         first = exc.message.split("; ")[0]
         match = _WHERE.match(first)
@@ -155,19 +145,5 @@ NOTICES: dict[str, str] = {
     "others-revoked": "Every other session is signed out.",
     "account-deleted": "Your account and its data are deleted.",
     "delete-mail-sent": "We sent you a link to confirm the deletion. Your account stays until you follow it.",
-    "two-factor-on": "Two-factor authentication is on.",
-    "two-factor-off": "Two-factor authentication is off.",
-    "code-sent": "We sent a code to your email address.",
-    "sign-in-expired": "That sign-in took too long. Sign in again.",
-    "too-many-codes": "Too many wrong codes. Sign in again to try once more.",
     "reauthenticated": "Thanks, your password is confirmed.",
-    "role-changed": "The role is changed.",
-    "user-banned": "The user is banned and signed out everywhere.",
-    "user-unbanned": "The ban is lifted.",
-    "account-unlocked": "The account is unlocked: the user can sign in again.",
-    "sessions-revoked": "The user's sessions are signed out.",
-    "user-session-revoked": "The session is signed out.",
-    "user-password-set": "The password is set.",
-    "user-deleted": "The user is deleted.",
-    "impersonation-stopped": "You are back in your own account.",
 }

@@ -2,7 +2,7 @@
 handler gives (a rendered template, a 303 redirect, a form shown again with its errors).
 
 Handlers hold no business rule: they read the form, call a flow, and answer with one of
-these. Sessions and cookies go through the API's :class:`~authkeeper.http.call.Call`, so a
+these. Sessions and cookies go through the web layer's :class:`~authkeeper.web.call.Call`, so a
 session made by a page works for the API and the other way round.
 """
 
@@ -19,9 +19,9 @@ from ..core import errors
 from ..core.context import AuthContext
 from ..core.models import Session, User
 from ..core.redirects import location_of
-from ..http.call import Call
+from ..web.call import Call
 from . import csrf
-from .messages import FORM, NOTICES, describe
+from .messages import FORM, describe
 
 if TYPE_CHECKING:
     from .app import PagesApp
@@ -51,6 +51,9 @@ class Page:
     form: dict[str, str] = field(default_factory=dict)
     seed: str = ""
     """The visitor's CSRF value (from the cookie, or new)."""
+    links: list[tuple[str, str]] = field(default_factory=list)
+    """(label, path) of the links the header offers beside "Account" (the plugins'
+    ``page_links`` that answered for this visitor)."""
 
     # -- who is asking -----------------------------------------------------------------
     @property
@@ -138,7 +141,7 @@ class Page:
     def redirect(self, location: str, notice: str | None = None) -> Response:
         """303 See Other: the Post/Redirect/Get answer to every successful form."""
         if notice:
-            assert notice in NOTICES, notice
+            assert notice in self.app.notices, notice
             location += ("&" if "?" in location else "?") + urlencode({"notice": notice})
         return Response(status_code=303, headers={"Location": location_of(location)})
 
@@ -160,7 +163,7 @@ class Page:
         and the response carries ``Retry-After``."""
         if exc.status >= 500 or exc.code == "UNAUTHORIZED":
             raise exc
-        found = describe(exc, self.ctx.settings, aliases)
+        found = describe(exc, self.ctx.settings, aliases, self.app.messages)
         target = found.field if found.field in form.fields else FORM
         key = form.id if target == FORM else target
         focus = target if target != FORM else next((f for f in form.fields if f in keep), form.fields[0] if form.fields else None)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from ..core import errors
+from ..core.sign_in import Interruption
 from ..flows import reset_password, sign_in, sign_up, verify_email
-from ..http.api import apply_sign_in, end_session
+from ..web.outcomes import apply_sign_in, end_session
 from .messages import describe
 from .page import Form, Page
 from .routes import get, post
@@ -56,7 +57,8 @@ async def sign_in_submit(page: Page) -> Response:
         return page.fail("sign_in.html", exc, SIGN_IN, keep=("email",), next=page.safe_next(), remember=remember,
                          unverified=exc.code == errors.EMAIL_NOT_VERIFIED.code)
     if apply_sign_in(page.call, result, remember) is not None:
-        return page.redirect(page.url("/two-factor", next=page.safe_next()))
+        assert isinstance(result, Interruption)
+        return page.redirect(page.url(result.page or "/sign-in", next=page.safe_next()))
     return page.redirect(page.next_url())
 
 
@@ -127,7 +129,7 @@ async def verify_landing(page: Page) -> Response:
     code = page.query("error")
     if code:
         known = errors.REGISTRY.get(code, errors.INVALID_TOKEN)
-        message = describe(errors.AuthError(known), page.ctx.settings).message
+        message = describe(errors.AuthError(known), page.ctx.settings, messages=page.app.messages).message
         return page.render("verify_email.html", ok=False, message=message, status=400)
     return page.render("verify_email.html", ok=True, message="")
 

@@ -5,6 +5,7 @@ plugin imports a plugin; they meet through what is declared here.
 - **settings**: a section class (``[two_factor]``), declared with
   :func:`authkeeper.core.settings.register_section` and read with ``settings.section(cls)``;
 - **endpoints** of the JSON API, **pages** and their **templates**, **rate-limit** defaults;
+- **credentials** (a transport and a strategy of its own kind, :mod:`authkeeper.web.credentials`);
 - **sign-in stages**, ordered (admin's ban check is 10, two-factor's challenge 50);
 - **hooks** (:mod:`authkeeper.core.hooks`): participants in the transactions that end
   sessions and sign out, checks on every resolved session, event subscribers;
@@ -14,7 +15,6 @@ plugin imports a plugin; they meet through what is declared here.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -34,18 +34,24 @@ from ..core.sign_in import SignInStage
 from ..storage.schema import PluginSchema
 
 if TYPE_CHECKING:
-    from ..http.call import Endpoint
-    from ..pages.routes import Route
+    from ..commands import CliGroups
+    from ..pages.routes import Route, Section
+    from ..web.call import Endpoint
+    from ..web.credentials import CredentialBackend
 
-CliCommands = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
-"""Adds the plugin's subcommands to ``authkeeper``'s parser; each sets ``func`` (``args ->
-int``) with ``set_defaults``."""
+CliCommands = Callable[["CliGroups"], None]
+"""Adds the plugin's subcommands to ``authkeeper``'s command groups (``authkeeper.commands``);
+each sets ``fn`` (``args -> None``) with ``set_defaults``."""
 
 
 @dataclass(frozen=True)
 class Plugin:
     id: str
     endpoints: tuple[Endpoint, ...] = ()
+    credentials: tuple[CredentialBackend, ...] = ()
+    """Credentials the plugin adds (``authkeeper.web.credentials``): a transport (a header, a
+    cookie) and a strategy of its own kind (``api-key``, ``jwt``). Resolved after the core's,
+    and only for endpoints that name the kind in ``Endpoint.credentials``."""
     pages: tuple[Route, ...] = ()
     """Server-rendered pages (``authkeeper.pages.routes``), served beside the core's."""
     templates: str | None = None
@@ -53,6 +59,19 @@ class Plugin:
     page_links: tuple[Callable[[AuthContext, Any], Awaitable[tuple[str, str] | None]], ...] = ()
     """Links the pages' header offers: ``(ctx, page) -> (label, path)`` or None (admin's "Admin"
     for those who may use it)."""
+    page_banners: tuple[str, ...] = ()
+    """Templates included at the top of every page, above the header, with the page's context
+    (admin's "You are acting as …" bar, shown while ``impersonating``)."""
+    page_sections: tuple[Section, ...] = ()
+    """Parts of the core's pages (``authkeeper.pages.routes.Section``): two-factor's card on the
+    account's security page, and its warning above the profile when backup codes run out."""
+    page_messages: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """What the pages say for the plugin's error codes: code → (the form field the error belongs
+    to, or ``"_form"`` for the whole form; the text, where ``{wait}``, ``{message}``, ``{min}``
+    and ``{max}`` are filled in). See ``authkeeper.pages.messages``."""
+    page_notices: Mapping[str, str] = field(default_factory=dict)
+    """The texts of the plugin's notices: ``page.redirect(url, "role-changed")`` shows the text
+    of ``role-changed`` on the page it leads to."""
     sign_in_stages: tuple[tuple[int, SignInStage], ...] = ()
     """(order, stage): lower runs first (admin's ban check is 10, two-factor is 50)."""
     schema: PluginSchema | None = None

@@ -5,7 +5,7 @@ Alembic revisions live. The composition root merges the declarations of the inst
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..core.settings import Settings
+from ..core.users import PluginFields
 
 
 def _no_tables(_metadata: sa.MetaData) -> None:
@@ -39,6 +40,9 @@ class PluginSchema:
     """The values of its user columns for a new user (admin: ``role``, ``banned``)."""
     protected_user_fields: frozenset[str] = frozenset()
     """User columns no client sets, through sign-up or update-user (``role``, ``banned``...)."""
+    user_flags: frozenset[str] = frozenset()
+    """Boolean user columns read as false when empty (a row written before the plugin was
+    installed, or by Better Auth, holds NULL there)."""
     migrations: Path | None = None
     """The folder of the plugin's Alembic revisions (its own branch)."""
     branch: str | None = None
@@ -47,3 +51,11 @@ class PluginSchema:
     """The latest revision of the branch: a database there needs no migration for this plugin,
     which the start-up check tells without loading Alembic."""
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def user_fields(schemas: Sequence[PluginSchema]) -> PluginFields:
+    """What the core learns of the plugins' user fields (on ``AuthContext.user_fields``)."""
+    return PluginFields(
+        defaults=tuple(s.user_defaults for s in schemas),
+        protected=frozenset(name for s in schemas for name in s.protected_user_fields),
+    )

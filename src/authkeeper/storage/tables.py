@@ -1,12 +1,14 @@
 """Better Auth's tables and column names (spec §5), as SQLAlchemy Core metadata.
 
 Names are Better Auth's own (singular tables, camelCase columns), so an existing Better
-Auth database is served as it is. ``lockout`` is authkeeper's own.
+Auth database is served as it is. ``lockout`` is authkeeper's own. The plugins' columns and
+tables are theirs (``PluginSchema``), merged here by :func:`build_tables`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
@@ -14,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
 from ..core.settings import AdditionalField
+from .schema import PluginSchema
 
 
 class UTCDateTime(TypeDecorator[object]):
@@ -49,17 +52,38 @@ def column_for(spec: AdditionalField) -> sa.Column[object]:
 
 @dataclass(frozen=True)
 class Tables:
+    """The merged schema: the core's tables, with the columns the plugins and the settings'
+    additional fields add to ``user`` and ``session``, and the plugins' own tables."""
+
     metadata: sa.MetaData
     user: sa.Table
     session: sa.Table
     account: sa.Table
     verification: sa.Table
     lockout: sa.Table
-    two_factor: sa.Table
     audit: sa.Table
+    by_name: Mapping[str, sa.Table] = field(default_factory=dict)
+    """The plugins' own tables, by name (the records port's)."""
+    user_flags: frozenset[str] = frozenset()
+    """Boolean user columns read as false when empty (``PluginSchema.user_flags``)."""
+
+    def user_children(self) -> list[tuple[sa.Table, sa.Column[Any]]]:
+        """(table, column) of every foreign key to ``user.id``: what goes with a user."""
+        return [
+            (table, fk.parent)
+            for table in self.metadata.sorted_tables
+            for fk in table.foreign_keys
+            if fk.column.table is self.user and fk.column.name == "id"
+        ]
 
 
-def build_tables(additional_fields: tuple[AdditionalField, ...] = ()) -> Tables:
+CORE_TABLES = frozenset({"user", "session", "account", "verification", "lockout", "auditEvent"})
+
+
+def build_tables(additional_fields: Sequence[AdditionalField] = (),
+                 schemas: Sequence[PluginSchema] = ()) -> Tables:
+    """The core's tables merged with the plugins' ``schemas`` (their columns in their order,
+    then the additional fields) and their own tables."""
     md = sa.MetaData()
     ts = UTCDateTime
     user = sa.Table(
@@ -72,14 +96,6 @@ def build_tables(additional_fields: tuple[AdditionalField, ...] = ()) -> Tables:
         sa.Column("image", sa.Text),
         sa.Column("createdAt", ts, nullable=False),
         sa.Column("updatedAt", ts, nullable=False),
-        # The admin plugin's columns (spec §5.4), nullable as Better Auth declares them.
-        sa.Column("role", sa.Text),
-        sa.Column("banned", sa.Boolean),
-        sa.Column("banReason", sa.Text),
-        sa.Column("banExpires", ts),
-        # The two-factor plugin's column.
-        sa.Column("twoFactorEnabled", sa.Boolean),
-        *(column_for(f) for f in additional_fields),
     )
     session = sa.Table(
         "session",
@@ -94,7 +110,6 @@ def build_tables(additional_fields: tuple[AdditionalField, ...] = ()) -> Tables:
         sa.Column(
             "userId", sa.Text, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True
         ),
-        sa.Column("impersonatedBy", sa.Text),
     )
     account = sa.Table(
         "account",
@@ -132,24 +147,6 @@ def build_tables(additional_fields: tuple[AdditionalField, ...] = ()) -> Tables:
         sa.Column("count", sa.Integer, nullable=False),
         sa.Column("windowStart", ts, nullable=False),
     )
-    two_factor = sa.Table(
-        "twoFactor",
-        md,
-        sa.Column("id", sa.Text, primary_key=True),
-        sa.Column("secret", sa.Text, nullable=False, index=True),
-        sa.Column("backupCodes", sa.Text, nullable=False),
-        sa.Column(
-            "userId", sa.Text, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True
-        ),
-        sa.Column("verified", sa.Boolean),
-        sa.Column("failedVerificationCount", sa.Integer),
-        sa.Column("lockedUntil", ts),
-        # authkeeper's own: the last accepted TOTP step, so each code works once.
-        sa.Column("lastTotpCounter", sa.BigInteger),
-        # authkeeper's own: this user of an authenticator app also enrolled emailed codes
-        # (NULL in Better Auth's rows: the app alone).
-        sa.Column("otpEnabled", sa.Boolean),
-    )
     # No foreign key on purpose: a removed user's history stays.
     audit = sa.Table(
         "auditEvent",
@@ -163,4 +160,19 @@ def build_tables(additional_fields: tuple[AdditionalField, ...] = ()) -> Tables:
         sa.Column("userAgent", sa.Text),
         sa.Column("details", sa.Text),
     )
-    return Tables(md, user, session, account, verification, lockout, two_factor, audit)
+    for schema in schemas:
+        for column in schema.user_columns():
+            if column.name not in user.c:
+                user.append_column(column)
+        for column in schema.session_columns():
+            if column.name not in session.c:
+                session.append_column(column)
+        schema.tables(md)
+    for spec in additional_fields:
+        if spec.name not in user.c:
+            user.append_column(column_for(spec))
+    return Tables(
+        md, user, session, account, verification, lockout, audit,
+        by_name={t.name: t for t in md.sorted_tables if t.name not in CORE_TABLES},
+        user_flags=frozenset(name for schema in schemas for name in schema.user_flags),
+    )

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 
 from authkeeper.core.models import User
+from authkeeper.core.ports import AuditQuery
 from authkeeper.flows.sign_up import create_user
-from authkeeper.storage.sql_plugins import AuditQuery
 from tests.conftest import ORIGIN, TestApp
 
 PASSWORD = "a fine passphrase"

@@ -8,6 +8,7 @@ import dataclasses
 
 import pytest
 
+from authkeeper.core.changes import UserUpdate
 from authkeeper.plugins.admin import AdminSettings
 from authkeeper.plugins.admin.bans import lift_expired_ban
 from tests.plugins.admin.helpers import PASSWORD, Clock, World
@@ -107,7 +108,7 @@ async def test_banned_user_cannot_be_impersonated(world: World) -> None:
 
 async def test_ban_check_runs_before_two_factor(world: World) -> None:
     """A banned user with two-factor on gets BANNED_USER, not a second-factor challenge."""
-    await world.ctx.store.update_user(world.plain_user.id, {"twoFactorEnabled": True})
+    await world.ctx.store.update_user(world.plain_user.id, UserUpdate(fields={"twoFactorEnabled": True}))
     await world.admin.post("/admin/ban-user", {"userId": world.plain_user.id})
     r = await world.anonymous().post("/sign-in/email", {"email": "ann@example.com", "password": PASSWORD})
     assert (r.status_code, r.json()["code"]) == (403, "BANNED_USER")

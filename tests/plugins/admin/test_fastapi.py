@@ -10,12 +10,11 @@ import httpx
 import pytest
 from fastapi import Depends, FastAPI
 
-from authkeeper import Authkeeper
+from authkeeper import Authkeeper, migrate
 from authkeeper.core.models import User
 from authkeeper.flows.sign_up import create_user
 from authkeeper.integrations.fastapi import AuthDependencies
 from authkeeper.plugins.admin import AdminSettings
-from authkeeper.storage.migrate import migrate
 from tests.conftest import ORIGIN, fast_settings
 
 pytestmark = pytest.mark.anyio

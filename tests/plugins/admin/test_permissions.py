@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from authkeeper.core.changes import UserUpdate
 from authkeeper.plugins.admin import AdminSettings
 from tests.plugins.admin.helpers import PASSWORD, Client, World
 
@@ -182,7 +183,7 @@ async def test_admin_emails_and_user_ids_are_admins(make_world) -> None:  # type
     boss_user = await world.make_user("boss@example.com")  # role column: user
     boss = await world.sign_in("boss@example.com")
     assert (await boss.get("/admin/list-users")).status_code == 403
-    await world.ctx.store.update_user(boss_user.id, {"emailVerified": True})
+    await world.ctx.store.update_user(boss_user.id, UserUpdate(email_verified=True))
     boss_user = await world.ctx.store.find_user_by_id(boss_user.id)
     assert (await boss.get("/admin/list-users")).status_code == 200
     assert (await boss.post("/admin/has-permission", {"permissions": {"user": ["delete"]}})).json()["success"] is True

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from authkeeper.core import errors
+from authkeeper.core.changes import UserUpdate
 from authkeeper.plugins.admin import AdminSettings, bans, flows, impersonation
 from tests.plugins.admin.helpers import PASSWORD, Client, World
 
@@ -248,7 +249,7 @@ async def test_set_user_password_ends_sessions_and_tells_the_user(world: World) 
 
 async def test_an_admins_email_change_ends_sessions_tells_the_old_address_and_unverifies(world: World) -> None:
     ann = world.plain_user.id
-    await world.ctx.store.update_user(ann, {"emailVerified": True})
+    await world.ctx.store.update_user(ann, UserUpdate(email_verified=True))
     r = await world.admin.post("/admin/update-user", {"userId": ann, "data": {"name": "Ann B"}})
     assert r.status_code == 200 and r.json()["emailVerified"] is True
     assert await world.user.session() is not None and world.app.mails("ann@example.com") == []

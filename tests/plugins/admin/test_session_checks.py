@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from authkeeper.core.changes import UserUpdate
 from authkeeper.core.models import ClientInfo
 from authkeeper.flows import sessions
 from authkeeper.plugins.admin import bans, flows
@@ -85,7 +86,7 @@ async def test_a_session_created_for_a_banned_user_is_refused(world: World) -> N
 async def test_a_banned_users_live_session_is_refused_everywhere(world: World, path: str) -> None:
     """A ban written by any route (here straight to the row, as another worker might, without
     ending the sessions) refuses the user's existing session on its next use."""
-    await world.ctx.store.update_user(world.plain_user.id, {"banned": True, "banExpires": None})
+    await world.ctx.store.update_user(world.plain_user.id, UserUpdate(fields={"banned": True, "banExpires": None}))
     r = await (world.user.get(path) if path == "/list-sessions" else world.user.post(path, {"name": "x"}))
     assert (r.status_code, r.json()["code"]) == (401, "UNAUTHORIZED")
 
@@ -94,7 +95,9 @@ async def test_an_expired_ban_does_not_refuse(world: World) -> None:
     world_now = world.ctx.now()
     from datetime import timedelta
 
-    await world.ctx.store.update_user(world.plain_user.id, {"banned": True, "banExpires": world_now - timedelta(seconds=1)})
+    await world.ctx.store.update_user(
+        world.plain_user.id, UserUpdate(fields={"banned": True, "banExpires": world_now - timedelta(seconds=1)})
+    )
     assert (await world.user.session())["user"]["email"] == "ann@example.com"
 
 
@@ -104,7 +107,7 @@ async def test_the_check_runs_in_the_integration_too(world: World) -> None:
     from authkeeper.integrations.starlette import authenticate
 
     token = (await world.user.session())["session"]["token"]
-    await world.ctx.store.update_user(world.plain_user.id, {"banned": True})
+    await world.ctx.store.update_user(world.plain_user.id, UserUpdate(fields={"banned": True}))
     scope: dict[str, Any] = {
         "type": "http", "method": "GET", "path": "/me", "headers": [(b"authorization", f"Bearer {token}".encode())],
         "query_string": b"",

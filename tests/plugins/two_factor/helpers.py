@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from authkeeper.core.crypto import totp
-from authkeeper.storage.sql_plugins import AuditQuery
+from authkeeper.core.ports import AuditQuery
 from tests.conftest import ORIGIN, TestApp
 
 EMAIL = "ann@example.com"
@@ -119,7 +119,7 @@ async def trusted_browser(app: TestApp, enrolled: Enrolled) -> tuple[httpx.Async
 
 
 async def audit_events(app: TestApp, user_id: str) -> list[Any]:
-    events, _ = await app.auth.store.list_audit(AuditQuery(user_id=user_id))  # type: ignore[attr-defined]
+    events, _ = await app.auth.store.list_audit(AuditQuery(user_id=user_id))
     return events
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from authkeeper.core.crypto import symmetric
 from authkeeper.plugins.two_factor import backup_codes
+from authkeeper.plugins.two_factor.store import plugin_store
 from tests.conftest import TestApp
 
 from .helpers import challenged, enroll, freeze, post, user_id
@@ -63,10 +64,11 @@ async def test_stored_mixed_case_codes_match_only_as_stored(app: TestApp) -> Non
     await enroll(app, clock)
     uid = await user_id(app)
     store = app.auth.store
-    record = await store.get_two_factor(uid)  # type: ignore[attr-defined]
+    record = await plugin_store(store).get_two_factor(uid)
+    assert record is not None
     theirs = ["1llBk-tqs9w", "Ab0Oi-lL1xY", "abcde-fghij", "QWERT-YUIOP"]
     sealed = symmetric.encrypt(app.ctx.settings.secret, '["' + '","'.join(theirs) + '"]')
-    assert await store.swap_backup_codes(uid, record.backup_codes, sealed)  # type: ignore[attr-defined]
+    assert await plugin_store(store).swap_backup_codes(uid, record.backup_codes, sealed)
     for wrong in ("1LLBK-TQS9W", "1llbk-tqs9w", "ab0oi-ll1xy", "qwert-yuiop", "ABCDE-FGHIJ", "Qwert-Yuiop"):
         assert not await backup_codes.use(app.ctx, uid, wrong, None), wrong
     client = await challenged(app)

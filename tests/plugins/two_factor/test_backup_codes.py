@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from authkeeper.core.crypto import symmetric
+from authkeeper.plugins.two_factor.store import plugin_store
 from tests.conftest import TestApp
 
 from .helpers import (
@@ -32,7 +33,8 @@ pytestmark = pytest.mark.anyio
 async def test_stored_encrypted_as_a_json_array(app: TestApp) -> None:
     clock = freeze(app)
     enrolled = await enroll(app, clock)
-    record = await app.auth.store.get_two_factor(await user_id(app))  # type: ignore[attr-defined]
+    record = await plugin_store(app.auth.store).get_two_factor(await user_id(app))
+    assert record is not None
     assert enrolled.backup_codes[0] not in record.backup_codes
     opened = symmetric.decrypt(app.ctx.secrets, record.backup_codes)
     assert opened == json.dumps(enrolled.backup_codes, separators=(",", ":"))
@@ -87,7 +89,8 @@ async def test_one_code_ten_concurrent_requests(db_url: str, make_app: Callable[
     )
     assert sorted(r.status_code for r in results) == [200] + [401] * 9, [r.text for r in results]
     assert len(await app.auth.store.list_sessions(uid, app.ctx.now())) == before + 1
-    record = await app.auth.store.get_two_factor(uid)  # type: ignore[attr-defined]
+    record = await plugin_store(app.auth.store).get_two_factor(uid)
+    assert record is not None
     assert json.loads(symmetric.decrypt(app.ctx.secrets, record.backup_codes)) == enrolled.backup_codes[2:]
     used = [e for e in await audit_events(app, uid) if e.event == "backup-code-used"]
     assert len(used) == 2
@@ -103,7 +106,8 @@ async def test_different_codes_concurrently_all_succeed(db_url: str, make_app: C
         *[app.post("/two-factor/verify-backup-code", {"code": c}) for c in enrolled.backup_codes[:5]]
     )
     assert [r.status_code for r in results] == [200] * 5, [r.text for r in results]
-    record = await app.auth.store.get_two_factor(await user_id(app))  # type: ignore[attr-defined]
+    record = await plugin_store(app.auth.store).get_two_factor(await user_id(app))
+    assert record is not None
     assert json.loads(symmetric.decrypt(app.ctx.secrets, record.backup_codes)) == enrolled.backup_codes[5:]
 
 

@@ -20,10 +20,12 @@ import pytest
 import sqlalchemy as sa
 
 from authkeeper.core import errors
+from authkeeper.core.changes import UserUpdate
 from authkeeper.core.crypto import symmetric, totp
 from authkeeper.core.crypto.random import generate_id
 from authkeeper.core.models import ClientInfo
 from authkeeper.plugins.two_factor import backup_codes, flows
+from authkeeper.plugins.two_factor.store import plugin_store
 from tests.conftest import TestApp
 from tests.smtp import (
     SmtpServer,
@@ -226,7 +228,7 @@ async def test_disable_forgets_the_email_codes(app: TestApp) -> None:
     r = await app.post("/two-factor/disable", {"password": PASSWORD})
     assert r.status_code == 200, r.text
     uid = await user_id(app)
-    assert await app.auth.store.get_two_factor(uid) is None  # type: ignore[attr-defined]
+    assert await plugin_store(app.auth.store).get_two_factor(uid) is None
     await add_app(app)
     clock.advance(30)
     assert await methods(app) == ["totp"]
@@ -259,7 +261,7 @@ async def test_a_stale_view_of_the_user_cannot_slip_email_codes_in(app: TestApp)
 async def _better_auth_row(app: TestApp, uid: str, *, verified: bool | None) -> bytes:
     """A twoFactor row with Better Auth's columns only (authkeeper's own left NULL)."""
     secret = totp.generate_secret()
-    table = app.auth.store.t.two_factor
+    table = app.auth.store.t.by_name["twoFactor"]
     async with app.auth.store.engine.begin() as conn:
         await conn.execute(sa.insert(table).values(
             id=generate_id(), userId=uid, secret=symmetric.encrypt(app.ctx.settings.secret, secret),
@@ -276,7 +278,7 @@ async def test_better_auth_two_factor_without_an_app_means_email_codes(
     freeze(app)
     await app.sign_up(EMAIL, PASSWORD)
     uid = await user_id(app)
-    await app.auth.store.update_user(uid, {"twoFactorEnabled": True})
+    await app.auth.store.update_user(uid, UserUpdate(fields={"twoFactorEnabled": True}))
     if row == "unverified":
         await _better_auth_row(app, uid, verified=False)
     assert await methods(app) == ["otp"]
@@ -291,7 +293,7 @@ async def test_better_auth_verified_app_means_the_app_only(
     freeze(app)
     await app.sign_up(EMAIL, PASSWORD)
     uid = await user_id(app)
-    await app.auth.store.update_user(uid, {"twoFactorEnabled": True})
+    await app.auth.store.update_user(uid, UserUpdate(fields={"twoFactorEnabled": True}))
     key = await _better_auth_row(app, uid, verified=verified)
     assert await methods(app) == ["totp"]
     client = await challenged(app)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ...core.services import ACCESS_POLICY
 from ..base import Plugin
-from . import bans, endpoints
+from . import bans, cli, endpoints, schema
 from .access import AccessControl, Actor, parse_roles
 from .bans import ensure_not_banned
 from .constants import BAN_STAGE_ORDER, PLUGIN_ID
@@ -35,12 +35,22 @@ def admin(settings: AdminSettings | None = None) -> Plugin:
     given, is only checked for ``enabled``."""
     if settings is not None and not settings.enabled:
         return Plugin(id=PLUGIN_ID)
+    from . import pages  # here: importing the package does not load the pages layer
+
     return Plugin(
         id=PLUGIN_ID,
+        schema=schema.SCHEMA,
         endpoints=endpoints.endpoints(),
+        pages=pages.ROUTES,
+        templates=__name__,
+        page_links=(pages.admin_link,),
+        page_banners=pages.BANNERS,
+        page_messages=pages.MESSAGES,
+        page_notices=pages.NOTICES,
         sign_in_stages=((BAN_STAGE_ORDER, bans.ban_stage),),
         session_checks=(check_session,),
         on_sessions_ending=(end_impersonations,),
         delegated=is_impersonation,
+        cli=cli.commands,
         provides={ACCESS_POLICY: lambda _ctx: RolePolicy()},
     )

@@ -9,9 +9,9 @@ admins. A ban whose ``banExpires`` has passed is lifted when the user next signs
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from ...core import audit, errors
+from ...core.changes import UserUpdate
 from ...core.context import AuthContext
 from ...core.models import ClientInfo, User, iso
 from ...flows import sessions
@@ -20,6 +20,7 @@ from . import errors as admin_errors
 from .access import Actor
 from .constants import DEFAULT_BAN_REASON, MAX_BAN_SECONDS, SYSTEM_ACTOR
 from .flows import BAN, find_target, user_not_found
+from .schema import BAN_EXPIRES, BAN_REASON, BANNED
 from .settings import AdminSettings
 
 
@@ -48,7 +49,7 @@ async def ban_user(
     reason = reason or DEFAULT_BAN_REASON
     async with ctx.store.transaction() as tx:
         updated = await tx.update_user(
-            target.id, {"banned": True, "banReason": reason, "banExpires": expires, "updatedAt": now}
+            target.id, UserUpdate(updated_at=now, fields={BANNED: True, BAN_REASON: reason, BAN_EXPIRES: expires})
         )
         if updated is None:
             raise user_not_found()
@@ -58,8 +59,8 @@ async def ban_user(
     return updated
 
 
-def _unbanned(ctx: AuthContext) -> dict[str, Any]:
-    return {"banned": False, "banReason": None, "banExpires": None, "updatedAt": ctx.now()}
+def _unbanned(ctx: AuthContext) -> UserUpdate:
+    return UserUpdate(updated_at=ctx.now(), fields={BANNED: False, BAN_REASON: None, BAN_EXPIRES: None})
 
 
 async def unban_user(ctx: AuthContext, actor: Actor, user_id: str, client: ClientInfo | None = None) -> User:
@@ -83,7 +84,9 @@ async def lift_expired_ban(ctx: AuthContext, user: User, client: ClientInfo | No
     async with ctx.store.transaction() as tx:
         # Only the ban that ran out: an admin's new ban, or another request lifting this one
         # first, leaves nothing to do here.
-        updated = await tx.update_user(user.id, _unbanned(ctx), expected={"banned": True, "banExpires": expires})
+        updated = await tx.update_user(
+            user.id, _unbanned(ctx), expected=UserUpdate(fields={BANNED: True, BAN_EXPIRES: expires})
+        )
         if updated is None:
             return await tx.find_user_by_id(user.id) or user
         await audit.record(tx, audit.Event.USER_UNBANNED, user_id=user.id, actor_id=SYSTEM_ACTOR, client=client,

@@ -15,8 +15,8 @@ from starlette.responses import Response
 
 from ...core import errors
 from ...http.api import user_json
-from ...http.call import Call, Endpoint, Handler
-from ...http.schemas import Body, validate
+from ...web.body import Body, validate
+from ...web.call import Call, Endpoint, Handler
 from . import bans, flows, impersonation, queries
 from . import errors as admin_errors
 from .access import Actor

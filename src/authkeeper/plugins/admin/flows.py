@@ -8,105 +8,76 @@ a refusal comes before any input validation), and writes its audit event with
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from ...core import audit, errors, hooks
+from ...core.changes import UserUpdate
 from ...core.context import AuthContext
-from ...core.errors import ErrorCode
 from ...core.mail import notice_message
-from ...core.models import AuditEvent, ClientInfo, Session, User, iso, parse_iso
+from ...core.models import ClientInfo, User, iso, parse_iso
 from ...core.passwords import check_new_password
-from ...core.ports import DuplicateError
+from ...core.ports import DuplicateError, UserQuery
 from ...core.users import (
     additional_values,
     check_email,
     check_image,
     check_name,
-    normalise_email,
 )
 from ...flows import account, links, reset_password, sessions, sign_up
 from ...flows.sign_in import lockout_key
-from ...storage.sql_plugins import AuditQuery, UserQuery
 from . import errors as admin_errors
-from .access import AccessControl, Actor, Permissions
-from .constants import ADMIN_ROLES, SESSION_HANDLE_SEPARATOR, TWO_FACTOR_LOCKOUT_PREFIX
+from .access import Actor
+from .constants import ADMIN_ROLES
+from .oversight import (
+    list_audit,
+    list_user_sessions,
+    lockout_state,
+    revoke_user_session,
+    revoke_user_sessions,
+    session_handle,
+    unlock_user,
+)
+from .rules import (
+    BAN,
+    CREATE,
+    DELETE,
+    GET,
+    IMPERSONATE,
+    IMPERSONATE_ADMINS,
+    LIST,
+    LIST_AUDIT,
+    LIST_SESSIONS,
+    REVOKE_SESSIONS,
+    SET_PASSWORD,
+    SET_ROLE,
+    UNLOCK,
+    UPDATE,
+    RolePolicy,
+    Rule,
+    access_control,
+    actor_for,
+    find_target,
+    has_permission,
+    operator,
+    user_not_found,
+)
+from .schema import BAN_FIELDS, ROLE
 from .settings import AdminSettings
-from .store import admin_store
 
-Rule = tuple[Permissions, ErrorCode]
+# The rules, and the flows of oversight.py, are the admin flows' too (``flows.BAN``).
+__all__ = [
+    "BAN", "CREATE", "DELETE", "GET", "IMPERSONATE", "IMPERSONATE_ADMINS", "LIST", "LIST_AUDIT",
+    "LIST_SESSIONS", "REVOKE_SESSIONS", "SET_PASSWORD", "SET_ROLE", "UNLOCK", "UPDATE", "RolePolicy", "Rule",
+    "access_control", "actor_for", "check_roles", "check_trust", "create_user", "find_target", "get_user",
+    "has_permission", "list_audit", "list_user_sessions", "list_users", "lockout_state", "operator",
+    "remove_user", "require_grant_admin", "revoke_user_session", "revoke_user_sessions", "session_handle",
+    "set_role", "set_user_password", "unlock_user", "update_user", "user_not_found",
+]
 
-CREATE: Rule = ({"user": ["create"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_CREATE_USERS)
-LIST: Rule = ({"user": ["list"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_LIST_USERS)
-GET: Rule = ({"user": ["get"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_GET_USER)
-UPDATE: Rule = ({"user": ["update"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_UPDATE_USERS)
-SET_ROLE: Rule = ({"user": ["set-role"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE)
-BAN: Rule = ({"user": ["ban"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_BAN_USERS)
-IMPERSONATE: Rule = ({"user": ["impersonate"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_IMPERSONATE_USERS)
-IMPERSONATE_ADMINS: Rule = ({"user": ["impersonate-admins"]}, admin_errors.YOU_CANNOT_IMPERSONATE_ADMINS)
-DELETE: Rule = ({"user": ["delete"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_DELETE_USERS)
-SET_PASSWORD: Rule = ({"user": ["set-password"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_SET_USERS_PASSWORD)
-LIST_SESSIONS: Rule = ({"session": ["list"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_LIST_USERS_SESSIONS)
-REVOKE_SESSIONS: Rule = ({"session": ["revoke"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_REVOKE_USERS_SESSIONS)
-LIST_AUDIT: Rule = ({"audit": ["list"]}, admin_errors.YOU_ARE_NOT_ALLOWED_TO_LIST_AUDIT_EVENTS)
-UNLOCK: Rule = UPDATE
-"""Unlocking changes what the user may do, as update-user does: ``user:update``."""
-
-BAN_FIELDS = ("banned", "banReason", "banExpires")
 _NEVER_SET = frozenset({"createdAt", "updatedAt", "twoFactorEnabled"})
 """User fields no admin sets by hand (two-factor is the user's own, through its flows)."""
-
-
-# -- who is acting ----------------------------------------------------------------------
-_ACCESS: dict[int, tuple[AdminSettings, AccessControl]] = {}
-
-
-def access_control(ctx: AuthContext) -> AccessControl:
-    """The role model of the ``[admin]`` settings (built once per settings object)."""
-    section = ctx.settings.section(AdminSettings)
-    cached = _ACCESS.get(id(section))
-    if cached is None or cached[0] is not section:
-        if len(_ACCESS) >= 16:  # settings objects come and go in tests; a few at a time live
-            _ACCESS.clear()
-        cached = _ACCESS[id(section)] = (section, AccessControl(section))
-    return cached[1]
-
-
-class RolePolicy:
-    """The :class:`~authkeeper.core.services.AccessPolicy` this plugin provides."""
-
-    def roles_of(self, ctx: AuthContext, user: User) -> tuple[str, ...]:
-        return access_control(ctx).roles_of(user)
-
-    def has_permission(self, ctx: AuthContext, user: User, permissions: Mapping[str, Sequence[str]]) -> bool:
-        return has_permission(ctx, user, {resource: tuple(actions) for resource, actions in permissions.items()})
-
-
-def actor_for(ctx: AuthContext, user: User, session: Session | None = None) -> Actor:
-    return Actor.of(access_control(ctx), user, session)
-
-
-def operator(ctx: AuthContext) -> Actor:
-    """The command-line operator: every permission, recorded as ``actorId: "cli"``."""
-    return Actor.operator(access_control(ctx))
-
-
-def has_permission(ctx: AuthContext, user: User, permissions: Permissions) -> bool:
-    access = access_control(ctx)
-    return access.allows(access.roles_of(user), permissions)
-
-
-def user_not_found() -> errors.AuthError:
-    return errors.AuthError(errors.USER_NOT_FOUND, status=404)
-
-
-async def find_target(ctx: AuthContext, user_id: str) -> User:
-    user = await ctx.store.find_user_by_id(user_id)
-    if user is None:
-        raise user_not_found()
-    return user
 
 
 def _invalid(where: str, expected: str) -> errors.AuthError:
@@ -139,7 +110,7 @@ async def set_role(
     target = await find_target(ctx, user_id)
     actor.require_manage(target, SET_ROLE[1])
     async with ctx.store.transaction() as tx:
-        updated = await tx.update_user(target.id, {"role": ",".join(roles), "updatedAt": ctx.now()})
+        updated = await tx.update_user(target.id, UserUpdate(updated_at=ctx.now(), fields={ROLE: ",".join(roles)}))
         if updated is None:
             raise user_not_found()
         await audit.record(tx, audit.Event.ROLE_CHANGED, user_id=target.id, actor_id=actor.id, client=client,
@@ -258,7 +229,7 @@ async def get_user(ctx: AuthContext, actor: Actor, user_id: str) -> User:
 
 async def list_users(ctx: AuthContext, actor: Actor, query: UserQuery) -> tuple[list[User], int]:
     actor.require(*LIST)
-    return await admin_store(ctx.store).search_users(query)
+    return await ctx.store.search_users(query)
 
 
 async def update_user(
@@ -315,7 +286,7 @@ async def update_user(
     values["updatedAt"] = ctx.now()
     try:
         async with ctx.store.transaction() as tx:
-            updated = await tx.update_user(target.id, values)
+            updated = await tx.update_user(target.id, UserUpdate.from_columns(values))
             if updated is None:
                 raise user_not_found()
             await _record_changes(ctx, tx, actor, target, updated, values, client)
@@ -393,104 +364,3 @@ async def set_user_password(
         text=f"An administrator set a new password for your {app} account, and every device was signed "
         "out. If you did not expect this, contact support.",
     ))
-
-
-async def lockout_state(ctx: AuthContext, user: User) -> tuple[int, datetime | None]:
-    """Failed sign-ins counted against the user's email, and until when the email is locked
-    (None: not locked now)."""
-    found = await ctx.store.get_failures(lockout_key(normalise_email(user.email)))
-    if found is None:
-        return 0, None
-    count, started = found
-    lo = ctx.settings.lockout
-    until = started + timedelta(seconds=lo.window)
-    locked = lo.enabled and count > lo.max_failures and until > ctx.now()
-    return count, until if locked else None
-
-
-async def unlock_user(ctx: AuthContext, actor: Actor, user_id: str, client: ClientInfo | None = None) -> User:
-    """Clear the sign-in lockout of the user's email and their two-factor lockout, so they may
-    try again now; audited as ``account-unlocked`` (also when nothing was locked)."""
-    actor.require(*UNLOCK)
-    target = await find_target(ctx, user_id)
-    actor.require_manage(target, UNLOCK[1])
-    counted = []
-    for key in (lockout_key(normalise_email(target.email)), TWO_FACTOR_LOCKOUT_PREFIX + target.id):
-        found = await ctx.store.get_failures(key)
-        counted.append(found[0] if found else 0)
-        await ctx.store.clear_failures(key)
-    await audit.record(ctx.store, audit.Event.ACCOUNT_UNLOCKED, user_id=target.id, actor_id=actor.id, client=client,
-                       sign_in_failures=counted[0], two_factor_failures=counted[1], **actor.details)
-    return target
-
-
-# -- sessions ---------------------------------------------------------------------------
-def session_handle(session: Session) -> str:
-    """What list-user-sessions shows instead of the token: revocable by an admin, useless
-    as a credential (no admin or moderator ever sees another user's session token)."""
-    return f"{sessions.HANDLE_PREFIX}{session.id}{SESSION_HANDLE_SEPARATOR}{session.user_id}"
-
-
-async def list_user_sessions(ctx: AuthContext, actor: Actor, user_id: str) -> list[Session]:
-    actor.require(*LIST_SESSIONS)
-    target = await ctx.store.find_user_by_id(user_id)
-    if target is None:
-        return []
-    actor.require_manage(target, LIST_SESSIONS[1])
-    return await ctx.store.list_sessions(target.id, ctx.now())
-
-
-async def revoke_user_session(
-    ctx: AuthContext, actor: Actor, token: str, client: ClientInfo | None = None
-) -> bool:
-    """Revoke one session by its admin handle (or its raw token); False when none matched."""
-    actor.require(*REVOKE_SESSIONS)
-    handle = token[len(sessions.HANDLE_PREFIX):] if token.startswith(sessions.HANDLE_PREFIX) else ""
-    if SESSION_HANDLE_SEPARATOR in handle:
-        session_id, _, user_id = handle.partition(SESSION_HANDLE_SEPARATOR)
-        target = await ctx.store.find_user_by_id(user_id)
-    else:
-        found = await ctx.store.find_session(token)
-        session_id, target = (found[0].id, found[1]) if found else ("", None)
-    if target is None or not session_id:
-        return False
-    actor.require_manage(target, REVOKE_SESSIONS[1])
-    async with ctx.store.transaction() as tx:
-        done = await tx.delete_session_by_id(session_id, target.id)
-        if done:
-            await audit.record(tx, audit.Event.SESSION_REVOKED, user_id=target.id, actor_id=actor.id,
-                               client=client, scope="one", **actor.details)
-    return done
-
-
-async def revoke_user_sessions(ctx: AuthContext, actor: Actor, user_id: str, client: ClientInfo | None = None) -> int:
-    actor.require(*REVOKE_SESSIONS)
-    target = await ctx.store.find_user_by_id(user_id)
-    if target is None:
-        return 0
-    actor.require_manage(target, REVOKE_SESSIONS[1])
-    return await sessions.revoke_all(ctx, target.id, client, actor_id=actor.id, **actor.details)
-
-
-# -- the audit log ----------------------------------------------------------------------
-async def list_audit(ctx: AuthContext, actor: Actor, query: AuditQuery) -> tuple[list[AuditEvent], int]:
-    """Events of the query. The client (IP address, user agent) of an event is shown only when
-    the actor may manage its subject and its actor (or is one of them): a moderator reads what
-    happened to an admin, not where the admin signs in from."""
-    actor.require(*LIST_AUDIT)
-    events, total = await admin_store(ctx.store).list_audit(query)
-    if actor.exempt:
-        return events, total
-    people = {i for e in events for i in (e.user_id, e.actor_id) if i and i != actor.id}
-    outranked: set[str] = set()
-    for person in people:
-        found = await ctx.store.find_user_by_id(person)
-        if found is not None and not actor.may_manage(found):
-            outranked.add(person)
-    if not outranked:
-        return events, total
-    shown = [
-        dataclasses.replace(e, ip_address=None, user_agent=None) if {e.user_id, e.actor_id} & outranked else e
-        for e in events
-    ]
-    return shown, total

@@ -14,8 +14,8 @@ from starlette.datastructures import QueryParams
 from ...core import errors
 from ...core.audit import Event
 from ...core.models import parse_iso
+from ...core.queries import AuditQuery, Operator, UserQuery
 from ...core.settings import Settings
-from ...storage.sql_plugins import AuditQuery, Operator, UserQuery
 from .constants import (
     AUDIT_DEFAULT_LIMIT,
     AUDIT_MAX_LIMIT,

@@ -21,7 +21,7 @@ from ...core.models import Session, User
 from ...core.ports import Store
 from .flows import actor_for
 from .impersonation import may_impersonate
-from .store import admin_store
+from .store import delete_impersonations
 
 
 def banned_now(ctx: AuthContext, user: User) -> bool:
@@ -47,7 +47,7 @@ async def check_session(ctx: AuthContext, session: Session, user: User) -> bool:
 async def end_impersonations(ctx: AuthContext, tx: Store, change: SessionsEnding) -> None:
     """The user's sessions ended (sign-out everywhere, a reset, a ban, a new password): so do
     the impersonations they started, which a thief holding their cookie might have opened."""
-    await admin_store(tx).delete_impersonations(change.user_id)
+    await delete_impersonations(tx, change.user_id)
 
 
 def is_impersonation(session: Session) -> bool:

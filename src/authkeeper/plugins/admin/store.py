@@ -1,21 +1,12 @@
-"""The store methods this plugin uses (``storage/sql_plugins.py``), as a typed view."""
+"""The admin plugin's queries: on the core's ports (the user search, the audit log are core
+listing capabilities) and on its own session column (:mod:`.schema`)."""
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
-from typing import Protocol, cast
-
-from ...core.models import AuditEvent, User
-from ...core.ports import Store
-from ...storage.sql_plugins import AuditQuery, UserQuery
+from ...core.ports import Sessions
+from .schema import IMPERSONATED_BY
 
 
-class AdminStore(Store, Protocol):
-    def transaction(self) -> AbstractAsyncContextManager[AdminStore]: ...
-    async def search_users(self, q: UserQuery) -> tuple[list[User], int]: ...
-    async def delete_impersonations(self, impersonator_id: str) -> int: ...
-    async def list_audit(self, q: AuditQuery) -> tuple[list[AuditEvent], int]: ...
-
-
-def admin_store(store: Store) -> AdminStore:
-    return cast(AdminStore, store)
+async def delete_impersonations(sessions: Sessions, impersonator_id: str) -> int:
+    """End every impersonation session the user started."""
+    return await sessions.delete_sessions_matching({IMPERSONATED_BY: impersonator_id})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ...core.settings import RateLimitRule
 from ..base import Plugin
-from . import challenge, endpoints
+from . import challenge, endpoints, schema
 from .constants import PLUGIN_ID, SIGN_IN_STAGE_ORDER
 from .qr import qr_svg
 from .settings import TwoFactorSettings
@@ -23,9 +23,17 @@ def two_factor(settings: TwoFactorSettings | None = None) -> Plugin:
     when given, is only checked for ``enabled``."""
     if settings is not None and not settings.enabled:
         return Plugin(id=PLUGIN_ID)
+    from . import pages  # here: importing the package does not load the pages layer
+
     return Plugin(
         id=PLUGIN_ID,
+        schema=schema.SCHEMA,
         endpoints=endpoints.endpoints(),
+        pages=pages.ROUTES,
+        templates=__name__,
+        page_sections=pages.SECTIONS,
+        page_messages=pages.MESSAGES,
+        page_notices=pages.NOTICES,
         sign_in_stages=((SIGN_IN_STAGE_ORDER, challenge.sign_in_stage),),
         # Better Auth's default for its two-factor paths: 3 requests per 10 s per client.
         rate_limits={"/two-factor/*": RateLimitRule(window=10, max=3)},

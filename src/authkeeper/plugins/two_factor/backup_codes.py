@@ -117,8 +117,8 @@ async def use(ctx: AuthContext, user_id: str, code: str, client: ClientInfo | No
         if wanted is None:
             return False
         left = [c for c in codes if c != wanted]
-        async with store.transaction() as tx:
-            if await tx.swap_backup_codes(user_id, record.backup_codes, seal(ctx, left)):
+        async with ctx.store.transaction() as tx:
+            if await plugin_store(tx).swap_backup_codes(user_id, record.backup_codes, seal(ctx, left)):
                 await audit.record(tx, audit.Event.BACKUP_CODE_USED, user_id=user_id, client=client,
                                    remaining=len(left))
                 return True

@@ -20,7 +20,7 @@ from ...core.context import AuthContext
 from ...core.crypto.random import URL_SAFE, generate_id
 from ...core.crypto.signing import mac_b64url
 from ...core.hooks import SessionsEnding, SigningOut
-from ...core.models import TwoFactorRecord, User, Verification
+from ...core.models import User, Verification
 from ...core.ports import Store
 from ...core.sign_in import Interruption, PendingSignIn
 from . import errors as tf_errors
@@ -37,8 +37,9 @@ from .constants import (
     TRUST_PREFIX,
     TWO_FACTOR_COOKIE,
 )
+from .schema import ENABLED
 from .settings import TwoFactorSettings
-from .store import plugin_store
+from .store import TwoFactorRecord, plugin_store
 
 
 class ChallengeGone(errors.AuthError):
@@ -57,7 +58,7 @@ class Challenge:
 async def sign_in_stage(ctx: AuthContext, pending: PendingSignIn) -> Interruption | None:
     """Challenge a user with two-factor on, unless the browser is a trusted device."""
     user = pending.user
-    if not user.extra.get("twoFactorEnabled"):
+    if not user.extra.get(ENABLED):
         return None
     if not pending.interactive:
         return Interruption(body={})  # no one to answer a challenge: no session, no challenge rows
@@ -78,7 +79,7 @@ def methods_of(user: User, record: TwoFactorRecord | None) -> list[str]:
     every two-factor user: a mailbox must not walk past an authenticator app. A row Better Auth
     wrote has no ``otpEnabled``: there an activated app means the app alone, and two-factor on
     without one means emailed codes (Better Auth's ``method: "otp"`` writes no row)."""
-    if not user.extra.get("twoFactorEnabled"):
+    if not user.extra.get(ENABLED):
         return []
     if record is None or not record.verified:
         return ["otp"]
@@ -102,6 +103,7 @@ async def open_challenge(ctx: AuthContext, pending: PendingSignIn) -> Interrupti
     return Interruption(
         body={"twoFactorRedirect": True, "twoFactorMethods": await methods_for(ctx, pending.user)},
         state={TWO_FACTOR_COOKIE: (challenge_id, s.challenge_expires_in)},
+        page="/two-factor",
     )
 
 
@@ -131,7 +133,7 @@ async def load_challenge(ctx: AuthContext, signed_cookie: str | None) -> Challen
 async def count_attempt(ctx: AuthContext, challenge: Challenge) -> None:
     """Spend one of the challenge's attempts *before* the code is checked, so concurrent
     guesses cannot exceed the budget. Past the budget the challenge dies."""
-    store = plugin_store(ctx.store)
+    store = ctx.store
     identifier = ATTEMPTS_PREFIX + challenge.id
     limit = ctx.settings.section(TwoFactorSettings).challenge_max_attempts
     # Each lost swap follows another request's successful count, so this ends within

@@ -11,8 +11,8 @@ from starlette.responses import Response
 
 from ...core.models import Session
 from ...http.api import user_json
-from ...http.call import Call, Endpoint
-from ...http.schemas import Body
+from ...web.body import Body
+from ...web.call import Call, Endpoint
 from . import challenge, flows
 from .challenge import ChallengeGone
 from .constants import TRUST_DEVICE_COOKIE, TWO_FACTOR_COOKIE

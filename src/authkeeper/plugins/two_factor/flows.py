@@ -14,12 +14,13 @@ from datetime import timedelta
 from typing import Literal
 
 from ...core import audit, errors, words
+from ...core.changes import UserUpdate
 from ...core.context import AuthContext
 from ...core.crypto import keys, symmetric, totp
 from ...core.crypto.random import generate_id
 from ...core.hooks import SessionIssued, SessionsEnding
 from ...core.mail import Message, code_message
-from ...core.models import ClientInfo, Session, TwoFactorRecord, User
+from ...core.models import ClientInfo, Session, User
 from ...core.ports import Store
 from ...flows import sessions
 from ...flows.sign_in import PendingSignIn, issue_session, verify_current_password
@@ -27,8 +28,9 @@ from . import backup_codes, challenge
 from . import errors as tf_errors
 from .challenge import Challenge
 from .constants import OTP_DIGITS, OTP_PREFIX
+from .schema import ENABLED
 from .settings import TwoFactorSettings
-from .store import plugin_store
+from .store import TwoFactorRecord, plugin_store
 
 
 @dataclass(slots=True)
@@ -96,18 +98,18 @@ async def _set_enabled(ctx: AuthContext, user: User, current: Session, client: C
     the app's row if there is one (without, two-factor on means emailed codes). ``only_if_off``:
     nothing is written if two-factor came on meanwhile (OTP_NOT_ENABLED), so a request that saw
     it off cannot add emailed codes beside an app turned on since. Every write only adds."""
-    store = plugin_store(ctx.store)
-    changes = {"twoFactorEnabled": True, "updatedAt": ctx.now()}
-    async with store.transaction() as tx:
+    changes = UserUpdate(updated_at=ctx.now(), fields={ENABLED: True})
+    async with ctx.store.transaction() as tx:
+        rows = plugin_store(tx)
         if method == "totp":
             values = {"verified": True, "otpEnabled": True} if keep_otp else {"verified": True}
-            if not await tx.update_two_factor(user.id, values, expected={"verified": False}):
+            if not await rows.update_two_factor(user.id, values, expected={"verified": False}):
                 raise errors.AuthError(tf_errors.TOTP_NOT_ENABLED)
         else:
-            await tx.update_two_factor(user.id, {"otpEnabled": True})
+            await rows.update_two_factor(user.id, {"otpEnabled": True})
         if only_if_off:
-            updated = (await tx.update_user(user.id, changes, expected={"twoFactorEnabled": False})
-                       or await tx.update_user(user.id, changes, expected={"twoFactorEnabled": None}))
+            updated = (await tx.update_user(user.id, changes, expected=UserUpdate(fields={ENABLED: False}))
+                       or await tx.update_user(user.id, changes, expected=UserUpdate(fields={ENABLED: None})))
             if updated is None:
                 raise errors.AuthError(tf_errors.OTP_NOT_ENABLED)
         else:
@@ -152,12 +154,11 @@ async def disable(ctx: AuthContext, user: User, current: Session, *, password: s
     """Turn two-factor off: the secret, backup codes and trusted devices go; the session rotates."""
     sessions.forbid_delegated(ctx, current)
     await verify_current_password(ctx, user, password, client=client, endpoint="two-factor-disable")
-    store = plugin_store(ctx.store)
-    async with store.transaction() as tx:
-        updated = await tx.update_user(user.id, {"twoFactorEnabled": False, "updatedAt": ctx.now()})
+    async with ctx.store.transaction() as tx:
+        updated = await tx.update_user(user.id, UserUpdate(updated_at=ctx.now(), fields={ENABLED: False}))
         if updated is None:
             raise errors.AuthError(errors.USER_NOT_FOUND)
-        await tx.delete_two_factor(user.id)
+        await plugin_store(tx).delete_two_factor(user.id)
         await challenge.forget_user(ctx, tx, SessionsEnding(user.id))
         new = await _rotate(ctx, tx, updated, current, client, remember)
         await audit.record(tx, audit.Event.TWO_FACTOR_DISABLED, user_id=user.id, client=client)
@@ -185,15 +186,15 @@ async def regenerate_backup_codes(ctx: AuthContext, user: User, current: Session
                                   client: ClientInfo | None = None) -> list[str]:
     """A new set of backup codes; the old set stops working."""
     sessions.forbid_delegated(ctx, current)
-    if not user.extra.get("twoFactorEnabled"):
+    if not user.extra.get(ENABLED):
         raise errors.AuthError(tf_errors.TWO_FACTOR_NOT_ENABLED)
     await verify_current_password(ctx, user, password, client=client, endpoint="two-factor-generate-backup-codes")
     store = plugin_store(ctx.store)
     if await store.get_two_factor(user.id) is None:
         raise errors.AuthError(tf_errors.TWO_FACTOR_NOT_ENABLED)
     codes = backup_codes.generate(ctx.settings.section(TwoFactorSettings).backup_code_count)
-    async with store.transaction() as tx:
-        await tx.update_two_factor(user.id, {"backupCodes": backup_codes.seal(ctx, codes)})
+    async with ctx.store.transaction() as tx:
+        await plugin_store(tx).update_two_factor(user.id, {"backupCodes": backup_codes.seal(ctx, codes)})
         await audit.record(tx, audit.Event.BACKUP_CODES_REGENERATED, user_id=user.id, client=client,
                            count=len(codes))
     return codes
@@ -251,7 +252,7 @@ async def verify_totp(ctx: AuthContext, prover: Prover, code: str, *, client: Cl
     if not activating:
         return Passed(prover.user, prover.session.token, remember=remember)
     # Two-factor on without an activated app: the user had emailed codes, and keeps them.
-    keep_otp = record.otp_enabled or bool(prover.user.extra.get("twoFactorEnabled"))
+    keep_otp = record.otp_enabled or bool(prover.user.extra.get(ENABLED))
     user, new = await _set_enabled(ctx, prover.user, prover.session, client, remember, "totp", keep_otp=keep_otp)
     return Passed(user, new.token, new, remember)
 
@@ -277,7 +278,7 @@ async def _otp_allowed(ctx: AuthContext, prover: Prover) -> bool:
     attempt or lockout try): stricter than Better Auth, which mails a code to every two-factor
     user. True when this code turns two-factor on: signed in with it off, Better Auth's way to
     turn it on by email (which enrols emailed codes)."""
-    if prover.challenge is None and not prover.user.extra.get("twoFactorEnabled"):
+    if prover.challenge is None and not prover.user.extra.get(ENABLED):
         return True
     if "otp" not in await challenge.methods_for(ctx, prover.user):
         raise errors.AuthError(tf_errors.OTP_NOT_ENABLED)
@@ -299,7 +300,7 @@ async def send_otp(ctx: AuthContext, prover: Prover) -> None:
 async def _use_otp(ctx: AuthContext, identifier: str, code: str) -> bool:
     """Count a try on the mailed code (it dies after ``otp_max_attempts`` wrong ones), then
     check it; a right code is consumed."""
-    store = plugin_store(ctx.store)
+    store = ctx.store
     limit = ctx.settings.section(TwoFactorSettings).otp_max_attempts
     for _ in range(limit + 2):
         row = await store.find_verification(identifier, ctx.now())

@@ -1,18 +1,21 @@
-"""twoFactor.otpEnabled: a user of an authenticator app who also enrolled emailed codes.
+"""Nothing, now: this revision brought twoFactor.otpEnabled, which the two_factor branch's
+second revision brings today. It stays, as the core's latest revision, so that databases
+stamped here upgrade cleanly.
 
 Revision ID: 0003_two_factor_otp
 Revises: 0002_plugins
 """
 
-from alembic import context, op
-
-from authkeeper.storage.schema_sync import sync_schema
-from authkeeper.storage.tables import build_tables
-
 revision = "0003_two_factor_otp"
 down_revision = "0002_plugins"
+branch_labels = None
+depends_on = None
+
+
+from authkeeper.storage.schema_sync import Revision, run
+
+REVISION = Revision()
 
 
 def upgrade() -> None:
-    changes = sync_schema(op.get_bind(), build_tables().metadata)
-    context.config.attributes.setdefault("changes", []).extend(changes)
+    run(REVISION)

@@ -1,4 +1,5 @@
-"""What a handler gets (one request's facts) and how endpoints are declared."""
+"""What a handler gets (one request's facts: who is asking, by which credential, from which
+address) and how an endpoint is declared; the JSON API, the pages and the plugins share both."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from ..core import errors
 from ..core.context import AuthContext
@@ -19,10 +21,26 @@ from ..core.crypto.signing import mac_b64url
 from ..core.models import ClientInfo
 from ..core.redirects import location_of
 from ..flows.sessions import Resolved
+from .body import Body
 from .cookies import CookieJar
-from .schemas import Body
+
+if TYPE_CHECKING:
+    from .credentials import Credential
 
 Auth = Literal["none", "optional", "session", "fresh"]
+SESSION = "session"
+"""The kind of credential a database session is (:class:`authkeeper.web.credentials.SessionStrategy`)."""
+
+
+def mounted_path(scope: Scope, strip_prefix: str = "") -> str:
+    """The request path below the mount point (``root_path``) and ``strip_prefix``."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root):]
+    if strip_prefix and path.startswith(strip_prefix):
+        path = path[len(strip_prefix):]
+    return path or "/"
 
 
 @dataclass
@@ -37,17 +55,23 @@ class Call:
     """The parsed body before validation (JSON object or form fields)."""
     body: Any = None
     is_form: bool = False
+    credential: Credential | None = None
+    """Who is asking, by any credential kind the endpoint accepts (a session, or a plugin's:
+    an API key, a JWT); None when nobody is signed in."""
+    via: str | None = None
+    """The name of the transport that carried :attr:`credential` (``cookie``, ``bearer``)."""
     resolved: Resolved | None = None
+    """The database session of a ``session`` credential (None for any other kind)."""
     session_token: str | None = None
-    """The token the client presented (cookie or bearer), valid or not."""
+    """The session token the client presented (cookie or bearer), valid or not."""
     set_cookies: list[str] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
     new_session_value: str | None = None
 
     @property
     def user(self):  # type: ignore[no-untyped-def]
-        assert self.resolved is not None
-        return self.resolved.user
+        assert self.credential is not None
+        return self.credential.user
 
     @property
     def session(self):  # type: ignore[no-untyped-def]
@@ -148,6 +172,10 @@ class Endpoint:
     handler: Handler
     body: type[Body] | None = None
     auth: Auth = "none"
+    credentials: tuple[str, ...] = (SESSION,)
+    """The credential kinds the endpoint accepts (when ``auth`` is not ``none``): a session by
+    default. A kind it does not name never reaches it, whatever transport carries it; ``fresh``
+    also needs the credential to be a fresh session."""
     form: bool = False
     """Also accept ``application/x-www-form-urlencoded`` (sign-in and sign-up)."""
     login_csrf: bool = False
@@ -163,5 +191,5 @@ class Endpoint:
 
 
 def require(call: Call) -> None:
-    if call.resolved is None:
+    if call.credential is None:
         raise errors.AuthError(errors.UNAUTHORIZED)

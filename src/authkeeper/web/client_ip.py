@@ -7,6 +7,10 @@ import ipaddress
 from collections.abc import Sequence
 from functools import lru_cache
 
+from starlette.requests import HTTPConnection
+
+from ..core.models import ClientInfo
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -95,3 +99,16 @@ def client_ip(peer: str | None, forwarded: str | Sequence[str] | None, proxies: 
             return _canonical(ip)
         last = ip
     return _canonical(last)
+
+
+def client_info(request: HTTPConnection, proxies: tuple[Network, ...], proxy_headers: Sequence[str]) -> ClientInfo:
+    """Who sends ``request``: the client's address (see :func:`client_ip`) and user agent.
+
+    Every line of the first proxy header present, in order: a proxy appends its own line (or
+    entry), and the client's own lines come first. Read only with trusted proxies."""
+    headers = request.headers
+    peer = request.scope["client"][0] if request.scope.get("client") else None
+    forwarded: list[str] = []
+    if proxies:
+        forwarded = next((lines for name in proxy_headers if (lines := headers.getlist(name))), [])
+    return ClientInfo(ip=client_ip(peer, forwarded, proxies), user_agent=headers.get("user-agent", "")[:512])
