@@ -51,9 +51,9 @@ def check_limited(r: Any, form_id: str) -> None:
 
 def test_the_wait_is_plural_aware() -> None:
     settings = Settings()
-    one = errors.AuthError(errors.TOO_MANY_REQUESTS, headers={"Retry-After": "1"})
+    one = errors.AuthError(errors.TOO_MANY_REQUESTS, retry_after=1)
     assert describe(one, settings).message == "Too many attempts from your network. Try again in 1 second."
-    many = errors.AuthError(errors.TOO_MANY_REQUESTS, headers={"Retry-After": "42"})
+    many = errors.AuthError(errors.TOO_MANY_REQUESTS, retry_after=42)
     assert describe(many, settings).message == "Too many attempts from your network. Try again in 42 seconds."
 
 

@@ -84,8 +84,7 @@ async def test_each_revision_brings_only_what_it_declares(tmp_path: Path) -> Non
         c for c in by_revision["0002_plugins"] if c.startswith("created index")]]
     assert by_revision["0003_two_factor_otp"] == []
     assert set(by_revision["admin_0001"]) == {"added column user.role", "added column user.banned",
-                                              "added column user.banReason", "added column user.banExpires",
-                                              "added column session.impersonatedBy"}
+                                              "added column user.banReason", "added column user.banExpires"}
     assert "created table twoFactor" in by_revision["two_factor_0001"]
     assert "added column user.twoFactorEnabled" in by_revision["two_factor_0001"]
     assert by_revision["two_factor_0002_otp"] == ["added column twoFactor.otpEnabled"]

@@ -8,7 +8,7 @@ code as a form error. Codes are part of the public contract: never rename one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,40 +21,51 @@ class ErrorCode:
 
 
 class AuthError(Exception):
-    """The root of every error a flow raises on purpose.
+    """The root of every error a flow raises on purpose. It says what went wrong, never how the
+    wire spells it: the web layers render it (the JSON API as Better Auth's ``{code, message}``
+    with ``[body.field]`` before the detail, the pages as a form error on ``field``).
 
     Args:
-        error: the stable code.
-        message: overrides the default message (never include a secret).
-        headers: extra response headers (e.g. ``Retry-After``).
-        extra: extra JSON keys for the error body.
+        error: the stable code (its status is declared with it).
+        detail: what exactly is wrong, when the code's message is not enough (never a secret).
+        field: the input it is about (``name``, ``data.email``; ``""`` for the input as a whole).
+        source: where that input came from: ``body`` or ``query``.
+        retry_after: seconds before trying again helps (rendered as ``Retry-After``).
+        data: extra facts for the client (``{"retryAfter": 30}``), rendered beside the message.
+        status: an explicit override by the web layer that raises it (an endpoint whose
+            answer differs from the code's, as Better Auth's does); flows never set it.
     """
 
     def __init__(
         self,
         error: ErrorCode,
-        message: str | None = None,
+        detail: str | None = None,
         *,
-        headers: dict[str, str] | None = None,
-        extra: dict[str, Any] | None = None,
-        include_code: bool = True,
+        field: str | None = None,
+        source: Literal["body", "query"] = "body",
+        retry_after: int | None = None,
+        data: dict[str, Any] | None = None,
         status: int | None = None,
     ) -> None:
         self.error = error
         self.code = error.code
         self.status = status or error.status
-        self.message = message if message is not None else error.message
-        self.headers = headers or {}
-        self.extra = extra or {}
-        self.include_code = include_code
+        self.detail = detail
+        self.field = field
+        self.source = source
+        self.retry_after = retry_after
+        self.data = data or {}
         super().__init__(f"{self.code}: {self.message}")
 
-    def body(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"message": self.message}
-        if self.include_code:
-            data["code"] = self.code
-        data.update(self.extra)
-        return data
+    @property
+    def message(self) -> str:
+        """The words, without where they point: the detail, or the code's message."""
+        return self.detail if self.detail is not None else self.error.message
+
+    def with_status(self, status: int) -> AuthError:
+        """The same error, answered with another status (a web layer's explicit override)."""
+        return AuthError(self.error, self.detail, field=self.field, source=self.source,
+                         retry_after=self.retry_after, data=self.data, status=status)
 
 
 REGISTRY: dict[str, ErrorCode] = {}

@@ -65,6 +65,13 @@ class User:
         return data
 
 
+DELEGATED_BY = "impersonatedBy"
+"""Better Auth's session column naming who holds a session *as* the user (an admin's
+impersonation). The core owns it, whatever plugin opens such sessions: a delegated session never
+slides, is not listed among the user's sessions, may not change their credentials, and is ended
+on sight when no installed plugin vouches for delegated sessions (``Hooks.delegated``)."""
+
+
 @dataclass(slots=True)
 class Session:
     id: str

@@ -18,11 +18,14 @@ _EMAIL = re.compile(
 )
 
 # Columns nobody sets through sign-up or update-user: the core's, and those of Better Auth's
-# anonymous and phone-number plugins (a Better Auth database may hold them). The installed
-# plugins add theirs (:class:`PluginFields`).
-PROTECTED_FIELDS = frozenset(
-    {"id", "emailVerified", "createdAt", "updatedAt", "isAnonymous", "phoneNumberVerified"}
-)
+# admin, two-factor, anonymous and phone-number plugins. They stay closed when the plugin is
+# not installed (a Better Auth database may hold them, and a field of that name set by a
+# client would read as a role or a ban once the plugin is on). Installed plugins add theirs
+# (:class:`PluginFields`).
+PROTECTED_FIELDS = frozenset({
+    "id", "emailVerified", "createdAt", "updatedAt", "isAnonymous", "phoneNumberVerified",
+    "role", "banned", "banReason", "banExpires", "twoFactorEnabled",
+})
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class PluginFields:
 
     defaults: tuple[Callable[[Settings], Mapping[str, Any]], ...] = ()
     protected: frozenset[str] = frozenset()
+    columns: frozenset[str] = frozenset()
+    """Every user column the installed plugins add."""
 
     def new_user(self, settings: Settings) -> dict[str, Any]:
         """The plugins' fields of a new user (admin: ``role``, ``banned``), in plugin order."""
@@ -60,40 +65,41 @@ def check_email(value: str) -> str:
 def check_name(settings: UserSettings, name: str) -> str:
     name = name.strip()
     if len(name) > settings.max_name_length:
-        raise errors.AuthError(errors.VALIDATION_ERROR, f"[body.name] Too long: at most {settings.max_name_length} characters")
+        raise errors.AuthError(errors.VALIDATION_ERROR, f"Too long: at most {settings.max_name_length} characters",
+                               field="name")
     return name
 
 
 def check_image(image: str | None) -> str | None:
     if image is not None and len(image) > 2048:
-        raise errors.AuthError(errors.VALIDATION_ERROR, "[body.image] Too long: at most 2048 characters")
+        raise errors.AuthError(errors.VALIDATION_ERROR, "Too long: at most 2048 characters", field="image")
     return image
 
 
 def _coerce(spec: AdditionalField, value: Any) -> Any:
-    where = f"[body.{spec.name}]"
+    where = spec.name
     if value is None:
         if spec.required:
-            raise errors.AuthError(errors.VALIDATION_ERROR, f"{where} Invalid input: expected {spec.type}, received null")
+            raise errors.AuthError(errors.VALIDATION_ERROR, f"Invalid input: expected {spec.type}, received null", field=where)
         return None
     if spec.type == "string":
         if not isinstance(value, str):
-            raise errors.AuthError(errors.VALIDATION_ERROR, f"{where} Invalid input: expected string")
+            raise errors.AuthError(errors.VALIDATION_ERROR, "Invalid input: expected string", field=where)
         if len(value) > spec.max_length:
-            raise errors.AuthError(errors.VALIDATION_ERROR, f"{where} Too long: at most {spec.max_length} characters")
+            raise errors.AuthError(errors.VALIDATION_ERROR, f"Too long: at most {spec.max_length} characters", field=where)
         return value
     if spec.type == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise errors.AuthError(errors.VALIDATION_ERROR, f"{where} Invalid input: expected number")
+            raise errors.AuthError(errors.VALIDATION_ERROR, "Invalid input: expected number", field=where)
         return value
     if spec.type == "boolean":
         if not isinstance(value, bool):
-            raise errors.AuthError(errors.VALIDATION_ERROR, f"{where} Invalid input: expected boolean")
+            raise errors.AuthError(errors.VALIDATION_ERROR, "Invalid input: expected boolean", field=where)
         return value
     parsed = parse_iso(value) if isinstance(value, str) else None
     if parsed is not None:
         return parsed
-    raise errors.AuthError(errors.VALIDATION_ERROR, f"{where} Invalid input: expected an ISO 8601 date")
+    raise errors.AuthError(errors.VALIDATION_ERROR, "Invalid input: expected an ISO 8601 date", field=where)
 
 
 def check_protected(body: Mapping[str, Any], settings: UserSettings, protected: frozenset[str] = frozenset()) -> None:

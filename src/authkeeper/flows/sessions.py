@@ -17,7 +17,7 @@ from ..core.hooks import (
     SignedOut,
     SigningOut,
 )
-from ..core.models import ClientInfo, Session, User
+from ..core.models import DELEGATED_BY, ClientInfo, Session, User
 from ..core.ports import Store
 
 HANDLE_PREFIX = "sid_"
@@ -98,12 +98,16 @@ async def resolve(ctx: AuthContext, token: str, *, refresh: bool = True) -> Reso
     if session.expires_at <= now:
         await ctx.store.delete_session(token)
         return None
-    if not await ctx.hooks.check_session(ctx, session, user):
+    if not await ctx.hooks.check_session(ctx, session, user) or (
+        session.extra.get(DELEGATED_BY) and not ctx.hooks.delegated
+    ):
+        # Refused by a plugin, or held as the user with no installed plugin to vouch for it
+        # (an impersonation whose admin plugin was turned off): it ends here.
         await ctx.store.delete_session(token)
         return None
     s = ctx.settings.session
     # A delegated session (an impersonation) keeps the short life it was given: it never slides.
-    if refresh and not ctx.hooks.is_delegated(session) and session.expires_at - timedelta(seconds=s.expires_in - s.update_age) <= now:
+    if refresh and not is_delegated(ctx, session) and session.expires_at - timedelta(seconds=s.expires_in - s.update_age) <= now:
         slid = now + timedelta(seconds=s.expires_in)
         if end is not None:
             slid = min(slid, end)
@@ -125,10 +129,15 @@ def require_fresh(ctx: AuthContext, session: Session) -> None:
         raise errors.AuthError(errors.SESSION_NOT_FRESH)
 
 
+def is_delegated(ctx: AuthContext, session: Session) -> bool:
+    """Held by someone acting as the user (``core.models.DELEGATED_BY``, or a plugin's test)."""
+    return bool(session.extra.get(DELEGATED_BY)) or ctx.hooks.is_delegated(session)
+
+
 def forbid_delegated(ctx: AuthContext, session: Session) -> None:
     """Password, email, deletion and two-factor changes need the user, not someone acting as
     them (an admin's impersonation)."""
-    if ctx.hooks.is_delegated(session):
+    if is_delegated(ctx, session):
         raise errors.AuthError(errors.NOT_ALLOWED_WHILE_IMPERSONATING)
 
 
@@ -147,7 +156,7 @@ async def list_sessions(ctx: AuthContext, current: Session) -> list[dict[str, An
             if end <= now:
                 continue  # past the absolute lifetime: dead, though its row says otherwise
             s.expires_at = end
-        if not ctx.hooks.is_delegated(s):
+        if not is_delegated(ctx, s):
             shown.append(s.to_json(token=None if s.token == current.token else handle_for(s)))
     return shown
 
@@ -201,6 +210,11 @@ async def sign_out(ctx: AuthContext, token: str | None, presented: Presented,
     the logical cookies to clear besides the session's own."""
     change = SigningOut(user_id=None, presented=presented)
     ended: tuple[str, str] | None = None
+    if not token:
+        # No session to end: no write transaction either (an anonymous POST must not take the
+        # writer's lock); the participants drop what the device still holds, if anything.
+        await ctx.hooks.signing_out(ctx, ctx.store, change)
+        return change
     async with ctx.store.transaction() as tx:
         found = await tx.find_session(token) if token else None
         if found is not None and token:

@@ -70,7 +70,7 @@ async def _counted_check(
             await audit.record(ctx.store, audit.Event.ACCOUNT_LOCKED, user_id=user.id if user else None,
                                client=client, email=email, retry_after=wait)
         await failed(errors.ACCOUNT_LOCKED.code)
-        raise errors.AuthError(errors.ACCOUNT_LOCKED, headers={"Retry-After": str(wait)}, extra={"retryAfter": wait})
+        raise errors.AuthError(errors.ACCOUNT_LOCKED, retry_after=wait, data={"retryAfter": wait})
     if stored is None:
         await ctx.hasher.burn(password)
         matched = False

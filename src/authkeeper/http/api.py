@@ -36,7 +36,7 @@ async def sign_up_email(call: Call) -> Response:
     b: s.SignUpBody = call.body
     if not is_valid_email(normalise_email(b.email)):
         # Better Auth's body schema refuses it before the handler runs (sign-in says INVALID_EMAIL).
-        raise errors.AuthError(errors.VALIDATION_ERROR, "[body.email] Invalid email address")
+        raise errors.AuthError(errors.VALIDATION_ERROR, "Invalid email address", field="email")
     known = {"name", "email", "password", "image", "callbackURL", "rememberMe"}
     extra = {k: v for k, v in call.raw.items() if k not in known}
     result = await sign_up.sign_up(
@@ -133,7 +133,7 @@ async def update_user(call: Call) -> Response:
     kwargs: dict[str, Any] = {}
     if "name" in call.raw:
         if b.name is None:
-            raise errors.AuthError(errors.VALIDATION_ERROR, "[body.name] Invalid input: expected string, received null")
+            raise errors.AuthError(errors.VALIDATION_ERROR, "Invalid input: expected string, received null", field="name")
         kwargs["name"] = b.name
     if "image" in call.raw:
         kwargs["image"] = b.image
@@ -188,7 +188,7 @@ async def delete_user_callback(call: Call) -> Response:
     try:
         await account.consume_delete_token(call.ctx, call.user, token, call.client)
     except errors.AuthError as exc:
-        raise errors.AuthError(exc.error, status=404) from None
+        raise exc.with_status(404) from None
     call.clear_session_cookies()
     callback = call.query("callbackURL")
     if callback:

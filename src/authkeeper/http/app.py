@@ -40,13 +40,24 @@ MAX_BODY = 1024 * 1024
 _NO_STORE = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
 
 
+def wire_message(exc: errors.AuthError) -> str:
+    """Better Auth's message: ``[body.field] detail`` when the error is about an input."""
+    if exc.field is None:
+        return exc.message
+    where = f"{exc.source}.{exc.field}" if exc.field else exc.source
+    return f"[{where}] {exc.message}"
+
+
 def error_response(exc: errors.AuthError) -> Response:
     """The one place an AuthError becomes HTTP."""
-    headers = dict(exc.headers)
-    if exc.status == 429 and "Retry-After" in headers:
-        headers.setdefault("X-Retry-After", headers["Retry-After"])
+    headers: dict[str, str] = {}
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
+        if exc.status == 429:
+            headers["X-Retry-After"] = str(exc.retry_after)
+    body = {"message": wire_message(exc), "code": exc.code, **exc.data}
     return Response(
-        json.dumps(exc.body(), separators=(",", ":")),
+        json.dumps(body, separators=(",", ":")),
         status_code=exc.status,
         headers=headers,
         media_type="application/json",
@@ -113,7 +124,7 @@ class AuthApp:
         wait = await self.limiter.hit(f"{call.client.ip}|{route}", self.rules.rule_for(route))
         if wait:
             raise errors.AuthError(
-                errors.TOO_MANY_REQUESTS, headers={"Retry-After": str(wait)}, extra={"retryAfter": wait}
+                errors.TOO_MANY_REQUESTS, retry_after=wait, data={"retryAfter": wait}
             )
 
     def _table(self, path: str) -> dict[str, Endpoint] | None:

@@ -137,7 +137,7 @@ class PagesApp:
             "csrf_field": csrf.FIELD,
             "csrf_token": page.csrf_token(),
             "me": user,
-            "impersonating": bool(session and self.ctx.hooks.is_delegated(session)),
+            "impersonating": bool(session and sessions.is_delegated(self.ctx, session)),
             "links": page.links,
             "banners": self.banners,
             "notice": notice,

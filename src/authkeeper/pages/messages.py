@@ -40,11 +40,7 @@ def wait_words(seconds: int) -> str:
 
 
 def retry_after(exc: errors.AuthError) -> int | None:
-    value = exc.headers.get("Retry-After") or exc.extra.get("retryAfter")
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
+    return exc.retry_after
 
 
 PageMessages = Mapping[str, tuple[str, str]]
@@ -105,11 +101,14 @@ def describe(
     core's; the pages app passes it merged with its plugins')."""
     field, text = (MESSAGES if messages is None else messages).get(exc.code, (FORM, ""))
     if exc.code == "VALIDATION_ERROR":
-        first = exc.message.split("; ")[0]
-        match = _WHERE.match(first)
-        if match:
-            field = match.group(1).split(".")[-1]
-            detail = match.group(2)
+        where: str | None = exc.field
+        detail: str | None = exc.message if where is not None else None
+        if where is None:  # a body model's errors, joined: the first one
+            match = _WHERE.match(exc.message.split("; ")[0])
+            if match:
+                where, detail = match.group(1), match.group(2)
+        if where is not None:
+            field = where.split(".")[-1] if where else FORM
             text = detail[0].upper() + detail[1:] if detail else text
             if not text.endswith("."):
                 text += "."

@@ -168,7 +168,7 @@ class Page:
         key = form.id if target == FORM else target
         focus = target if target != FORM else next((f for f in form.fields if f in keep), form.fields[0] if form.fields else None)
         values = {name: self.form.get(name, "") for name in keep}
-        headers = {"Retry-After": exc.headers["Retry-After"]} if "Retry-After" in exc.headers else {}
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else {}
         response = self.render(
             template,
             # 401 asks for HTTP authentication; a form shown again is a plain 400.

@@ -111,6 +111,7 @@ async def migrate(settings: Settings, schemas: Sequence[PluginSchema] = (), *, t
         _refuse_unknown_revisions(conn, cfg)
         command.upgrade(cfg, to)
         changes.extend(cfg.attributes.get("changes", ()))  # what the revisions created
+        changes.extend(_own_code_revisions(cfg))
         if to == "heads":
             # Additional fields are configuration, not code: add their columns if missing.
             changes.extend(sync_schema(conn, build_tables(settings.user.additional_fields, schemas).metadata))
@@ -125,6 +126,20 @@ async def migrate(settings: Settings, schemas: Sequence[PluginSchema] = (), *, t
     finally:
         await engine.dispose()
     return changes
+
+
+def _own_code_revisions(cfg: Config) -> list[str]:
+    """A line for each applied revision that runs code of its own (its changes are its own to
+    tell; that it ran is ours)."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(cfg)
+    lines = []
+    for revision_id in cfg.attributes.get("applied", ()):
+        rev = script.get_revision(revision_id)
+        if rev is not None and _revision_of(rev.module) is None:
+            lines.append(f"ran revision {revision_id} (its own code)")
+    return lines
 
 
 def _refuse_unknown_revisions(conn: sa.Connection, cfg: Config) -> None:
@@ -193,8 +208,13 @@ def _plan(conn: sa.Connection, settings: Settings, schemas: Sequence[PluginSchem
     current: tuple[str, ...] = ()
     if VERSION_TABLE in state:
         current = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_heads()
-    todo = list(script.iterate_revisions("heads", current or None))
-    todo.reverse()  # base first
+    # Pending: every revision that is not an ancestor of what the database is at, on every
+    # branch (a plugin installed later has revisions no current head leads to).
+    applied: set[str] = set()
+    for head in current:
+        if script.get_revision(head) is not None:
+            applied.update(rev.revision for rev in script.iterate_revisions(head, "base"))
+    todo = [rev for rev in reversed(list(script.walk_revisions())) if rev.revision not in applied]
     lines: list[str] = []
     if VERSION_TABLE not in state:
         lines.append(f"CREATE TABLE {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL PRIMARY KEY);")

@@ -58,4 +58,5 @@ def user_fields(schemas: Sequence[PluginSchema]) -> PluginFields:
     return PluginFields(
         defaults=tuple(s.user_defaults for s in schemas),
         protected=frozenset(name for s in schemas for name in s.protected_user_fields),
+        columns=frozenset(c.name for s in schemas for c in s.user_columns()),
     )

@@ -85,7 +85,7 @@ class SqlBase:
                 yield conn
         except OperationalError as exc:
             if _is_locked(exc):
-                raise errors.AuthError(errors.SERVICE_UNAVAILABLE, headers={"Retry-After": "1"}) from None
+                raise errors.AuthError(errors.SERVICE_UNAVAILABLE, retry_after=1) from None
             raise
 
     @asynccontextmanager
@@ -100,7 +100,7 @@ class SqlBase:
                     yield conn
         except OperationalError as exc:
             if _is_locked(exc):
-                raise errors.AuthError(errors.SERVICE_UNAVAILABLE, headers={"Retry-After": "1"}) from None
+                raise errors.AuthError(errors.SERVICE_UNAVAILABLE, retry_after=1) from None
             raise
 
     # -- the unit of work -----------------------------------------------------------------

@@ -110,6 +110,9 @@ def build_tables(additional_fields: Sequence[AdditionalField] = (),
         sa.Column(
             "userId", sa.Text, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True
         ),
+        # Who holds the session as the user (``core.models.DELEGATED_BY``): the core's, so that a
+        # delegated session stays restricted whichever plugins are installed.
+        sa.Column("impersonatedBy", sa.Text),
     )
     account = sa.Table(
         "account",
@@ -169,8 +172,10 @@ def build_tables(additional_fields: Sequence[AdditionalField] = (),
                 session.append_column(column)
         schema.tables(md)
     for spec in additional_fields:
-        if spec.name not in user.c:
-            user.append_column(column_for(spec))
+        if spec.name in user.c:
+            raise ValueError(f"user.additional_fields: {spec.name!r} is a column of the core or of a plugin; "
+                             "name the field otherwise")
+        user.append_column(column_for(spec))
     return Tables(
         md, user, session, account, verification, lockout, audit,
         by_name={t.name: t for t in md.sorted_tables if t.name not in CORE_TABLES},

@@ -18,17 +18,22 @@ MAX_DEPTH = 32
 _LONG = 2048
 
 
+def _at(where: str) -> str:
+    """``body.a.b`` → the error's field ``a.b`` (``body`` alone: the body as a whole)."""
+    return where.partition(".")[2]
+
+
 def check_text(value: Any, where: str = "body", depth: int = 0) -> None:
     """Refuse input no field can hold: U+0000 (PostgreSQL text cannot store it), lone
     surrogates (they have no UTF-8 form) and nesting deeper than any endpoint reads."""
     if isinstance(value, str):
         if "\x00" in value:
-            raise errors.AuthError(errors.VALIDATION_ERROR, f"[{where}] Invalid input: NUL character")
+            raise errors.AuthError(errors.VALIDATION_ERROR, "Invalid input: NUL character", field=_at(where))
         if not value.isascii():
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError:
-                raise errors.AuthError(errors.VALIDATION_ERROR, f"[{where}] Invalid input: unpaired surrogate") from None
+                raise errors.AuthError(errors.VALIDATION_ERROR, "Invalid input: unpaired surrogate", field=_at(where)) from None
     elif isinstance(value, dict | list):
         if depth >= MAX_DEPTH:
             raise errors.AuthError(errors.BAD_REQUEST, "Request body is nested too deeply")
@@ -87,7 +92,7 @@ async def read_object(request: Request, *, limit: int, form: bool) -> tuple[dict
         except (ValueError, RecursionError):
             raise errors.AuthError(errors.BAD_REQUEST) from None
         if not isinstance(data, dict):
-            raise errors.AuthError(errors.VALIDATION_ERROR, "[body] Invalid input: expected object")
+            raise errors.AuthError(errors.VALIDATION_ERROR, "Invalid input: expected object", field="")
         check_text(data)
         return data, False
     if ctype == FORM_TYPE and form:
@@ -127,7 +132,7 @@ def validate(model: type[Body], data: Any, *, form: bool = False) -> Body:
     Strict for JSON (no type coercion: a number is not a string, null is not a name), lenient
     for HTML forms, where every value is text."""
     if not isinstance(data, dict):
-        raise errors.AuthError(errors.VALIDATION_ERROR, "[body] Invalid input: expected object")
+        raise errors.AuthError(errors.VALIDATION_ERROR, "Invalid input: expected object", field="")
     try:
         return model.model_validate(data, strict=not form)
     except ValidationError as exc:

@@ -103,7 +103,7 @@ async def create_user(call: Call, actor: Actor, b: CreateUserBody) -> Response:
 
 
 async def list_users(call: Call, actor: Actor, _: None) -> Response:
-    query, echo = queries.user_query(call.request.query_params, call.ctx.settings)
+    query, echo = queries.user_query(call.request.query_params, call.ctx.settings, call.ctx.user_fields.columns)
     users, total = await flows.list_users(call.ctx, actor, query)
     return call.json({"users": [user_json(call, u) for u in users], "total": total, **echo})
 
@@ -111,7 +111,8 @@ async def list_users(call: Call, actor: Actor, _: None) -> Response:
 async def get_user(call: Call, actor: Actor, _: None) -> Response:
     user_id = call.query("id")
     if user_id is None:
-        raise errors.AuthError(errors.VALIDATION_ERROR, "[query.id] Invalid input: expected string, received undefined")
+        raise errors.AuthError(errors.VALIDATION_ERROR, "Invalid input: expected string, received undefined",
+                               field="id", source="query")
     return call.json(user_json(call, await flows.get_user(call.ctx, actor, user_id)))
 
 

@@ -81,7 +81,7 @@ _NEVER_SET = frozenset({"createdAt", "updatedAt", "twoFactorEnabled"})
 
 
 def _invalid(where: str, expected: str) -> errors.AuthError:
-    return errors.AuthError(errors.VALIDATION_ERROR, f"[body.{where}] Invalid input: expected {expected}")
+    return errors.AuthError(errors.VALIDATION_ERROR, f"Invalid input: expected {expected}", field=where)
 
 
 # -- roles ------------------------------------------------------------------------------

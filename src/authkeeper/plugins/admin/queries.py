@@ -25,9 +25,13 @@ from .constants import (
 
 _CORE_FIELDS = {
     "id": "string", "name": "string", "email": "string", "emailVerified": "boolean", "image": "string",
-    "createdAt": "date", "updatedAt": "date", "role": "string", "banned": "boolean", "banReason": "string",
-    "banExpires": "date", "twoFactorEnabled": "boolean",
+    "createdAt": "date", "updatedAt": "date",
 }
+_PLUGIN_FIELDS = {
+    "role": "string", "banned": "boolean", "banReason": "string", "banExpires": "date", "twoFactorEnabled": "boolean",
+}
+"""The types of Better Auth's plugin columns; one is listed only while its plugin is installed
+(a filter on an absent field is refused, not dropped)."""
 _OPERATORS: tuple[str, ...] = get_args(Operator)
 MAX_OFFSET = 2**31 - 1
 """Past any real table, and within what every database accepts as an OFFSET."""
@@ -35,7 +39,7 @@ _EVENTS = frozenset(e.value for e in Event)
 
 
 def _bad(name: str, message: str) -> errors.AuthError:
-    return errors.AuthError(errors.VALIDATION_ERROR, f"[query.{name}] {message}")
+    return errors.AuthError(errors.VALIDATION_ERROR, message, field=name, source="query")
 
 
 def _choice(params: QueryParams, name: str, options: Iterable[str], default: str | None = None) -> str | None:
@@ -76,9 +80,11 @@ def _date(name: str, value: str | None) -> datetime | None:
     return parsed
 
 
-def user_fields(settings: Settings) -> dict[str, str]:
-    """Fields list-users may filter and sort on, with their types (hidden fields excluded)."""
+def user_fields(settings: Settings, installed: frozenset[str] = frozenset(_PLUGIN_FIELDS)) -> dict[str, str]:
+    """Fields list-users may filter and sort on, with their types (hidden fields excluded):
+    the core's, the installed plugins' (``installed``: their user columns), the additional ones."""
     fields = dict(_CORE_FIELDS)
+    fields.update({name: kind for name, kind in _PLUGIN_FIELDS.items() if name in installed})
     for spec in settings.user.additional_fields:
         if spec.returned:
             fields[spec.name] = spec.type
@@ -101,9 +107,10 @@ def _coerce(name: str, kind: str, value: str) -> Any:
     return value
 
 
-def user_query(params: QueryParams, settings: Settings) -> tuple[UserQuery, dict[str, int]]:
+def user_query(params: QueryParams, settings: Settings,
+               installed: frozenset[str] = frozenset(_PLUGIN_FIELDS)) -> tuple[UserQuery, dict[str, int]]:
     """The search and the ``limit``/``offset`` to echo (only those given and non-zero)."""
-    fields = user_fields(settings)
+    fields = user_fields(settings, installed)
     search_field = _choice(params, "searchField", ("email", "name"), "email")
     search_operator = _choice(params, "searchOperator", ("contains", "starts_with", "ends_with"), "contains")
     sort_by = _choice(params, "sortBy", fields)

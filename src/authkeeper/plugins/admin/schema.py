@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ...core.models import DELEGATED_BY
 from ...core.settings import Settings
 from ...storage.schema import PluginSchema
 from ...storage.tables import UTCDateTime
@@ -19,8 +20,8 @@ ROLE = "role"
 BANNED = "banned"
 BAN_REASON = "banReason"
 BAN_EXPIRES = "banExpires"
-IMPERSONATED_BY = "impersonatedBy"
-"""The session column naming the admin acting as the user."""
+IMPERSONATED_BY = DELEGATED_BY
+"""The session column naming the admin acting as the user (the core's: see ``DELEGATED_BY``)."""
 
 BAN_FIELDS = (BANNED, BAN_REASON, BAN_EXPIRES)
 
@@ -34,17 +35,12 @@ def _user_columns() -> tuple[sa.Column[Any], ...]:
     )
 
 
-def _session_columns() -> tuple[sa.Column[Any], ...]:
-    return (sa.Column(IMPERSONATED_BY, sa.Text),)
-
-
 def _user_defaults(settings: Settings) -> Mapping[str, Any]:
     return {ROLE: settings.section(AdminSettings).default_role, BANNED: False}
 
 
 SCHEMA = PluginSchema(
     user_columns=_user_columns,
-    session_columns=_session_columns,
     user_defaults=_user_defaults,
     protected_user_fields=frozenset({ROLE, BANNED, BAN_REASON, BAN_EXPIRES}),
     user_flags=frozenset({BANNED}),

@@ -189,7 +189,7 @@ async def spend_try(ctx: AuthContext, user_id: str) -> None:
         return
     left = (started + timedelta(seconds=LOCKOUT_SECONDS) - ctx.now()).total_seconds()
     wait = str(max(1, math.ceil(left)))
-    raise errors.AuthError(tf_errors.ACCOUNT_TEMPORARILY_LOCKED, headers={"Retry-After": wait})
+    raise errors.AuthError(tf_errors.ACCOUNT_TEMPORARILY_LOCKED, retry_after=int(wait))
 
 
 async def clear_failures(ctx: AuthContext, user_id: str) -> None:

@@ -1,5 +1,5 @@
-"""The admin plugin's columns (Better Auth's, spec §5.4): user.role, banned, banReason,
-banExpires and session.impersonatedBy, nullable as Better Auth declares them.
+"""The admin plugin's columns (Better Auth's, spec §5.4): user.role, banned, banReason and
+banExpires, nullable as Better Auth declares them (session.impersonatedBy is the core's).
 
 Revision ID: admin_0001
 Revises:
@@ -25,11 +25,7 @@ def user_columns() -> list[sa.Column[object]]:
     ]
 
 
-def session_columns() -> list[sa.Column[object]]:
-    return [sa.Column("impersonatedBy", sa.Text)]
-
-
-REVISION = Revision(columns={"user": user_columns, "session": session_columns})
+REVISION = Revision(columns={"user": user_columns})
 
 
 def upgrade() -> None:

@@ -40,6 +40,7 @@ def tables(md: sa.MetaData) -> None:
         sa.Column("ipAddress", sa.Text),
         sa.Column("userAgent", sa.Text),
         sa.Column("userId", sa.Text, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True),
+        sa.Column("impersonatedBy", sa.Text),  # who holds it as the user (Better Auth's column)
     )
     sa.Table(
         "account", md,
