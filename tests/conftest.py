@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -35,7 +35,7 @@ SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 ORIGIN = "http://testserver"
 
 
-def need(reason: str) -> None:
+def need(reason: str) -> NoReturn:
     """Skip for a user without the tool; fail under CI=true, where everything must run."""
     if IN_CI:
         pytest.fail(f"required under CI: {reason}")
@@ -70,7 +70,7 @@ def fast_settings(db_url: str, **overrides: Any) -> Settings:
 # -- databases ----------------------------------------------------------------------------
 def _pg_admin(sql: str) -> None:
     """Run one admin statement on PostgreSQL (in a thread: fixtures may run inside a loop)."""
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type stubs
 
     async def run() -> None:
         conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)

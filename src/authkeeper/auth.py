@@ -15,6 +15,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from .core import audit
 from .core.context import AuthContext
 from .core.crypto.passwords import PasswordHasher
 from .core.crypto.signing import CookieSigner
@@ -132,6 +133,7 @@ class Authkeeper:
         stages = sorted((p for plugin in self.plugins for p in plugin.sign_in_stages), key=lambda p: p[0])
         self.ctx.sign_in_stages.extend(stage for _, stage in stages)
         hooks = self.ctx.hooks
+        self.ctx.audit_events = tuple(dict.fromkeys([*audit.core_events(), *(e for p in self.plugins for e in p.audit_events)]))
         for plugin in self.plugins:
             hooks.on_sessions_ending.extend(plugin.on_sessions_ending)
             hooks.on_signing_out.extend(plugin.on_signing_out)

@@ -220,12 +220,13 @@ def cmd_users_list(args: argparse.Namespace) -> None:
 
 
 def cmd_audit(args: argparse.Namespace) -> None:
-    from .core.audit import Event
+    from .auth import default_plugins
+    from .core.audit import core_events
     from .core.models import parse_iso
     from .core.queries import AuditQuery
 
     settings = settings_of(args)
-    known = {e.value for e in Event}
+    known = {*core_events(), *(e for p in default_plugins(settings) for e in p.audit_events)}
     events = [name.strip() for raw in args.event or [] for name in raw.split(",") if name.strip()]
     for name in events:
         if name not in known:

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type stubs
 import pytest
 
 from authkeeper.core.settings import AdditionalField, UserSettings

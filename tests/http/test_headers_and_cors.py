@@ -7,7 +7,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import httpx
@@ -269,7 +269,8 @@ async def test_sign_in_sends_set_auth_token(app: TestApp) -> None:
 
 async def bearer_session(app: TestApp, authorization: str | bytes) -> httpx.Response:
     client = app.new_client()
-    r = await client.get(app.api("/get-session"), headers={"authorization": authorization})
+    # httpx takes str or bytes values at runtime; its annotation wants one kind for a whole mapping.
+    r = await client.get(app.api("/get-session"), headers=cast(dict[str, str], {"authorization": authorization}))
     await client.aclose()
     return r
 
@@ -340,7 +341,7 @@ async def test_bad_bearer_tokens_are_ignored(app: TestApp, make_value: Callable[
     assert r.status_code == 200, r.text
     assert r.json() is None
     client = app.new_client()
-    r = await client.get(app.api("/list-sessions"), headers={"authorization": value})
+    r = await client.get(app.api("/list-sessions"), headers=cast(dict[str, str], {"authorization": value}))
     await client.aclose()
     assert_error(r, 401, "UNAUTHORIZED")
 

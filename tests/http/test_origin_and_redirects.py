@@ -171,7 +171,7 @@ async def test_cross_site_navigation_sign_in_is_blocked(app: TestApp, form: bool
     await app.sign_up()
     client = app.new_client()
     headers = {"sec-fetch-site": "cross-site", "sec-fetch-mode": "navigate", "origin": "https://evil.com"}
-    payload = {"data": CREDENTIALS} if form else {"json": CREDENTIALS}
+    payload: dict[str, Any] = {"data": CREDENTIALS} if form else {"json": CREDENTIALS}
     r = await client.post(app.api("/sign-in/email"), headers=headers, **payload)
     await client.aclose()
     assert_error(r, 403, "CROSS_SITE_NAVIGATION_LOGIN_BLOCKED", "Cross-site navigation login blocked")

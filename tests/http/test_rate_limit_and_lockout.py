@@ -21,7 +21,7 @@ from tests.http._assertions import assert_error
 
 pytestmark = pytest.mark.anyio
 
-CREDENTIALS = {"email": "ann@example.com", "password": "a fine passphrase"}
+CREDENTIALS: dict[str, Any] = {"email": "ann@example.com", "password": "a fine passphrase"}
 WRONG = {"email": "ann@example.com", "password": "not the passphrase"}
 
 

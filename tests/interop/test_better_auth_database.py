@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type stubs
 import httpx
 import pytest
 

@@ -52,8 +52,8 @@ async def test_the_site_wide_audit_page_and_its_filters(make_app: Callable[..., 
     assert rows((await admin.get("/admin/audit", params={"since": str(today + timedelta(days=1))})).text) == []
     assert rows((await admin.get("/admin/audit", params={"until": str(today - timedelta(days=1))})).text) == []
     assert rows((await admin.get("/admin/audit", params={"since": str(today), "until": str(today)})).text) == everything
-    page = (await admin.get("/admin/audit", params={"event": "exploded", "since": "last tuesday", "page": "²"}))
-    assert page.status_code == 200 and rows(page.text) == everything
+    r = (await admin.get("/admin/audit", params={"event": "exploded", "since": "last tuesday", "page": "²"}))
+    assert r.status_code == 200 and rows(r.text) == everything
     await admin.close()
 
 

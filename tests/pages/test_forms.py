@@ -62,11 +62,11 @@ async def test_sign_up_errors_sit_next_to_their_field(make_app: Callable[..., An
     await v.sign_up()
     r = await v.http.post("/sign-up", data={"csrf_token": await Visitor(app).token("/sign-up")}, headers={"origin": ORIGIN})
     assert r.status_code == 403  # another visitor's token
-    other = Visitor(app)
-    r = await other.submit("/sign-up", "/sign-up", {"name": "Ann 2", "email": "ANN@example.com", "password": PASSWORD})
+    second = Visitor(app)
+    r = await second.submit("/sign-up", "/sign-up", {"name": "Ann 2", "email": "ANN@example.com", "password": PASSWORD})
     assert field_error(r.text, "email") == "An account with this email already exists. Sign in, or use another email."
     await v.close()
-    await other.close()
+    await second.close()
 
 
 async def test_inputs_have_labels_and_autocomplete(make_app: Callable[..., Any]) -> None:
@@ -113,15 +113,15 @@ async def test_unverified_sign_in_offers_a_new_link(make_app: Callable[..., Any]
     assert parse_qs(urlsplit(link).query)["callbackURL"] == ["/verify-email"]
     r = await v.get(link.replace(ORIGIN, ""))
     assert r.status_code == 302 and r.headers["location"] == "/verify-email"
-    page = await v.get("/verify-email")
-    assert "Email address confirmed" in title(page.text)
+    landing = await v.get("/verify-email")
+    assert "Email address confirmed" in title(landing.text)
     assert (await v.sign_in()).headers["location"] == "/account"
     # A used or broken link lands on the page with a plain explanation.
     r = await v.get(app.api("/verify-email"), params={"token": "garbage", "callbackURL": "/verify-email"})
     assert r.headers["location"] == "/verify-email?error=INVALID_TOKEN"
-    page = await v.get(r.headers["location"])
-    assert page.status_code == 400 and "This link does not work" in page.text
-    assert "It may have expired or been used already" in page.text
+    landing = await v.get(r.headers["location"])
+    assert landing.status_code == 400 and "This link does not work" in landing.text
+    assert "It may have expired or been used already" in landing.text
     await v.close()
 
 

@@ -14,6 +14,7 @@ from authkeeper.core.audit import Event
 from authkeeper.core.changes import UserUpdate
 from authkeeper.core.settings import EmailPasswordSettings, MailSettings
 from authkeeper.plugins.admin import AdminSettings
+from authkeeper.plugins.two_factor.events import TwoFactorEvent
 from tests.plugins.admin.helpers import Clock, World
 from tests.plugins.two_factor.helpers import (
     PASSWORD,
@@ -140,7 +141,7 @@ async def test_regenerating_backup_codes_is_audited_without_the_codes(make_app) 
     r = await app.post("/two-factor/generate-backup-codes", {"password": PASSWORD})
     assert r.status_code == 200, r.text
     codes = r.json()["backupCodes"]
-    events = [e for e in await audit_events(app, await user_id(app)) if e.event == Event.BACKUP_CODES_REGENERATED]
+    events = [e for e in await audit_events(app, await user_id(app)) if e.event == TwoFactorEvent.BACKUP_CODES_REGENERATED]
     assert len(events) == 1
     assert events[0].details == {"count": len(codes)}
     assert not any(code in repr(dataclasses.asdict(events[0])) for code in codes)

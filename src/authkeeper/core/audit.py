@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 
 class Event(StrEnum):
-    """Every event name the audit log can hold (stable: clients filter on them)."""
+    """The core's event names (stable: clients filter on them). Plugins name theirs
+    (``Plugin.audit_events``); the composition root merges them (``AuthContext.audit_events``)."""
 
     SIGN_UP = "sign-up"
     SIGN_IN = "sign-in"
@@ -27,22 +28,10 @@ class Event(StrEnum):
     PASSWORD_RESET = "password-reset"
     EMAIL_CHANGED = "email-changed"
     EMAIL_VERIFIED = "email-verified"
-    TWO_FACTOR_ENABLED = "two-factor-enabled"
-    TWO_FACTOR_DISABLED = "two-factor-disabled"
-    BACKUP_CODE_USED = "backup-code-used"
-    BACKUP_CODES_REGENERATED = "backup-codes-regenerated"
     SESSION_REVOKED = "session-revoked"
-    ROLE_CHANGED = "role-changed"
-    USER_BANNED = "user-banned"
-    USER_UNBANNED = "user-unbanned"
-    IMPERSONATION_STARTED = "impersonation-started"
-    IMPERSONATION_STOPPED = "impersonation-stopped"
     USER_CREATED = "user-created"
     USER_REMOVED = "user-removed"
     ACCOUNT_LOCKED = "account-locked"
-    ACCOUNT_UNLOCKED = "account-unlocked"
-    """An admin (or the CLI) cleared the user's sign-in and two-factor lockouts;
-    ``sign_in_failures`` and ``two_factor_failures`` count what was cleared."""
     PASSWORD_CHECK_FAILED = "password-check-failed"
     """A signed-in user's password check failed (wrong, or the account locked); ``endpoint``
     names the action (``verify-password``, ``change-password``, ``two-factor-enable``, …)."""
@@ -53,7 +42,7 @@ _FORBIDDEN_KEYS = ("password", "token", "secret", "code", "otp")
 
 async def record(
     store: AuditLog,
-    event: Event,
+    event: str,
     *,
     user_id: str | None,
     actor_id: str | None = None,
@@ -76,3 +65,7 @@ async def record(
             details=details,
         )
     )
+
+
+def core_events() -> tuple[str, ...]:
+    return tuple(e.value for e in Event)

@@ -35,6 +35,8 @@ class AuthContext:
     hooks: Hooks = field(default_factory=Hooks)
     """The plugins' participants, session checks and event subscribers (:mod:`.hooks`)."""
     services: Services = field(default_factory=Services)
+    audit_events: tuple[str, ...] = ()
+    """Every audit event name the installed parts write (the core's and the plugins')."""
     """What plugins provide each other (:mod:`.services`)."""
     user_fields: PluginFields = field(default_factory=PluginFields)
     """The installed plugins' user fields: a new user's values, those no client sets."""

@@ -40,7 +40,7 @@ def test_default_roles() -> None:
 
 
 def test_one_role_must_allow_everything_asked() -> None:
-    roles = {**AdminSettings().roles, "editor": {"user": ("update",)}}
+    roles: dict[str, dict[str, tuple[str, ...]]] = {**AdminSettings().roles, "editor": {"user": ("update",)}}
     ac = AccessControl(dataclasses.replace(AdminSettings(), roles=roles))
     both = ac.roles_of(user("moderator,editor"))
     assert ac.allows(both, {"user": ["ban"]}) and ac.allows(both, {"user": ["update"]})
@@ -77,7 +77,7 @@ def test_rank_rules() -> None:
 
 
 def test_strict_ranks() -> None:
-    roles = {**AdminSettings().roles, "superadmin": {**AdminSettings().roles["admin"],
+    roles: dict[str, dict[str, tuple[str, ...]]] = {**AdminSettings().roles, "superadmin": {**AdminSettings().roles["admin"],
                                                      "user": (*AdminSettings().roles["admin"]["user"], "impersonate-admins")},
              "empty": {"user": ()}}
     ac = AccessControl(dataclasses.replace(AdminSettings(), roles=roles, admin_user_ids=("root",)))

@@ -24,7 +24,7 @@ PASSWORD = "a fine passphrase"
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     settings = fast_settings(f"sqlite:///{tmp_path / 'app.db'}")
-    settings = dataclasses.replace(settings, admin=dataclasses.replace(AdminSettings(), admin_emails=("boss@example.com",)))
+    settings = dataclasses.replace(settings, admin=dataclasses.replace(AdminSettings(), admin_emails=("boss@example.com",)))  # type: ignore[call-arg]  # plugin sections are keywords of Settings.__init__ only at runtime
     await migrate(settings)
     auth = Authkeeper(settings)
     app = FastAPI()

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from authkeeper.core.audit import Event
 from authkeeper.flows.sign_in import lockout_key
 from authkeeper.plugins.admin import AdminSettings, flows
 from authkeeper.plugins.admin.constants import TWO_FACTOR_LOCKOUT_PREFIX
+from authkeeper.plugins.admin.events import AdminEvent
 from authkeeper.plugins.two_factor import challenge
 from tests.plugins.admin.helpers import PASSWORD, World
 from tests.plugins.admin.test_cli import ok, run
@@ -40,7 +40,7 @@ async def test_a_locked_user_signs_in_after_unlock(world: World) -> None:
     assert r.status_code == 200, r.text
     [event] = [e for e in await world.audit(user_id=world.plain_user.id) if e.event == "account-unlocked"]
     assert event.actor_id == world.admin_user.id and event.details["sign_in_failures"] >= 5
-    assert Event.ACCOUNT_UNLOCKED == "account-unlocked"
+    assert AdminEvent.ACCOUNT_UNLOCKED == "account-unlocked"
 
 
 async def test_unlock_clears_the_two_factor_lockout(world: World) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -26,6 +26,7 @@ from authkeeper.core.crypto.random import generate_id
 from authkeeper.core.models import ClientInfo
 from authkeeper.plugins.two_factor import backup_codes, flows
 from authkeeper.plugins.two_factor.store import plugin_store
+from authkeeper.storage.sql import SqlStore
 from tests.conftest import TestApp
 from tests.smtp import (
     SmtpServer,
@@ -261,8 +262,9 @@ async def test_a_stale_view_of_the_user_cannot_slip_email_codes_in(app: TestApp)
 async def _better_auth_row(app: TestApp, uid: str, *, verified: bool | None) -> bytes:
     """A twoFactor row with Better Auth's columns only (authkeeper's own left NULL)."""
     secret = totp.generate_secret()
-    table = app.auth.store.t.by_name["twoFactor"]
-    async with app.auth.store.engine.begin() as conn:
+    store = cast(SqlStore, app.auth.store)
+    table = store.t.by_name["twoFactor"]
+    async with store.engine.begin() as conn:
         await conn.execute(sa.insert(table).values(
             id=generate_id(), userId=uid, secret=symmetric.encrypt(app.ctx.settings.secret, secret),
             backupCodes=backup_codes.seal(app.ctx, ["aaaaa-bbbbb"]), verified=verified,

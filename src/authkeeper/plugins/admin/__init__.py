@@ -13,6 +13,7 @@ from . import bans, cli, endpoints, schema
 from .access import AccessControl, Actor, parse_roles
 from .bans import ensure_not_banned
 from .constants import BAN_STAGE_ORDER, PLUGIN_ID
+from .events import AdminEvent
 from .flows import RolePolicy, access_control, has_permission
 from .session_check import check_session, end_impersonations, is_impersonation
 from .settings import AdminSettings
@@ -39,6 +40,7 @@ def admin(settings: AdminSettings | None = None) -> Plugin:
 
     return Plugin(
         id=PLUGIN_ID,
+        audit_events=tuple(e.value for e in AdminEvent),
         schema=schema.SCHEMA,
         endpoints=endpoints.endpoints(),
         pages=pages.ROUTES,

@@ -19,6 +19,7 @@ from ...flows.sign_in import Interruption, PendingSignIn
 from . import errors as admin_errors
 from .access import Actor
 from .constants import DEFAULT_BAN_REASON, MAX_BAN_SECONDS, SYSTEM_ACTOR
+from .events import AdminEvent
 from .flows import BAN, find_target, user_not_found
 from .schema import BAN_EXPIRES, BAN_REASON, BANNED
 from .settings import AdminSettings
@@ -54,7 +55,7 @@ async def ban_user(
         if updated is None:
             raise user_not_found()
         count = await sessions.end_all(ctx, tx, target.id)
-        await audit.record(tx, audit.Event.USER_BANNED, user_id=target.id, actor_id=actor.id, client=client,
+        await audit.record(tx, AdminEvent.USER_BANNED, user_id=target.id, actor_id=actor.id, client=client,
                            reason=reason, expires_at=iso(expires), sessions_revoked=count, **actor.details)
     return updated
 
@@ -71,7 +72,7 @@ async def unban_user(ctx: AuthContext, actor: Actor, user_id: str, client: Clien
         updated = await tx.update_user(target.id, _unbanned(ctx))
         if updated is None:
             raise user_not_found()
-        await audit.record(tx, audit.Event.USER_UNBANNED, user_id=target.id, actor_id=actor.id, client=client,
+        await audit.record(tx, AdminEvent.USER_UNBANNED, user_id=target.id, actor_id=actor.id, client=client,
                            **actor.details)
     return updated
 
@@ -89,7 +90,7 @@ async def lift_expired_ban(ctx: AuthContext, user: User, client: ClientInfo | No
         )
         if updated is None:
             return await tx.find_user_by_id(user.id) or user
-        await audit.record(tx, audit.Event.USER_UNBANNED, user_id=user.id, actor_id=SYSTEM_ACTOR, client=client,
+        await audit.record(tx, AdminEvent.USER_UNBANNED, user_id=user.id, actor_id=SYSTEM_ACTOR, client=client,
                            expired=True)
     return updated
 

@@ -216,7 +216,7 @@ async def has_permission(call: Call) -> Response:
 
 
 async def audit_events(call: Call, actor: Actor, _: None) -> Response:
-    query = queries.audit_query(call.request.query_params)
+    query = queries.audit_query(call.request.query_params, call.ctx.audit_events)
     events, total = await flows.list_audit(call.ctx, actor, query)
     return call.json(
         {"events": [e.to_json() for e in events], "total": total, "limit": query.limit, "offset": query.offset}

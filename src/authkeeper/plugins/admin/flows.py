@@ -30,6 +30,7 @@ from ...flows.sign_in import lockout_key
 from . import errors as admin_errors
 from .access import Actor
 from .constants import ADMIN_ROLES
+from .events import AdminEvent
 from .oversight import (
     list_audit,
     list_user_sessions,
@@ -113,7 +114,7 @@ async def set_role(
         updated = await tx.update_user(target.id, UserUpdate(updated_at=ctx.now(), fields={ROLE: ",".join(roles)}))
         if updated is None:
             raise user_not_found()
-        await audit.record(tx, audit.Event.ROLE_CHANGED, user_id=target.id, actor_id=actor.id, client=client,
+        await audit.record(tx, AdminEvent.ROLE_CHANGED, user_id=target.id, actor_id=actor.id, client=client,
                            old_role=target.extra.get("role"), new_role=",".join(roles), **actor.details)
     return updated
 
@@ -309,15 +310,15 @@ async def _record_changes(
 ) -> None:
     who: dict[str, Any] = {"user_id": before.id, "actor_id": actor.id, "client": client, **actor.details}
     if "role" in values and before.extra.get("role") != values["role"]:
-        await audit.record(tx, audit.Event.ROLE_CHANGED, old_role=before.extra.get("role"),
+        await audit.record(tx, AdminEvent.ROLE_CHANGED, old_role=before.extra.get("role"),
                            new_role=values["role"], **who)
     if values.get("banned") is True:
         # As Better Auth: a ban through update-user ends the user's sessions too.
         count = await sessions.end_all(ctx, tx, before.id)
-        await audit.record(tx, audit.Event.USER_BANNED, reason=after.extra.get("banReason"),
+        await audit.record(tx, AdminEvent.USER_BANNED, reason=after.extra.get("banReason"),
                            expires_at=iso(after.extra.get("banExpires")), sessions_revoked=count, **who)
     elif values.get("banned") is False and before.extra.get("banned"):
-        await audit.record(tx, audit.Event.USER_UNBANNED, **who)
+        await audit.record(tx, AdminEvent.USER_UNBANNED, **who)
     if "email" in values and values["email"] != before.email:
         # The old owner of the address is signed out, and the links mailed to it die.
         count = await sessions.end_all(ctx, tx, before.id)

@@ -22,6 +22,7 @@ from ...flows import sessions
 from . import errors as admin_errors
 from .access import Actor
 from .bans import ensure_not_banned
+from .events import AdminEvent
 from .flows import IMPERSONATE, IMPERSONATE_ADMINS, find_target
 from .settings import AdminSettings
 
@@ -62,7 +63,7 @@ async def impersonate(ctx: AuthContext, actor: Actor, user_id: str, client: Clie
             ctx, target, client or ClientInfo(), remember=False, extra={"impersonatedBy": actor.id},
             expires_in=duration, store=tx,
         )
-        await audit.record(tx, audit.Event.IMPERSONATION_STARTED, user_id=target.id, actor_id=actor.id,
+        await audit.record(tx, AdminEvent.IMPERSONATION_STARTED, user_id=target.id, actor_id=actor.id,
                            client=client, session_id=session.id, expires_at=iso(session.expires_at))
     await ctx.hooks.emit(ctx, SessionIssued(target.id, session.id, "impersonation"))
     return Switched(session, target)
@@ -87,7 +88,7 @@ async def stop_impersonating(
         raise errors.AuthError(admin_errors.FAILED_TO_FIND_ADMIN_SESSION)
     async with ctx.store.transaction() as tx:
         await tx.delete_session(current.token)
-        await audit.record(tx, audit.Event.IMPERSONATION_STOPPED, user_id=current.user_id, actor_id=admin.id,
+        await audit.record(tx, AdminEvent.IMPERSONATION_STOPPED, user_id=current.user_id, actor_id=admin.id,
                            client=client, session_id=current.id)
     return Switched(resolved.session, resolved.user, remember=not dont_remember)
 

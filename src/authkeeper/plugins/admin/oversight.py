@@ -15,6 +15,7 @@ from ...flows import sessions
 from ...flows.sign_in import lockout_key
 from .access import Actor
 from .constants import SESSION_HANDLE_SEPARATOR, TWO_FACTOR_LOCKOUT_PREFIX
+from .events import AdminEvent
 from .rules import LIST_AUDIT, LIST_SESSIONS, REVOKE_SESSIONS, UNLOCK, find_target
 
 
@@ -42,7 +43,7 @@ async def unlock_user(ctx: AuthContext, actor: Actor, user_id: str, client: Clie
         found = await ctx.store.get_failures(key)
         counted.append(found[0] if found else 0)
         await ctx.store.clear_failures(key)
-    await audit.record(ctx.store, audit.Event.ACCOUNT_UNLOCKED, user_id=target.id, actor_id=actor.id, client=client,
+    await audit.record(ctx.store, AdminEvent.ACCOUNT_UNLOCKED, user_id=target.id, actor_id=actor.id, client=client,
                        sign_in_failures=counted[0], two_factor_failures=counted[1], **actor.details)
     return target
 

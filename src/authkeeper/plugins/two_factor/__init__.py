@@ -11,6 +11,7 @@ from ...core.settings import RateLimitRule
 from ..base import Plugin
 from . import challenge, endpoints, schema
 from .constants import PLUGIN_ID, SIGN_IN_STAGE_ORDER
+from .events import TwoFactorEvent
 from .qr import qr_svg
 from .settings import TwoFactorSettings
 
@@ -27,6 +28,7 @@ def two_factor(settings: TwoFactorSettings | None = None) -> Plugin:
 
     return Plugin(
         id=PLUGIN_ID,
+        audit_events=tuple(e.value for e in TwoFactorEvent),
         schema=schema.SCHEMA,
         endpoints=endpoints.endpoints(),
         pages=pages.ROUTES,

@@ -22,6 +22,7 @@ from ...core.crypto.random import generate_id
 from ...core.models import ClientInfo
 from . import errors as tf_errors
 from .constants import BACKUP_CODE_LENGTH
+from .events import TwoFactorEvent
 from .settings import TwoFactorSettings
 from .store import plugin_store
 
@@ -119,7 +120,7 @@ async def use(ctx: AuthContext, user_id: str, code: str, client: ClientInfo | No
         left = [c for c in codes if c != wanted]
         async with ctx.store.transaction() as tx:
             if await plugin_store(tx).swap_backup_codes(user_id, record.backup_codes, seal(ctx, left)):
-                await audit.record(tx, audit.Event.BACKUP_CODE_USED, user_id=user_id, client=client,
+                await audit.record(tx, TwoFactorEvent.BACKUP_CODE_USED, user_id=user_id, client=client,
                                    remaining=len(left))
                 return True
     return False

@@ -28,6 +28,7 @@ from . import backup_codes, challenge
 from . import errors as tf_errors
 from .challenge import Challenge
 from .constants import OTP_DIGITS, OTP_PREFIX
+from .events import TwoFactorEvent
 from .schema import ENABLED
 from .settings import TwoFactorSettings
 from .store import TwoFactorRecord, plugin_store
@@ -117,7 +118,7 @@ async def _set_enabled(ctx: AuthContext, user: User, current: Session, client: C
         if updated is None:
             raise errors.AuthError(errors.USER_NOT_FOUND)
         new = await _rotate(ctx, tx, updated, current, client, remember)
-        await audit.record(tx, audit.Event.TWO_FACTOR_ENABLED, user_id=user.id, client=client, method=method)
+        await audit.record(tx, TwoFactorEvent.TWO_FACTOR_ENABLED, user_id=user.id, client=client, method=method)
     await ctx.hooks.emit(ctx, SessionIssued(user.id, new.id, "two-factor-change"))
     return updated, new
 
@@ -161,7 +162,7 @@ async def disable(ctx: AuthContext, user: User, current: Session, *, password: s
         await plugin_store(tx).delete_two_factor(user.id)
         await challenge.forget_user(ctx, tx, SessionsEnding(user.id))
         new = await _rotate(ctx, tx, updated, current, client, remember)
-        await audit.record(tx, audit.Event.TWO_FACTOR_DISABLED, user_id=user.id, client=client)
+        await audit.record(tx, TwoFactorEvent.TWO_FACTOR_DISABLED, user_id=user.id, client=client)
     await ctx.hooks.emit(ctx, SessionIssued(user.id, new.id, "two-factor-change"))
     return updated, new
 
@@ -195,7 +196,7 @@ async def regenerate_backup_codes(ctx: AuthContext, user: User, current: Session
     codes = backup_codes.generate(ctx.settings.section(TwoFactorSettings).backup_code_count)
     async with ctx.store.transaction() as tx:
         await plugin_store(tx).update_two_factor(user.id, {"backupCodes": backup_codes.seal(ctx, codes)})
-        await audit.record(tx, audit.Event.BACKUP_CODES_REGENERATED, user_id=user.id, client=client,
+        await audit.record(tx, TwoFactorEvent.BACKUP_CODES_REGENERATED, user_id=user.id, client=client,
                            count=len(codes))
     return codes
 

@@ -14,7 +14,7 @@ from ....core.queries import AuditQuery
 from ....core.users import normalise_email
 from ....pages.page import Page
 from .. import flows
-from .common import EVENTS, actor, page_number, plural, user_names
+from .common import actor, page_number, plural, user_names
 
 AUDIT_PAGE_SIZE = 50
 
@@ -37,7 +37,8 @@ async def audit_page(page: Page) -> Response:
     """Every audit event, newest first, filtered by event, user (an email or an id) and days.
     Unknown values are no filter (as on the users table); clients are redacted as the API does."""
     who = actor(page)
-    event = page.query("event") if page.query("event") in EVENTS else ""
+    event_names = page.ctx.audit_events
+    event = page.query("event") if page.query("event") in event_names else ""
     user = page.query("user").strip()[:320]
     since, until = _day(page.query("since")), _day(page.query("until"), end=True)
     number = page_number(page)
@@ -70,7 +71,7 @@ async def audit_page(page: Page) -> Response:
 
     return page.render(
         "admin/audit.html", events=events, total=total, number=number, pages=pages, state=state, link=link,
-        names=names, event_names=EVENTS, missing_user=missing_user, plural=plural, can_audit=True,
+        names=names, event_names=event_names, missing_user=missing_user, plural=plural, can_audit=True,
         first=(number - 1) * AUDIT_PAGE_SIZE + 1 if events else 0, last=(number - 1) * AUDIT_PAGE_SIZE + len(events),
         filtered=any(state.values()),
     )

@@ -3,7 +3,6 @@ number of a listing, users' names by id."""
 
 from __future__ import annotations
 
-from ....core.audit import Event
 from ....core.queries import UserQuery
 from ....pages.page import Page
 from .. import flows
@@ -11,7 +10,6 @@ from ..access import Actor
 
 PAGE_SIZE = 25
 """Rows of the users table."""
-EVENTS = tuple(e.value for e in Event)
 """The audit event names (the filter of the audit pages)."""
 
 
