@@ -146,17 +146,23 @@ class TestApp:
 
     async def post(self, path: str, json_body: Any = None, **kw: Any) -> httpx.Response:
         headers = {"origin": ORIGIN, **kw.pop("headers", {})}
-        return await self.client.post(self.api(path), json=json_body if json_body is not None else {}, headers=headers, **kw)
+        return await self.client.post(
+            self.api(path), json=json_body if json_body is not None else {}, headers=headers, **kw
+        )
 
     async def get(self, path: str, **kw: Any) -> httpx.Response:
         return await self.client.get(self.api(path), **kw)
 
-    async def sign_up(self, email: str = "ann@example.com", password: str = "a fine passphrase", name: str = "Ann", **extra: Any) -> httpx.Response:
+    async def sign_up(
+        self, email: str = "ann@example.com", password: str = "a fine passphrase", name: str = "Ann", **extra: Any
+    ) -> httpx.Response:
         r = await self.post("/sign-up/email", {"email": email, "password": password, "name": name, **extra})
         assert r.status_code == 200, r.text
         return r
 
-    async def sign_in(self, email: str = "ann@example.com", password: str = "a fine passphrase", **extra: Any) -> httpx.Response:
+    async def sign_in(
+        self, email: str = "ann@example.com", password: str = "a fine passphrase", **extra: Any
+    ) -> httpx.Response:
         return await self.post("/sign-in/email", {"email": email, "password": password, **extra})
 
     def mails(self, to: str) -> list[Any]:
@@ -240,7 +246,10 @@ def start_server(tmp: Path, env_extra: dict[str, str] | None = None, args: list[
     fh = open(log, "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
         [sys.executable, "-m", "authkeeper", "serve", "--port", str(port), *(args or [])],
-        cwd=tmp, env=env, stdout=fh, stderr=subprocess.STDOUT,
+        cwd=tmp,
+        env=env,
+        stdout=fh,
+        stderr=subprocess.STDOUT,
     )
     wait_ready(proc, url, log)
     return LiveServer(url, proc, log)

@@ -137,7 +137,11 @@ class SmtpServer:
     def mail_settings(self, **overrides: Any) -> MailSettings:
         """MailSettings sending through this server (with the dev outbox off)."""
         values: dict[str, Any] = {
-            "backend": "smtp", "smtp_host": self.host, "smtp_port": self.port, "smtp_timeout": 5.0, "outbox": False,
+            "backend": "smtp",
+            "smtp_host": self.host,
+            "smtp_port": self.port,
+            "smtp_timeout": 5.0,
+            "outbox": False,
         }
         values.update(overrides)
         return MailSettings(**values)

@@ -98,14 +98,21 @@ def test_the_import_rules_hold() -> None:
     assert not found, "\n".join(found)
 
 
-@pytest.mark.parametrize(("module", "source", "expected"), [
-    ("authkeeper.pages.probe", "from ..plugins.admin import flows\n", "only the composition root"),
-    ("authkeeper.pages.probe", "from ..http.api import apply_sign_in\n", "pages import no JSON handler"),
-    ("authkeeper.core.probe", "if TYPE_CHECKING:\n    from ..flows.sign_in import X\n", "core imports nothing above"),
-    ("authkeeper.flows.probe", "def f():\n    from ..web import call\n", "flows import neither"),
-    ("authkeeper.plugins.admin.probe", "from ..two_factor import challenge\n", "only the composition root"),
-    ("authkeeper.storage.probe", "from ..flows import sessions\n", "storage imports only core"),
-])
+@pytest.mark.parametrize(
+    ("module", "source", "expected"),
+    [
+        ("authkeeper.pages.probe", "from ..plugins.admin import flows\n", "only the composition root"),
+        ("authkeeper.pages.probe", "from ..http.api import apply_sign_in\n", "pages import no JSON handler"),
+        (
+            "authkeeper.core.probe",
+            "if TYPE_CHECKING:\n    from ..flows.sign_in import X\n",
+            "core imports nothing above",
+        ),
+        ("authkeeper.flows.probe", "def f():\n    from ..web import call\n", "flows import neither"),
+        ("authkeeper.plugins.admin.probe", "from ..two_factor import challenge\n", "only the composition root"),
+        ("authkeeper.storage.probe", "from ..flows import sessions\n", "storage imports only core"),
+    ],
+)
 def test_the_checker_catches_a_violation(module: str, source: str, expected: str) -> None:
     assert any(expected in line for line in violations({module: (False, source)}))
 

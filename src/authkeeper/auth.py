@@ -1,8 +1,8 @@
 """The entry point for library users: ``Authkeeper(settings)`` builds everything once.
 
-    auth = Authkeeper(Settings(secret=..., base_url=...))
-    app = FastAPI(lifespan=auth.lifespan)
-    app.mount("/api/auth", auth.api)
+auth = Authkeeper(Settings(secret=..., base_url=...))
+app = FastAPI(lifespan=auth.lifespan)
+app.mount("/api/auth", auth.api)
 """
 
 from __future__ import annotations
@@ -81,9 +81,7 @@ class Authkeeper:
             by default one is built from ``settings.database``.
     """
 
-    def __init__(
-        self, settings: Settings, *, store: Store | None = None, plugins: list[Plugin] | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, *, store: Store | None = None, plugins: list[Plugin] | None = None) -> None:
         problems = settings.problems()
         if problems:
             raise ValueError("; ".join(problems))
@@ -97,8 +95,10 @@ class Authkeeper:
             store=open_store(settings, schemas, store),
             user_fields=user_fields(schemas),
             hasher=PasswordHasher(
-                memory_kib=p.argon2_memory_kib, time_cost=p.argon2_time_cost,
-                parallelism=p.argon2_parallelism, workers=p.hash_workers,
+                memory_kib=p.argon2_memory_kib,
+                time_cost=p.argon2_time_cost,
+                parallelism=p.argon2_parallelism,
+                workers=p.hash_workers,
             ),
             mail=MailService(build_mailer(settings.mail), outbox),
             signer=CookieSigner((settings.secret, *settings.previous_secrets)),
@@ -133,7 +133,9 @@ class Authkeeper:
         stages = sorted((p for plugin in self.plugins for p in plugin.sign_in_stages), key=lambda p: p[0])
         self.ctx.sign_in_stages.extend(stage for _, stage in stages)
         hooks = self.ctx.hooks
-        self.ctx.audit_events = tuple(dict.fromkeys([*audit.core_events(), *(e for p in self.plugins for e in p.audit_events)]))
+        self.ctx.audit_events = tuple(
+            dict.fromkeys([*audit.core_events(), *(e for p in self.plugins for e in p.audit_events)])
+        )
         for plugin in self.plugins:
             hooks.on_sessions_ending.extend(plugin.on_sessions_ending)
             hooks.on_signing_out.extend(plugin.on_signing_out)

@@ -86,9 +86,11 @@ def base_url_warning(settings: Settings, host: str, port: int) -> str | None:
         return None
     if not loopback or url_port == port:
         return None
-    return (f"warning: base_url {settings.base_url} is on port {url_port} but the server listens on {host}:{port}: "
-            f"forms and cookie requests from http://{parts.netloc}:{port} will be refused as cross-origin "
-            f"(set AUTHKEEPER_BASE_URL, or leave base_url unset to follow --port)")
+    return (
+        f"warning: base_url {settings.base_url} is on port {url_port} but the server listens on {host}:{port}: "
+        f"forms and cookie requests from http://{parts.netloc}:{port} will be refused as cross-origin "
+        f"(set AUTHKEEPER_BASE_URL, or leave base_url unset to follow --port)"
+    )
 
 
 def _check_port(host: str, port: int) -> None:
@@ -187,7 +189,9 @@ def cmd_cleanup(args: argparse.Namespace) -> None:
 
 
 CLEANED = {
-    "sessions": "expired sessions", "verifications": "expired links and codes", "lockouts": "stale lockouts",
+    "sessions": "expired sessions",
+    "verifications": "expired links and codes",
+    "lockouts": "stale lockouts",
     "audit_events": "audit events past retention",
 }
 """What each count of :meth:`Authkeeper.cleanup` is, in words."""
@@ -210,8 +214,16 @@ def cmd_users_list(args: argparse.Namespace) -> None:
         print(json.dumps([u.to_json() for u in users], indent=2))
         return
     rows = [("ID", "EMAIL", "NAME", "VERIFIED", "ROLE")]
-    rows += [(str(u.id), u.email, u.name or "-", "verified" if u.email_verified else "unverified", u.extra.get("role") or "-")
-             for u in users]
+    rows += [
+        (
+            str(u.id),
+            u.email,
+            u.name or "-",
+            "verified" if u.email_verified else "unverified",
+            u.extra.get("role") or "-",
+        )
+        for u in users
+    ]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=False)) + "  " + r[4])
@@ -284,8 +296,11 @@ def parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply database migrations")
     common(migrate)
     migrate.add_argument("--quiet", action="store_true", help="print only changes (to stderr)")
-    migrate.add_argument("--sql", action="store_true",
-                         help="connect read-only and print the SQL the migration would run, changing nothing")
+    migrate.add_argument(
+        "--sql",
+        action="store_true",
+        help="connect read-only and print the SQL the migration would run, changing nothing",
+    )
     migrate.set_defaults(fn=cmd_migrate)
 
     cleanup = sub.add_parser("cleanup", help="remove expired sessions and verification rows")
@@ -310,8 +325,15 @@ def parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="print audit events as JSON lines, newest first")
     common(audit)
-    audit.add_argument("--user", metavar="EMAIL", help="events of this user (as subject or actor); an email or a user id")
-    audit.add_argument("--event", action="append", metavar="E", help="only this event (repeatable, or comma-separated), e.g. user-banned")
+    audit.add_argument(
+        "--user", metavar="EMAIL", help="events of this user (as subject or actor); an email or a user id"
+    )
+    audit.add_argument(
+        "--event",
+        action="append",
+        metavar="E",
+        help="only this event (repeatable, or comma-separated), e.g. user-banned",
+    )
     audit.add_argument("--since", metavar="ISO", help="only events at or after this ISO 8601 time")
     audit.add_argument("--limit", type=int, default=100, metavar="N", help="at most N events (default 100)")
     audit.set_defaults(fn=cmd_audit)

@@ -93,7 +93,9 @@ async def migrate_db(settings: Settings, *, sql: bool = False) -> list[str]:
     except (OSError, Exception) as exc:  # name the cause in one line
         if isinstance(exc, CliError):
             raise
-        raise CliError(f"database: cannot connect or migrate ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+        raise CliError(
+            f"database: cannot connect or migrate ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+        ) from None
 
 
 def read_password(given: str | None) -> str:

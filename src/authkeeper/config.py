@@ -51,7 +51,11 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
         return value
     if origin is tuple:
         if isinstance(value, str):
-            value = json.loads(value) if value.strip().startswith("[") else [v.strip() for v in value.split(",") if v.strip()]
+            value = (
+                json.loads(value)
+                if value.strip().startswith("[")
+                else [v.strip() for v in value.split(",") if v.strip()]
+            )
         if not isinstance(value, list | tuple):
             raise ConfigError(f"{key}: expected a list")
         return tuple(_convert(v, args[0], f"{key}[{i}]") for i, v in enumerate(value))
@@ -135,7 +139,7 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     for name, value in sorted(environ.items()):
         if not name.startswith("AUTHKEEPER_"):
             continue
-        rest = name[len("AUTHKEEPER_"):].lower()
+        rest = name[len("AUTHKEEPER_") :].lower()
         if rest == "env":
             out["mode"] = value
             continue

@@ -127,7 +127,6 @@ class ServerApp:
             return _json({"name": "authkeeper", "api": self.auth.settings.api_url, "docs": "see README"})
         return None
 
-
     def _mailbox(self, scope: Scope) -> Response:
         """The dev outbox: JSON (``?to=EMAIL``, oldest first), or for a browser an HTML inbox
         of every address (or ``?to=``), newest first."""
@@ -138,24 +137,34 @@ class ServerApp:
         if prefers_html(accept):
             found = outbox.for_address(to) if to.strip() else outbox.all()
             mails = [
-                {"to": m.to, "subject": m.subject, "text": m.text, "at": m.at, "url": m.url,
-                 "link": bool(m.url and m.url.lower().startswith(("http://", "https://")))}
+                {
+                    "to": m.to,
+                    "subject": m.subject,
+                    "text": m.text,
+                    "at": m.at,
+                    "url": m.url,
+                    "link": bool(m.url and m.url.lower().startswith(("http://", "https://"))),
+                }
                 for m in reversed(found)
             ]
             if self._env is None:
                 self._env = self.pages.env if self.pages is not None else templates()
             version = self.pages.version if self.pages is not None else ""
             body = self._env.get_template("mailbox.html").render(
-                app_name=self.auth.settings.app_name, to=to.strip(), mails=mails,
+                app_name=self.auth.settings.app_name,
+                to=to.strip(),
+                mails=mails,
                 stylesheet=f"/static/authkeeper.css?v={version}" if version else "",
                 icon=f"/static/icon.svg?v={version}",
             )
             response: Response = HTMLResponse(body)
         else:
-            response = _json([
-                {"to": m.to, "subject": m.subject, "text": m.text, "url": m.url, "at": m.at}
-                for m in outbox.for_address(to)
-            ])
+            response = _json(
+                [
+                    {"to": m.to, "subject": m.subject, "text": m.text, "url": m.url, "at": m.at}
+                    for m in outbox.for_address(to)
+                ]
+            )
             response.headers["Cache-Control"] = "no-store"
         response.headers["Vary"] = "Accept"
         return response

@@ -16,11 +16,19 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "src/authkeeper/authkeeper.example.toml"
 
 
-def run(args: list[str], cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("AUTHKEEPER_") and k != "DATABASE_URL"}
     return subprocess.run(
-        [sys.executable, "-m", "authkeeper", *args], cwd=cwd, env={**base, **(env or {})},
-        capture_output=True, text=True, timeout=60, input=stdin, check=False,
+        [sys.executable, "-m", "authkeeper", *args],
+        cwd=cwd,
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        input=stdin,
+        check=False,
     )
 
 
@@ -37,7 +45,9 @@ def test_migrate_create_and_list_users(tmp_path: Path) -> None:
         assert f"migrate: created table {table}\n" in first.stdout, first.stdout
     again = run(["migrate"], tmp_path)
     assert again.stdout == "migrate: database is up to date\n", again.stdout
-    r = run(["users", "create", "root@example.com", "--role", "admin", "--verified"], tmp_path, stdin="a fine passphrase\n")
+    r = run(
+        ["users", "create", "root@example.com", "--role", "admin", "--verified"], tmp_path, stdin="a fine passphrase\n"
+    )
     assert r.returncode == 0, r.stderr
     r = run(["users", "list"], tmp_path)
     assert "root@example.com" in r.stdout and "admin" in r.stdout and "verified" in r.stdout
@@ -59,8 +69,15 @@ def test_bad_database_url_is_one_line(tmp_path: Path) -> None:
 def test_production_refuses_without_secret_or_https(tmp_path: Path) -> None:
     r = run(["serve"], tmp_path, {"AUTHKEEPER_ENV": "production"})
     assert r.returncode == 1 and "secret" in r.stderr and r.stderr.strip().count("\n") == 0
-    r = run(["serve"], tmp_path, {"AUTHKEEPER_ENV": "production", "AUTHKEEPER_SECRET": "x" * 40,
-                                   "AUTHKEEPER_BASE_URL": "http://auth.example.com"})
+    r = run(
+        ["serve"],
+        tmp_path,
+        {
+            "AUTHKEEPER_ENV": "production",
+            "AUTHKEEPER_SECRET": "x" * 40,
+            "AUTHKEEPER_BASE_URL": "http://auth.example.com",
+        },
+    )
     assert r.returncode == 1 and "https" in r.stderr
 
 
@@ -85,13 +102,17 @@ def test_invalid_settings_name_the_key(tmp_path: Path) -> None:
 def test_example_file_loads_and_env_overrides(tmp_path: Path) -> None:
     s = load_settings(EXAMPLE, {"AUTHKEEPER_SECRET": "s" * 32}, secret_file=tmp_path / "secret")
     assert s.rate_limit.rules["/sign-in/*"].max == 3
-    s = load_settings(EXAMPLE, {
-        "AUTHKEEPER_SECRET": "s" * 32,
-        "DATABASE_URL": "postgresql://x@127.0.0.1/db",
-        "AUTHKEEPER_RATE_LIMIT": '{"rules": {"/sign-in/*": {"window": 5, "max": 9}}}',
-        "AUTHKEEPER_LOCKOUT__MAX_FAILURES": "7",
-        "AUTHKEEPER_TRUSTED_ORIGINS": "https://a.example.com,https://b.example.com",
-    }, secret_file=tmp_path / "secret")
+    s = load_settings(
+        EXAMPLE,
+        {
+            "AUTHKEEPER_SECRET": "s" * 32,
+            "DATABASE_URL": "postgresql://x@127.0.0.1/db",
+            "AUTHKEEPER_RATE_LIMIT": '{"rules": {"/sign-in/*": {"window": 5, "max": 9}}}',
+            "AUTHKEEPER_LOCKOUT__MAX_FAILURES": "7",
+            "AUTHKEEPER_TRUSTED_ORIGINS": "https://a.example.com,https://b.example.com",
+        },
+        secret_file=tmp_path / "secret",
+    )
     assert s.database.url.startswith("postgresql://")
     rule = s.rate_limit.rules["/sign-in/*"]
     assert (rule.window, rule.max) == (5, 9)
@@ -116,7 +137,9 @@ def test_the_development_banner_says_what_this_run_does(tmp_path: Path) -> None:
     generated = load_settings(None, {}, secret_file=tmp_path / ".authkeeper-secret")
     text = banner(generated, tmp_path / ".authkeeper-secret", generated=True)
     assert "generated into" in text and "mails are printed here" in text and "/__mailbox" in text
-    given = Settings(secret="s" * 40, mail=MailSettings(backend="smtp", smtp_host="127.0.0.1", smtp_port=2525, outbox=False))
+    given = Settings(
+        secret="s" * 40, mail=MailSettings(backend="smtp", smtp_host="127.0.0.1", smtp_port=2525, outbox=False)
+    )
     text = banner(given, tmp_path / ".authkeeper-secret")
     assert "generated" not in text and "printed" not in text and "/__mailbox" not in text
     assert "SMTP 127.0.0.1:2525" in text

@@ -31,8 +31,9 @@ def _serve(cwd: Path, args: list[str], env: dict[str, str]) -> tuple[subprocess.
     port = args[args.index("--port") + 1]
     log = cwd / f"serve-{port}-{time.monotonic_ns()}.log"
     fh = open(log, "wb")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen([sys.executable, "-m", "authkeeper", "serve", *args], cwd=cwd, env=env,
-                            stdout=fh, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "authkeeper", "serve", *args], cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT
+    )
     wait_ready(proc, f"http://127.0.0.1:{port}", log)
     return proc, log
 
@@ -54,8 +55,11 @@ def test_serve_with_config_and_port_follows_the_port(tmp_path: Path) -> None:
     proc, log = _serve(tmp_path, ["--config", str(config), "--port", str(port)], env)
     try:
         origin = f"http://127.0.0.1:{port}"
-        r = httpx.post(f"{origin}/api/auth/sign-up/email", headers={"origin": origin},
-                       json={"email": "ann@example.com", "password": "a fine passphrase", "name": "Ann"})
+        r = httpx.post(
+            f"{origin}/api/auth/sign-up/email",
+            headers={"origin": origin},
+            json={"email": "ann@example.com", "password": "a fine passphrase", "name": "Ann"},
+        )
         assert r.status_code == 200, r.text
         mails = httpx.get(f"{origin}/__mailbox", params={"to": "ann@example.com"}).json()
         assert mails and f"{origin}/api/auth/verify-email" in str(mails), mails
@@ -63,9 +67,17 @@ def test_serve_with_config_and_port_follows_the_port(tmp_path: Path) -> None:
         page = httpx.get(f"{origin}/sign-up")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
         assert token, page.text[:2000]
-        r = httpx.post(f"{origin}/sign-up", headers={"origin": origin}, cookies=page.cookies,
-                       data={"csrf_token": token.group(1), "email": "bob@example.com",
-                             "password": "a fine passphrase", "name": "Bob"})
+        r = httpx.post(
+            f"{origin}/sign-up",
+            headers={"origin": origin},
+            cookies=page.cookies,
+            data={
+                "csrf_token": token.group(1),
+                "email": "bob@example.com",
+                "password": "a fine passphrase",
+                "name": "Bob",
+            },
+        )
         assert r.status_code in (200, 303), r.text
     finally:
         _stop(proc)
@@ -84,8 +96,11 @@ def test_serve_with_config_and_port_follows_the_port(tmp_path: Path) -> None:
 
 def test_a_loopback_base_url_on_another_port_is_warned_about(tmp_path: Path) -> None:
     port = free_port()
-    env = _clean_env(DATABASE_URL=f"sqlite:///{tmp_path / 'a.db'}", AUTHKEEPER_SECRET="s" * 40,
-                     AUTHKEEPER_BASE_URL="http://127.0.0.1:8000")
+    env = _clean_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'a.db'}",
+        AUTHKEEPER_SECRET="s" * 40,
+        AUTHKEEPER_BASE_URL="http://127.0.0.1:8000",
+    )
     proc, log = _serve(tmp_path, ["--port", str(port)], env)
     _stop(proc)
     out = log.read_text()
@@ -131,8 +146,15 @@ def _fake_checkout(tmp: Path) -> Path:
 
 
 def _dev(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["sh", str(tmp / "dev"), *args], cwd=tmp, capture_output=True, text=True, timeout=60, check=False,
-                          env={**_clean_env(), "PYTHON": sys.executable})
+    return subprocess.run(
+        ["sh", str(tmp / "dev"), *args],
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**_clean_env(), "PYTHON": sys.executable},
+    )
 
 
 def test_dev_installs_what_each_command_needs_once(tmp_path: Path) -> None:
@@ -182,7 +204,9 @@ def _readme_block(heading: str) -> str:
 def test_the_readme_cli_block_runs_through_dev(tmp_path: Path) -> None:
     """Each line of the README's CLI block, through ./dev: its help names every option the
     line shows, and the lines that need no argument run on a temporary database."""
-    total = subprocess.run(["cksum", "pyproject.toml"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()[0]
+    total = subprocess.run(
+        ["cksum", "pyproject.toml"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()[0]
     stamps = [ROOT / f".venv/.installed-{kind}{total}" for kind in ("", "serve-", "test-")]
     if not (ROOT / ".venv/bin/authkeeper").exists() or not any(p.exists() for p in stamps):
         pytest.skip("./dev is not set up for this pyproject.toml (run ./dev test once): not installing from a test")
@@ -192,8 +216,16 @@ def test_the_readme_cli_block_runs_through_dev(tmp_path: Path) -> None:
     assert len(lines) >= 8 and all(x.startswith("authkeeper ") for x in lines), lines
 
     def dev(words: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(ROOT / "dev"), *words], cwd=tmp_path, env=env, capture_output=True,
-                              text=True, timeout=120, input=stdin, check=False)
+        return subprocess.run(
+            [str(ROOT / "dev"), *words],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            input=stdin,
+            check=False,
+        )
 
     for line in lines:
         words = line.split()[1:]
@@ -206,10 +238,16 @@ def test_the_readme_cli_block_runs_through_dev(tmp_path: Path) -> None:
         if cut == len(words) and command != ["serve"]:
             r = dev(command)
             assert r.returncode == 0, (line, r.stderr)
-    r = dev(["users", "create", "ann@example.com", "--name", "Ann", "--role", "admin", "--verified"], "a fine passphrase\n")
+    r = dev(
+        ["users", "create", "ann@example.com", "--name", "Ann", "--role", "admin", "--verified"], "a fine passphrase\n"
+    )
     assert r.returncode == 0, r.stderr
-    for words in (["users", "set-role", "ann@example.com", "user"], ["users", "ban", "ann@example.com", "--reason", "x"],
-                  ["users", "unban", "ann@example.com"], ["audit", "--user", "ann@example.com", "--limit", "5"]):
+    for words in (
+        ["users", "set-role", "ann@example.com", "user"],
+        ["users", "ban", "ann@example.com", "--reason", "x"],
+        ["users", "unban", "ann@example.com"],
+        ["audit", "--user", "ann@example.com", "--limit", "5"],
+    ):
         r = dev(words)
         assert r.returncode == 0, (words, r.stderr)
     assert "ann@example.com" in dev(["users", "list"]).stdout

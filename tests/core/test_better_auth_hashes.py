@@ -91,8 +91,15 @@ def test_authkeeper_scrypt_hashes_verify_on_better_auth() -> None:
             pairs.append({"password": v["password"], "hash": scrypt_hash(equivalent)})
         for wrong in v["wrong"]:
             pairs.append({"password": wrong, "hash": scrypt_hash(v["password"])})
-    proc = subprocess.run([node, str(GENERATOR), "check"], input=json.dumps(pairs), capture_output=True,
-                          text=True, timeout=120, cwd=GENERATOR.parent, check=False)
+    proc = subprocess.run(
+        [node, str(GENERATOR), "check"],
+        input=json.dumps(pairs),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=GENERATOR.parent,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     answers = json.loads(proc.stdout)
     expected_ok = []

@@ -36,19 +36,29 @@ async def test_every_security_change_is_delivered_as_an_event(make_app: Any) -> 
     r = await app.sign_up()
     user_id = r.json()["user"]["id"]
     await app.sign_in()
-    await app.post("/change-password", {"currentPassword": "a fine passphrase", "newPassword": "another fine one",
-                                        "revokeOtherSessions": True})
+    await app.post(
+        "/change-password",
+        {"currentPassword": "a fine passphrase", "newPassword": "another fine one", "revokeOtherSessions": True},
+    )
     await app.post("/revoke-other-sessions")
     await app.post("/sign-out")
     kinds = [type(e).__name__ for e in seen]
-    assert kinds == ["UserCreated", "SessionIssued", "SessionIssued", "PasswordChanged", "SessionIssued",
-                     "SessionsRevoked", "SignedOut"], kinds
+    assert kinds == [
+        "UserCreated",
+        "SessionIssued",
+        "SessionIssued",
+        "PasswordChanged",
+        "SessionIssued",
+        "SessionsRevoked",
+        "SignedOut",
+    ], kinds
     assert all(e.user_id == user_id for e in seen)
     assert [e.method for e in seen if isinstance(e, hooks.SessionIssued)] == ["sign-up", "email", "password-change"]
 
 
-async def test_a_failing_subscriber_is_logged_and_the_change_stands(make_app: Any,
-                                                                    caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_failing_subscriber_is_logged_and_the_change_stands(
+    make_app: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     async def broken(_ctx: AuthContext, _event: hooks.UserCreated) -> None:
         raise RuntimeError("webhook down")
 

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from authkeeper.core.crypto import keys
 from authkeeper.core.crypto.signing import mac_b64url
 from authkeeper.pages import csrf
-from authkeeper.plugins.two_factor import flows as tf_flows
+from authkeeper.plugins.two_factor import otp as tf_otp
 
 SECRET = "a secret of at least thirty-two characters"
 OLD = "the previous secret, still accepted for now"
@@ -53,7 +53,7 @@ def test_csrf_tokens_use_the_derived_key_and_rotate() -> None:
 
 
 def test_mailed_code_digests_use_the_derived_key() -> None:
-    digest = tf_flows._otp_digest(SECRET, "2fa-otp-abc", "123456")
+    digest = tf_otp._otp_digest(SECRET, "2fa-otp-abc", "123456")
     expected = hmac.new(hkdf(SECRET, keys.MAILED_CODE), b"2fa-otp-abc:123456", hashlib.sha256).digest()
     assert digest == b64(expected)
     assert digest != mac_b64url(SECRET, "2fa-otp-abc:123456")

@@ -31,8 +31,9 @@ def test_production_refuses_the_console_mail_backend() -> None:
     assert any(p.startswith("mail.backend:") for p in problems), problems
     with pytest.raises(ValueError, match="mail.backend"):
         Authkeeper(settings)
-    ok = Settings(mode="production", secret="s" * 40, base_url="https://auth.example.com",
-                  mail=MailSettings(backend="smtp"))
+    ok = Settings(
+        mode="production", secret="s" * 40, base_url="https://auth.example.com", mail=MailSettings(backend="smtp")
+    )
     assert ok.problems() == []
     # Development keeps printing mail: that is what the console backend is for.
     assert Settings(secret="s" * 40).problems() == []
@@ -40,28 +41,55 @@ def test_production_refuses_the_console_mail_backend() -> None:
 
 def test_the_cli_names_the_setting_in_one_line(tmp_path: Path) -> None:
     base = {k: v for k, v in os.environ.items() if not k.startswith("AUTHKEEPER_") and k != "DATABASE_URL"}
-    env = {**base, "AUTHKEEPER_ENV": "production", "AUTHKEEPER_SECRET": "x" * 40,
-           "AUTHKEEPER_BASE_URL": "https://auth.example.com"}
-    r = subprocess.run([sys.executable, "-m", "authkeeper", "serve", "--no-migrate"], cwd=tmp_path, env=env,
-                       capture_output=True, text=True, timeout=60, check=False)
+    env = {
+        **base,
+        "AUTHKEEPER_ENV": "production",
+        "AUTHKEEPER_SECRET": "x" * 40,
+        "AUTHKEEPER_BASE_URL": "https://auth.example.com",
+    }
+    r = subprocess.run(
+        [sys.executable, "-m", "authkeeper", "serve", "--no-migrate"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert r.returncode == 1
     assert r.stderr.strip().count("\n") == 0 and "mail.backend" in r.stderr, r.stderr
 
 
-@pytest.mark.parametrize(("target", "expected"), [
-    (f"/api/auth/reset-password/{TOKEN}?callbackURL=/reset", f"/api/auth/reset-password/{REDACTED}?callbackURL={REDACTED}"),
-    (f"/api/auth/verify-email?token={TOKEN}&callbackURL=/", f"/api/auth/verify-email?token={REDACTED}&callbackURL={REDACTED}"),
-    ("/api/auth/get-session", "/api/auth/get-session"),
-    ("/account/sessions/revoke-others", "/account/sessions/revoke-others"),
-    (f"https://app.example.com/r/{TOKEN}", f"https://app.example.com/r/{REDACTED}"),
-])
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        (
+            f"/api/auth/reset-password/{TOKEN}?callbackURL=/reset",
+            f"/api/auth/reset-password/{REDACTED}?callbackURL={REDACTED}",
+        ),
+        (
+            f"/api/auth/verify-email?token={TOKEN}&callbackURL=/",
+            f"/api/auth/verify-email?token={REDACTED}&callbackURL={REDACTED}",
+        ),
+        ("/api/auth/get-session", "/api/auth/get-session"),
+        ("/account/sessions/revoke-others", "/account/sessions/revoke-others"),
+        (f"https://app.example.com/r/{TOKEN}", f"https://app.example.com/r/{REDACTED}"),
+    ],
+)
 def test_targets_are_redacted(target: str, expected: str) -> None:
     assert redact_target(target) == expected
 
 
 def test_the_access_log_filter_redacts_uvicorns_lines() -> None:
-    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
-                               ("127.0.0.1:5000", "GET", f"/api/auth/reset-password/{TOKEN}?callbackURL=/x", "1.1", 302), None)
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", f"/api/auth/reset-password/{TOKEN}?callbackURL=/x", "1.1", 302),
+        None,
+    )
     assert AccessLogFilter().filter(record)
     assert TOKEN not in record.getMessage() and "/api/auth/reset-password/" in record.getMessage()
 

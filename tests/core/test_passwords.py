@@ -18,8 +18,14 @@ RULES = PasswordSettings()
 DATA = resources.files("authkeeper").joinpath("data")
 
 
-def code_of(password: str, *, email: str | None = "ann.smith@example.com", name: str | None = "Ann Smith",
-            app: str = "authkeeper", settings: PasswordSettings = RULES) -> str | None:
+def code_of(
+    password: str,
+    *,
+    email: str | None = "ann.smith@example.com",
+    name: str | None = "Ann Smith",
+    app: str = "authkeeper",
+    settings: PasswordSettings = RULES,
+) -> str | None:
     try:
         check_new_password(settings, password, email=email, context=(name, app))
     except errors.AuthError as exc:
@@ -27,41 +33,81 @@ def code_of(password: str, *, email: str | None = "ann.smith@example.com", name:
     return None
 
 
-@pytest.mark.parametrize("password", [
-    # Listed in the corpus, any case.
-    "password123", "PASSWORD123", "qwerty12345", "123456789012345", "qwertyuiop", "iloveyou", "P@ssw0rd",
-    # A listed word, keyboard walk or run, with guessable digits or punctuation around it.
-    "iloveyou2024!", "Dragon1234567890", "password1234567", "!!Monkey2024", "sunshine!!!!!!!", "P@ssw0rd2024",
-    "Qwertyuiop12345", "asdfghjkl2024!", "zxcvbnm,./12345", "qwertyasdf1234", "1qaz2wsx3edc4rfv",
-    "i-love-you-1234", "dragondragon123", "Abcdefgh1234567", "Monkey19851985",
-    # Pure digit runs, repeats and walks, 15 characters and more.
-    "111111111111111", "987654321098765", "123123123123123", "2024!!!!!!!!!!!", "!@#$%^&*()12345",
-    "aaaaaaaaaaaaaaa", "abcabcabcabcabc",
-])
+@pytest.mark.parametrize(
+    "password",
+    [
+        # Listed in the corpus, any case.
+        "password123",
+        "PASSWORD123",
+        "qwerty12345",
+        "123456789012345",
+        "qwertyuiop",
+        "iloveyou",
+        "P@ssw0rd",
+        # A listed word, keyboard walk or run, with guessable digits or punctuation around it.
+        "iloveyou2024!",
+        "Dragon1234567890",
+        "password1234567",
+        "!!Monkey2024",
+        "sunshine!!!!!!!",
+        "P@ssw0rd2024",
+        "Qwertyuiop12345",
+        "asdfghjkl2024!",
+        "zxcvbnm,./12345",
+        "qwertyasdf1234",
+        "1qaz2wsx3edc4rfv",
+        "i-love-you-1234",
+        "dragondragon123",
+        "Abcdefgh1234567",
+        "Monkey19851985",
+        # Pure digit runs, repeats and walks, 15 characters and more.
+        "111111111111111",
+        "987654321098765",
+        "123123123123123",
+        "2024!!!!!!!!!!!",
+        "!@#$%^&*()12345",
+        "aaaaaaaaaaaaaaa",
+        "abcabcabcabcabc",
+    ],
+)
 def test_common_shapes_are_refused(password: str) -> None:
     assert code_of(password) == "PASSWORD_TOO_COMMON"
 
 
-@pytest.mark.parametrize("password", [
-    "a fine passphrase",  # the tests' common password
-    "a brand new passphrase", "another fine phrase",
-    "correct horse battery staple", "my dog loves the password game", "dragon slayer of the northern hills",
-    "Purple-Elephant-Dances-7", "monkey bread with cinnamon", "Marmalade-3f9a1c07d2e4-Lighthouse",
-    "ann smith rides her bicycle",  # a context word, but not most of the password
-    "dragon48213957261934", "83!72#19@04$55", "}{|?><:~`)(*&^%", "Crème-brûlée-9c1d-ﬁne",
-])
+@pytest.mark.parametrize(
+    "password",
+    [
+        "a fine passphrase",  # the tests' common password
+        "a brand new passphrase",
+        "another fine phrase",
+        "correct horse battery staple",
+        "my dog loves the password game",
+        "dragon slayer of the northern hills",
+        "Purple-Elephant-Dances-7",
+        "monkey bread with cinnamon",
+        "Marmalade-3f9a1c07d2e4-Lighthouse",
+        "ann smith rides her bicycle",  # a context word, but not most of the password
+        "dragon48213957261934",
+        "83!72#19@04$55",
+        "}{|?><:~`)(*&^%",
+        "Crème-brûlée-9c1d-ﬁne",
+    ],
+)
 def test_strong_passwords_and_passphrases_pass(password: str) -> None:
     assert code_of(password) is None
 
 
-@pytest.mark.parametrize(("password", "email", "name", "app"), [
-    ("ann.smith2024", "ann.smith@example.com", "Ann", "authkeeper"),  # the email's local part
-    ("AnnSmith!!1985", "ann.smith@example.com", "Ann", "authkeeper"),
-    ("smith-1234567890", "ann.smith@example.com", "Ann", "authkeeper"),  # a part of it
-    ("Thornbury#2024xy", "ann@example.com", "Margaret Thornbury", "authkeeper"),  # the name
-    ("authkeeper2024!", "ann@example.com", "Ann", "authkeeper"),  # the app name
-    ("Harbourview 123456", "ann@example.com", "Ann", "Harbourview"),
-])
+@pytest.mark.parametrize(
+    ("password", "email", "name", "app"),
+    [
+        ("ann.smith2024", "ann.smith@example.com", "Ann", "authkeeper"),  # the email's local part
+        ("AnnSmith!!1985", "ann.smith@example.com", "Ann", "authkeeper"),
+        ("smith-1234567890", "ann.smith@example.com", "Ann", "authkeeper"),  # a part of it
+        ("Thornbury#2024xy", "ann@example.com", "Margaret Thornbury", "authkeeper"),  # the name
+        ("authkeeper2024!", "ann@example.com", "Ann", "authkeeper"),  # the app name
+        ("Harbourview 123456", "ann@example.com", "Ann", "Harbourview"),
+    ],
+)
 def test_context_words_are_refused(password: str, email: str, name: str, app: str) -> None:
     assert code_of(password, email=email, name=name, app=app) == "PASSWORD_TOO_SIMILAR"
 

@@ -28,7 +28,11 @@ CASES = [
     ("AUTHKEEPER_RATE_LIMIT__WINDOW", "0", "rate_limit.window"),
     ("AUTHKEEPER_RATE_LIMIT__MAX", "-3", "rate_limit.max"),
     ("AUTHKEEPER_LOCKOUT__WINDOW", "0", "lockout.window"),
-    ("AUTHKEEPER_RATE_LIMIT", '{"rules": {"/sign-in/*": {"window": 0, "max": 3}}}', "rate_limit.rules./sign-in/*.window"),
+    (
+        "AUTHKEEPER_RATE_LIMIT",
+        '{"rules": {"/sign-in/*": {"window": 0, "max": 3}}}',
+        "rate_limit.rules./sign-in/*.window",
+    ),
     ("AUTHKEEPER_RATE_LIMIT", '{"rules": {"/sign-in/*": {"window": 10, "max": 0}}}', "rate_limit.rules./sign-in/*.max"),
     # one of a few values
     ("AUTHKEEPER_TWO_FACTOR__DIGITS", "7", "two_factor.digits"),
@@ -46,9 +50,15 @@ def test_an_out_of_range_setting_is_one_line_naming_it(tmp_path, name: str, valu
 
 def test_the_defaults_and_zero_where_it_means_off_are_fine(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert Settings(secret="s" * 40).problems() == []
-    env = {"AUTHKEEPER_SECRET": "s" * 40, "AUTHKEEPER_SESSION__FRESH_AGE": "0", "AUTHKEEPER_SESSION__UPDATE_AGE": "0",
-           "AUTHKEEPER_SESSION__ABSOLUTE_LIFETIME": "0", "AUTHKEEPER_CLEANUP_INTERVAL": "0",
-           "AUTHKEEPER_AUDIT__RETENTION_DAYS": "0", "AUTHKEEPER_TWO_FACTOR__DIGITS": "8"}
+    env = {
+        "AUTHKEEPER_SECRET": "s" * 40,
+        "AUTHKEEPER_SESSION__FRESH_AGE": "0",
+        "AUTHKEEPER_SESSION__UPDATE_AGE": "0",
+        "AUTHKEEPER_SESSION__ABSOLUTE_LIFETIME": "0",
+        "AUTHKEEPER_CLEANUP_INTERVAL": "0",
+        "AUTHKEEPER_AUDIT__RETENTION_DAYS": "0",
+        "AUTHKEEPER_TWO_FACTOR__DIGITS": "8",
+    }
     assert load_settings(None, env, secret_file=tmp_path / "s").problems() == []
 
 

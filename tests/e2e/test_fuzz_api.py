@@ -91,11 +91,14 @@ class Identity:
 
 
 def _server(tmp_path: Path) -> LiveServer:
-    return start_server(tmp_path, {
-        "AUTHKEEPER_OPENAPI": "true",
-        "AUTHKEEPER_LOCKOUT": json.dumps({"max_failures": 1_000_000}),
-        "AUTHKEEPER_ADMIN__ADMIN_EMAILS": ",".join(ADMIN_EMAILS),
-    })
+    return start_server(
+        tmp_path,
+        {
+            "AUTHKEEPER_OPENAPI": "true",
+            "AUTHKEEPER_LOCKOUT": json.dumps({"max_failures": 1_000_000}),
+            "AUTHKEEPER_ADMIN__ADMIN_EMAILS": ",".join(ADMIN_EMAILS),
+        },
+    )
 
 
 def _imports() -> Any:
@@ -159,8 +162,14 @@ def _fuzz_operation(
         send(case)
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
-        @settings(max_examples=MAX_EXAMPLES, derandomize=True, database=None, deadline=None,
-                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=MAX_EXAMPLES,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         @given(op.as_strategy(generation_mode=mode))
         def run(case: Any) -> None:
             send(case)
@@ -202,5 +211,10 @@ def test_fuzz_every_operation_signed_out_and_in(tmp_path: Path) -> None:
         print(report)
         failures = signed_out.failures + [f"[signed in] {f}" for f in signed_in.failures]
         if failures:
-            pytest.fail(f"{len(failures)} failing cases:\n\n" + "\n\n".join(failures)
-                        + "\n--- server log (tail) ---\n" + server.output()[-5000:], pytrace=False)
+            pytest.fail(
+                f"{len(failures)} failing cases:\n\n"
+                + "\n\n".join(failures)
+                + "\n--- server log (tail) ---\n"
+                + server.output()[-5000:],
+                pytrace=False,
+            )

@@ -60,7 +60,12 @@ def _run_suite(node: str, suite: Path, server: LiveServer, env_extra: dict[str, 
     try:
         proc = subprocess.run(
             [node, "--test", "--test-reporter=spec", suite.name],
-            cwd=JS_DIR, env=env, capture_output=True, text=True, timeout=300, check=False,
+            cwd=JS_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
     except subprocess.TimeoutExpired as exc:
         out = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
@@ -95,9 +100,14 @@ def test_official_client_plugins_suite(tmp_path: Path, db_url: str) -> None:
         env_extra={"DATABASE_URL": db_url, "AUTHKEEPER_ADMIN": json.dumps({"admin_emails": [ADMIN_EMAIL]})},
     )
     try:
-        _run_suite(node, PLUGINS_SUITE, server, {
-            "AUTHKEEPER_ADMIN_EMAIL": ADMIN_EMAIL,
-            "AUTHKEEPER_ADMIN_PASSWORD": f"Suite-admin-{secrets.token_hex(8)}-Lighthouse",
-        })
+        _run_suite(
+            node,
+            PLUGINS_SUITE,
+            server,
+            {
+                "AUTHKEEPER_ADMIN_EMAIL": ADMIN_EMAIL,
+                "AUTHKEEPER_ADMIN_PASSWORD": f"Suite-admin-{secrets.token_hex(8)}-Lighthouse",
+            },
+        )
     finally:
         stop_server(server)

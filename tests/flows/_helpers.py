@@ -41,7 +41,9 @@ class Browser:
         data: dict[str, Any] | None = r.json()
         return data
 
-    async def sign_up(self, email: str = "ann@example.com", password: str = PASSWORD, name: str = "Ann", **extra: Any) -> httpx.Response:
+    async def sign_up(
+        self, email: str = "ann@example.com", password: str = PASSWORD, name: str = "Ann", **extra: Any
+    ) -> httpx.Response:
         r = await self.post("/sign-up/email", {"email": email, "password": password, "name": name, **extra})
         assert r.status_code == 200, r.text
         return r

@@ -104,18 +104,27 @@ async def test_change_password_keeps_other_sessions_by_default(
     await phone.sign_in()
     body = {"currentPassword": "not the passphrase", "newPassword": NEW_PASSWORD}
     error_of(await laptop.post("/change-password", body), 400, "INVALID_PASSWORD")
-    error_of(await laptop.post("/change-password", {"currentPassword": PASSWORD, "newPassword": "short"}),
-             400, "PASSWORD_TOO_SHORT")
-    error_of(await laptop.post("/change-password", {"currentPassword": PASSWORD, "newPassword": "ann@example.com"}),
-             400, "PASSWORD_SAME_AS_EMAIL")
+    error_of(
+        await laptop.post("/change-password", {"currentPassword": PASSWORD, "newPassword": "short"}),
+        400,
+        "PASSWORD_TOO_SHORT",
+    )
+    error_of(
+        await laptop.post("/change-password", {"currentPassword": PASSWORD, "newPassword": "ann@example.com"}),
+        400,
+        "PASSWORD_SAME_AS_EMAIL",
+    )
     r = await laptop.post("/change-password", {"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD})
     assert r.status_code == 200, r.text
     assert r.json()["token"] is None and r.json()["user"]["email"] == "ann@example.com"
     assert set_cookie(r, COOKIE) is None
     assert await laptop.session() is not None and await phone.session() is not None
     fresh = browser(app)
-    error_of(await fresh.post("/sign-in/email", {"email": "ann@example.com", "password": PASSWORD}),
-             401, "INVALID_EMAIL_OR_PASSWORD")
+    error_of(
+        await fresh.post("/sign-in/email", {"email": "ann@example.com", "password": PASSWORD}),
+        401,
+        "INVALID_EMAIL_OR_PASSWORD",
+    )
     await fresh.sign_in(password=NEW_PASSWORD)
 
 
@@ -171,8 +180,11 @@ async def test_change_email_takes_effect_only_when_the_new_address_confirms(
     assert smtp.for_address("ann@example.com", CHANGED) == []  # nothing to tell yet
     # Nothing changes before the link is followed.
     assert (await me(ann))["email"] == "ann@example.com"
-    error_of(await browser(app).post("/sign-in/email", {"email": "ann.new@example.com", "password": PASSWORD}),
-             401, "INVALID_EMAIL_OR_PASSWORD")
+    error_of(
+        await browser(app).post("/sign-in/email", {"email": "ann.new@example.com", "password": PASSWORD}),
+        401,
+        "INVALID_EMAIL_OR_PASSWORD",
+    )
 
     r = await browser(app).follow(link)  # whoever opens the mail; no session needed
     assert r.status_code == 302 and r.headers["location"] == "/settings"
@@ -188,8 +200,11 @@ async def test_change_email_takes_effect_only_when_the_new_address_confirms(
     error_of(r, 401, "INVALID_TOKEN")
 
     await browser(app).sign_in("ann.new@example.com")
-    error_of(await browser(app).post("/sign-in/email", {"email": "ann@example.com", "password": PASSWORD}),
-             401, "INVALID_EMAIL_OR_PASSWORD")
+    error_of(
+        await browser(app).post("/sign-in/email", {"email": "ann@example.com", "password": PASSWORD}),
+        401,
+        "INVALID_EMAIL_OR_PASSWORD",
+    )
 
 
 async def test_the_confirmation_json_answer_without_a_callback(
@@ -252,8 +267,11 @@ async def test_change_email_refusals(
     r = await ann.post("/change-email", {"newEmail": " ANN@example.com"})
     assert r.status_code == 400 and r.json()["message"] == "Email is the same"
     error_of(await ann.post("/change-email", {"newEmail": "not an email"}), 400, "INVALID_EMAIL")
-    error_of(await ann.post("/change-email", {"newEmail": "x@example.com", "callbackURL": "https://evil.example/"}),
-             403, "INVALID_CALLBACK_URL")
+    error_of(
+        await ann.post("/change-email", {"newEmail": "x@example.com", "callbackURL": "https://evil.example/"}),
+        403,
+        "INVALID_CALLBACK_URL",
+    )
     error_of(await browser(app).post("/change-email", {"newEmail": "x@example.com"}), 401, "UNAUTHORIZED")
     await settle(app)
     assert smtp.for_address("x@example.com") == []
@@ -283,10 +301,16 @@ async def test_change_email_with_a_stale_session_needs_the_password(
     error_of(await ann.post("/change-email", {"newEmail": "thief@example.com"}), 403, "SESSION_NOT_FRESH")
     error_of(await ann.post("/change-email", {"newEmail": "bob@example.com"}), 403, "SESSION_NOT_FRESH")
     # A wrong password: refused, audited and counted with sign-in's failures.
-    error_of(await ann.post("/change-email", {"newEmail": "thief@example.com", "password": "not the passphrase"}),
-             400, "INVALID_PASSWORD")
-    error_of(await ann.post("/change-email", {"newEmail": "bob@example.com", "password": "not the passphrase"}),
-             400, "INVALID_PASSWORD")
+    error_of(
+        await ann.post("/change-email", {"newEmail": "thief@example.com", "password": "not the passphrase"}),
+        400,
+        "INVALID_PASSWORD",
+    )
+    error_of(
+        await ann.post("/change-email", {"newEmail": "bob@example.com", "password": "not the passphrase"}),
+        400,
+        "INVALID_PASSWORD",
+    )
     await settle(app)
     assert confirmations("thief@example.com") == [] and confirmations("bob@example.com") == []
     user = await app.auth.store.find_user_by_email("ann@example.com")
@@ -294,10 +318,16 @@ async def test_change_email_with_a_stale_session_needs_the_password(
     failed, _ = await app.auth.store.list_audit(AuditQuery(events=("password-check-failed",)))
     assert [(r.user_id, r.details["endpoint"]) for r in failed] == [(user.id, "change-email")] * 2
     for _ in range(3):
-        error_of(await browser(app).post("/sign-in/email", {"email": "ann@example.com", "password": "wrong"}),
-                 401, "INVALID_EMAIL_OR_PASSWORD")
-    error_of(await ann.post("/change-email", {"newEmail": "ann.new@example.com", "password": PASSWORD}),
-             429, "ACCOUNT_LOCKED")
+        error_of(
+            await browser(app).post("/sign-in/email", {"email": "ann@example.com", "password": "wrong"}),
+            401,
+            "INVALID_EMAIL_OR_PASSWORD",
+        )
+    error_of(
+        await ann.post("/change-email", {"newEmail": "ann.new@example.com", "password": PASSWORD}),
+        429,
+        "ACCOUNT_LOCKED",
+    )
     clock.advance(901)  # the lock lifts
     # The right password stands in for freshness: the mail goes.
     r = await ann.post("/change-email", {"newEmail": "ann.new@example.com", "password": PASSWORD})
@@ -311,8 +341,11 @@ async def test_change_email_with_a_stale_session_needs_the_password(
     await ann.sign_in()
     r = await ann.post("/change-email", {"newEmail": "ann.other@example.com"})
     assert r.status_code == 200 and r.json() == {"status": True}
-    error_of(await ann.post("/change-email", {"newEmail": "ann.third@example.com", "password": "not the passphrase"}),
-             400, "INVALID_PASSWORD")
+    error_of(
+        await ann.post("/change-email", {"newEmail": "ann.third@example.com", "password": "not the passphrase"}),
+        400,
+        "INVALID_PASSWORD",
+    )
     await settle(app)
     assert len(confirmations("ann.other@example.com")) == 1 and confirmations("ann.third@example.com") == []
     assert (await me(ann))["email"] == "ann@example.com"
@@ -333,8 +366,11 @@ async def test_delete_user_with_the_password(
     assert is_deletion(set_cookie(r, COOKIE))
     assert await app.auth.store.count_users() == 0
     assert await laptop.session() is None and await phone.session() is None
-    error_of(await browser(app).post("/sign-in/email", {"email": "ann@example.com", "password": PASSWORD}),
-             401, "INVALID_EMAIL_OR_PASSWORD")
+    error_of(
+        await browser(app).post("/sign-in/email", {"email": "ann@example.com", "password": PASSWORD}),
+        401,
+        "INVALID_EMAIL_OR_PASSWORD",
+    )
 
 
 async def test_delete_user_without_a_password_needs_a_fresh_session(
@@ -373,7 +409,10 @@ async def test_delete_user_confirmed_by_a_mailed_link(
     mail = await smtp.wait_for("ann@example.com", "Confirm account deletion")
     assert mail.html and mail.link is not None
     link = mail.link
-    assert link.startswith(f"{ORIGIN}/api/auth/delete-user/callback?token=") and query_of(link)["callbackURL"] == "/goodbye"
+    assert (
+        link.startswith(f"{ORIGIN}/api/auth/delete-user/callback?token=")
+        and query_of(link)["callbackURL"] == "/goodbye"
+    )
 
     error_of(await browser(app).follow(link), 404, "FAILED_TO_GET_USER_INFO")  # needs the user's session
     error_of(await bob.follow(link), 404, "INVALID_TOKEN")  # another user's session
@@ -448,8 +487,15 @@ async def test_unlink_account_never_removes_the_last_one(
     # A linked provider account (as social sign-in would add one).
     now = datetime.now(UTC)
     await app.auth.store.create_account(
-        Account(id="githubaccountrow0000000000000001", account_id="gh-4242", provider_id="github", user_id=user_id,
-                created_at=now, updated_at=now, scope="read:user,user:email")
+        Account(
+            id="githubaccountrow0000000000000001",
+            account_id="gh-4242",
+            provider_id="github",
+            user_id=user_id,
+            created_at=now,
+            updated_at=now,
+            scope="read:user,user:email",
+        )
     )
     listed = (await ann.get("/list-accounts")).json()
     assert sorted(a["providerId"] for a in listed) == ["credential", "github"]
@@ -462,7 +508,9 @@ async def test_unlink_account_never_removes_the_last_one(
     assert len((await bob.get("/list-accounts")).json()) == 1
 
 
-async def test_unlink_account_needs_a_fresh_session(make_app: Callable[..., Any], browser: Callable[..., Browser]) -> None:
+async def test_unlink_account_needs_a_fresh_session(
+    make_app: Callable[..., Any], browser: Callable[..., Browser]
+) -> None:
     clock = Clock()
     app = await make_app()
     app.ctx.clock = clock

@@ -54,9 +54,7 @@ async def stored_user(db_url: str, email: str) -> tuple[dict[str, str], dict[str
             conn.close()
     pg = await asyncpg.connect(db_url, timeout=5)
     try:
-        rows = await pg.fetch(
-            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'user'"
-        )
+        rows = await pg.fetch("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'user'")
         found = await pg.fetchrow('SELECT * FROM "user" WHERE email = $1', email)
         return {r["column_name"]: r["data_type"] for r in rows}, dict(found) if found else {}
     finally:
@@ -69,12 +67,17 @@ async def test_fields_are_accepted_on_sign_up_and_returned_everywhere(
 ) -> None:
     app = await fields_app(make_app)
     ann = browser(app)
-    r = await sign_up(ann, phone="+33 6 12 34 56 78", timezone="Europe/Paris", age=34, newsletter=True,
-                      internalNote="vip")
+    r = await sign_up(
+        ann, phone="+33 6 12 34 56 78", timezone="Europe/Paris", age=34, newsletter=True, internalNote="vip"
+    )
     assert r.status_code == 200, r.text
     expected = {
-        "phone": "+33 6 12 34 56 78", "timezone": "Europe/Paris", "preferredCurrency": "EUR", "age": 34,
-        "newsletter": True, "loyaltyTier": "bronze",
+        "phone": "+33 6 12 34 56 78",
+        "timezone": "Europe/Paris",
+        "preferredCurrency": "EUR",
+        "age": 34,
+        "newsletter": True,
+        "loyaltyTier": "bronze",
     }
     signed_up = r.json()["user"]
     session = await ann.session()
@@ -130,7 +133,9 @@ async def test_values_are_validated_by_type(
     assert await app.auth.store.count_users() == 0
 
 
-async def test_an_input_false_field_is_field_not_allowed(make_app: Callable[..., Any], browser: Callable[..., Browser]) -> None:
+async def test_an_input_false_field_is_field_not_allowed(
+    make_app: Callable[..., Any], browser: Callable[..., Browser]
+) -> None:
     app = await fields_app(make_app)
     ann = browser(app)
     body = error_of(await sign_up(ann, timezone="UTC", loyaltyTier="platinum"), 400, "FIELD_NOT_ALLOWED")
@@ -150,12 +155,25 @@ async def test_fields_are_updated_and_validated_on_update_user(
     app = await fields_app(make_app)
     ann = browser(app)
     assert (await sign_up(ann, timezone="UTC")).status_code == 200
-    r = await ann.post("/update-user", {"phone": "+1 555 0100", "timezone": "America/New_York", "preferredCurrency": "USD",
-                                        "age": 41.5, "newsletter": True})
+    r = await ann.post(
+        "/update-user",
+        {
+            "phone": "+1 555 0100",
+            "timezone": "America/New_York",
+            "preferredCurrency": "USD",
+            "age": 41.5,
+            "newsletter": True,
+        },
+    )
     assert r.status_code == 200 and r.json() == {"status": True}
     user = (await ann.session() or {})["user"]
     assert (user["phone"], user["timezone"], user["preferredCurrency"], user["age"], user["newsletter"]) == (
-        "+1 555 0100", "America/New_York", "USD", 41.5, True)
+        "+1 555 0100",
+        "America/New_York",
+        "USD",
+        41.5,
+        True,
+    )
     for bad in ({"age": "old"}, {"phone": 1}, {"newsletter": "no"}, {"timezone": None}):
         error_of(await ann.post("/update-user", bad), 400, "VALIDATION_ERROR")
     r = await ann.post("/update-user", {"phone": None})

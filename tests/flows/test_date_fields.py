@@ -77,8 +77,10 @@ async def test_extreme_valid_date_fields_are_stored_and_read_back(
     assert r.status_code == 200, r.text
     assert r.json()["user"]["birthday"] == "9999-12-31T23:59:59.999Z"
     assert (await ann.session() or {})["user"]["birthday"] == "9999-12-31T23:59:59.999Z"
-    for value, shown in (("0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000Z"),
-                         ("9999-12-31T23:59:59+23:59", "9999-12-31T00:00:59.000Z")):
+    for value, shown in (
+        ("0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000Z"),
+        ("9999-12-31T23:59:59+23:59", "9999-12-31T00:00:59.000Z"),
+    ):
         r = await ann.post("/update-user", {"birthday": value})
         assert r.status_code == 200, r.text
         assert (await ann.session() or {})["user"]["birthday"] == shown

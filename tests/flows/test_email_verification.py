@@ -59,8 +59,9 @@ async def test_links_use_the_configured_base_url_whatever_the_host_header(
     make_app: Callable[..., Any], smtp: SmtpServer, browser: Callable[..., Browser]
 ) -> None:
     app = await mail_app(make_app, smtp, base_url="http://auth.example.com:8080", trusted_origins=(ORIGIN,))
-    spoofing = browser(app, headers={"host": "evil.example.net", "x-forwarded-host": "evil.example.net",
-                                     "x-forwarded-proto": "https"})
+    spoofing = browser(
+        app, headers={"host": "evil.example.net", "x-forwarded-host": "evil.example.net", "x-forwarded-proto": "https"}
+    )
     r = await spoofing.post("/sign-up/email", {"email": "ann@example.com", "password": PASSWORD, "name": "Ann"})
     assert r.status_code == 200, r.text
     first = await smtp.wait_for("ann@example.com", SUBJECT)
@@ -69,7 +70,9 @@ async def test_links_use_the_configured_base_url_whatever_the_host_header(
     assert r.status_code == 200, r.text
     second = await smtp.wait_for_count("ann@example.com", 2, SUBJECT)
     for mail in (first, second):
-        assert mail.link is not None and mail.link.startswith("http://auth.example.com:8080/api/auth/verify-email?"), mail.link
+        assert mail.link is not None and mail.link.startswith("http://auth.example.com:8080/api/auth/verify-email?"), (
+            mail.link
+        )
         assert "evil.example.net" not in mail.text and "evil.example.net" not in mail.html
 
 
@@ -127,7 +130,8 @@ async def test_auto_sign_in_after_verification_sets_a_session(
     make_app: Callable[..., Any], smtp: SmtpServer, browser: Callable[..., Browser]
 ) -> None:
     app = await mail_app(
-        make_app, smtp,
+        make_app,
+        smtp,
         email_password=EmailPasswordSettings(require_email_verification=True, auto_sign_in_after_verification=True),
     )
     r = await app.sign_up()
@@ -148,7 +152,9 @@ async def test_an_untrusted_callback_url_is_refused_when_the_mail_would_be_sent(
     make_app: Callable[..., Any], smtp: SmtpServer, browser: Callable[..., Browser], callback: str
 ) -> None:
     app = await mail_app(make_app, smtp)
-    r = await app.post("/sign-up/email", {"email": "ann@example.com", "password": PASSWORD, "name": "Ann", "callbackURL": callback})
+    r = await app.post(
+        "/sign-up/email", {"email": "ann@example.com", "password": PASSWORD, "name": "Ann", "callbackURL": callback}
+    )
     error_of(r, 403, "INVALID_CALLBACK_URL")
     assert await app.auth.store.count_users() == 0
     await app.sign_up()
@@ -174,7 +180,9 @@ async def test_a_crafted_link_with_an_untrusted_callback_does_not_redirect(
 
 def _garbled(token: str) -> list[str]:
     header, payload, signature = token.split(".")
-    forged = jwt.encode({"email": "ann@example.com", "exp": int(time.time()) + 600}, "another secret" * 3, algorithm="HS256")
+    forged = jwt.encode(
+        {"email": "ann@example.com", "exp": int(time.time()) + 600}, "another secret" * 3, algorithm="HS256"
+    )
     return [
         "not-a-token",
         "",
@@ -241,8 +249,9 @@ async def test_a_link_for_a_deleted_user_verifies_nothing(
 async def test_required_verification_blocks_sign_in_until_the_link_is_followed(
     db_url: str, make_app: Callable[..., Any], smtp: SmtpServer, browser: Callable[..., Browser]
 ) -> None:
-    app = await mail_app(make_app, smtp, db_url=db_url,
-                         email_password=EmailPasswordSettings(require_email_verification=True))
+    app = await mail_app(
+        make_app, smtp, db_url=db_url, email_password=EmailPasswordSettings(require_email_verification=True)
+    )
     r = await app.sign_up()
     assert r.json()["token"] is None
     assert set_cookie(r, "better-auth.session_token") is None
@@ -268,7 +277,8 @@ async def test_refused_sign_in_mails_a_new_link_when_configured(
     make_app: Callable[..., Any], smtp: SmtpServer, browser: Callable[..., Browser]
 ) -> None:
     app = await mail_app(
-        make_app, smtp,
+        make_app,
+        smtp,
         email_password=EmailPasswordSettings(require_email_verification=True, send_verification_on_sign_in=True),
     )
     await app.sign_up()

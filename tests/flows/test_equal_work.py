@@ -28,11 +28,13 @@ class Recording:
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._inner, name)
         if name == "transaction":
+
             @contextlib.asynccontextmanager
             async def tx() -> AsyncIterator[Recording]:
                 self._calls.append("transaction")
                 async with attr() as inner_tx:
                     yield Recording(inner_tx, self._calls)
+
             return tx
         if not callable(attr):
             return attr
@@ -40,6 +42,7 @@ class Recording:
         def call(*args: Any, **kwargs: Any) -> Any:
             self._calls.append(name)
             return attr(*args, **kwargs)
+
         return call
 
 
@@ -111,7 +114,9 @@ async def test_change_email_to_a_taken_address_does_the_same_work(
     assert not any("Confirm your new email" in m.subject for m in app.mails("bob@example.com"))
 
 
-async def test_a_decoy_reset_token_resets_nothing(make_app: Callable[..., Any], browser: Callable[..., Browser]) -> None:
+async def test_a_decoy_reset_token_resets_nothing(
+    make_app: Callable[..., Any], browser: Callable[..., Browser]
+) -> None:
     """The row an unknown address gets points at no user: even if its token leaked, it resets nothing."""
     app = await quiet_app(make_app)
     r = await browser(app).post("/request-password-reset", {"email": "nobody@example.com"})

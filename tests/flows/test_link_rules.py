@@ -57,7 +57,9 @@ async def reset(b: Browser, token: str, password: str = NEW_PASSWORD) -> Any:
 
 
 # -- item 12: a password change kills every outstanding link ------------------------------------
-async def test_a_reset_link_dies_when_the_password_is_changed(make_app: Callable[..., Any], browser: Callable[..., Browser]) -> None:
+async def test_a_reset_link_dies_when_the_password_is_changed(
+    make_app: Callable[..., Any], browser: Callable[..., Browser]
+) -> None:
     app = await quiet_app(make_app)
     ann = browser(app)
     await ann.sign_up()
@@ -69,7 +71,9 @@ async def test_a_reset_link_dies_when_the_password_is_changed(make_app: Callable
     await browser(app).sign_in(password=NEW_PASSWORD)
 
 
-async def test_a_reset_link_dies_when_an_admin_sets_the_password(make_app: Callable[..., Any], browser: Callable[..., Browser]) -> None:
+async def test_a_reset_link_dies_when_an_admin_sets_the_password(
+    make_app: Callable[..., Any], browser: Callable[..., Browser]
+) -> None:
     app = await quiet_app(make_app)
     user = (await browser(app).sign_up()).json()["user"]
     await mail_reset(browser(app))
@@ -78,7 +82,9 @@ async def test_a_reset_link_dies_when_an_admin_sets_the_password(make_app: Calla
     error_of(await reset(browser(app), stale, "a third fine passphrase"), 400, "INVALID_TOKEN")
 
 
-async def test_a_new_reset_link_kills_the_older_one(make_app: Callable[..., Any], browser: Callable[..., Browser]) -> None:
+async def test_a_new_reset_link_kills_the_older_one(
+    make_app: Callable[..., Any], browser: Callable[..., Browser]
+) -> None:
     app = await quiet_app(make_app)
     await browser(app).sign_up()
     await mail_reset(browser(app))
@@ -91,7 +97,9 @@ async def test_a_new_reset_link_kills_the_older_one(make_app: Callable[..., Any]
     assert r.status_code == 200, r.text
 
 
-async def test_a_change_email_link_dies_with_a_password_reset(make_app: Callable[..., Any], browser: Callable[..., Browser]) -> None:
+async def test_a_change_email_link_dies_with_a_password_reset(
+    make_app: Callable[..., Any], browser: Callable[..., Browser]
+) -> None:
     app = await quiet_app(make_app)
     ann = browser(app)
     await ann.sign_up()
@@ -107,7 +115,9 @@ async def test_a_change_email_link_dies_with_a_password_reset(make_app: Callable
     assert await app.ctx.store.find_user_by_email("ann@example.com") is not None
 
 
-async def test_a_new_change_email_link_kills_the_older_one(make_app: Callable[..., Any], browser: Callable[..., Browser]) -> None:
+async def test_a_new_change_email_link_kills_the_older_one(
+    make_app: Callable[..., Any], browser: Callable[..., Browser]
+) -> None:
     app = await quiet_app(make_app)
     ann = browser(app)
     await ann.sign_up()
@@ -163,7 +173,9 @@ async def test_a_verification_link_signs_in_once(make_app: Callable[..., Any], b
     assert len(await app.ctx.store.list_sessions(user.id, app.ctx.now())) == 1
 
 
-async def test_a_verification_link_is_no_login_link_after_a_reset(make_app: Callable[..., Any], browser: Callable[..., Browser]) -> None:
+async def test_a_verification_link_is_no_login_link_after_a_reset(
+    make_app: Callable[..., Any], browser: Callable[..., Browser]
+) -> None:
     app = await verifying_app(make_app)
     await browser(app).sign_up()
     link = last_link(app, "ann@example.com", "Verify your email")
@@ -181,7 +193,8 @@ async def test_fifty_concurrent_uses_of_a_verification_link_make_one_session(
     make_app: Callable[..., Any], db_url: str, browser: Callable[..., Browser]
 ) -> None:
     app = await quiet_app(
-        make_app, db_url=db_url,
+        make_app,
+        db_url=db_url,
         email_password=EmailPasswordSettings(require_email_verification=True, auto_sign_in_after_verification=True),
     )
     await browser(app).sign_up()

@@ -39,6 +39,7 @@ async def test_every_route_applies_the_lists(
     client = browser(app)
     choose: Callable[[str], Any]
     if route == "sign-up":
+
         def choose(password: str) -> Any:
             return client.post("/sign-up/email", {"email": EMAIL, "password": password, "name": NAME})
     elif route == "change-password":
@@ -53,6 +54,7 @@ async def test_every_route_applies_the_lists(
 
         def choose(password: str) -> Any:
             return client.post("/reset-password", {"token": token, "newPassword": password})
+
     for password, code in REFUSED:
         error_of(await choose(password), 400, code)
     r: httpx.Response = await choose(ACCEPTED)

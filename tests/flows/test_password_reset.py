@@ -67,7 +67,9 @@ async def test_known_and_unknown_emails_get_the_same_answer(
     assert smtp.for_address("nobody@example.com") == []
 
 
-async def test_the_reset_mail_over_smtp(make_app: Callable[..., Any], smtp: SmtpServer, browser: Callable[..., Browser]) -> None:
+async def test_the_reset_mail_over_smtp(
+    make_app: Callable[..., Any], smtp: SmtpServer, browser: Callable[..., Browser]
+) -> None:
     app = await mail_app(make_app, smtp)
     await app.sign_up()
     await request_reset(browser(app), redirectTo="/account/reset")
@@ -154,8 +156,11 @@ async def test_reset_changes_the_password_and_revokes_every_session(
         error_of(await b.get("/list-sessions"), 401, "UNAUTHORIZED")
     r = await stranger.get("/get-session", headers={"authorization": f"Bearer {bearer}"})
     assert r.json() is None
-    error_of(await stranger.post("/sign-in/email", {"email": "ann@example.com", "password": PASSWORD}),
-             401, "INVALID_EMAIL_OR_PASSWORD")
+    error_of(
+        await stranger.post("/sign-in/email", {"email": "ann@example.com", "password": PASSWORD}),
+        401,
+        "INVALID_EMAIL_OR_PASSWORD",
+    )
     await stranger.sign_in(password=NEW_PASSWORD)
     # The same token again: spent.
     r = await stranger.post("/reset-password", {"token": token, "newPassword": "yet another passphrase"})
@@ -181,8 +186,11 @@ async def test_the_token_may_come_in_the_query(
 async def test_a_missing_or_unknown_token_is_invalid_token(app: TestApp, browser: Callable[..., Browser]) -> None:
     await app.sign_up()
     client = browser(app)
-    for body in ({"newPassword": NEW_PASSWORD}, {"token": "", "newPassword": NEW_PASSWORD},
-                 {"token": "x" * 24, "newPassword": NEW_PASSWORD}):
+    for body in (
+        {"newPassword": NEW_PASSWORD},
+        {"token": "", "newPassword": NEW_PASSWORD},
+        {"token": "x" * 24, "newPassword": NEW_PASSWORD},
+    ):
         body_json = error_of(await client.post("/reset-password", body), 400, "INVALID_TOKEN")
         assert body_json["message"] == "Invalid token"
 

@@ -79,7 +79,9 @@ async def test_the_cap_is_exact_and_the_cookie_never_outlives_it(
 ) -> None:
     clock = Clock()
     t0 = clock.now
-    app = await clocked_app(make_app, clock, session=SessionSettings(expires_in=1000, update_age=100, absolute_lifetime=1500))
+    app = await clocked_app(
+        make_app, clock, session=SessionSettings(expires_in=1000, update_age=100, absolute_lifetime=1500)
+    )
     ann = browser(app)
     await ann.sign_up()
     clock.advance(600)  # refresh due: now + 1000 would be t0 + 1600, past the cap
@@ -103,7 +105,9 @@ async def test_a_row_that_outlives_the_cap_is_dead_at_the_cap(
     expire after it: the cap still ends it, and get-session never reports more."""
     clock = Clock()
     t0 = clock.now
-    app = await clocked_app(make_app, clock, session=SessionSettings(expires_in=1000, update_age=100, absolute_lifetime=1500))
+    app = await clocked_app(
+        make_app, clock, session=SessionSettings(expires_in=1000, update_age=100, absolute_lifetime=1500)
+    )
     ann = browser(app)
     old = (await ann.sign_up()).json()["token"]
     await app.auth.store.update_session(old, SessionUpdate(expires_at=t0 + timedelta(days=365)))
@@ -120,9 +124,13 @@ async def test_a_row_that_outlives_the_cap_is_dead_at_the_cap(
     assert await app.auth.store.find_session(old) is None
 
 
-async def test_absolute_lifetime_zero_means_no_cap(make_app: Callable[..., Any], browser: Callable[..., Browser]) -> None:
+async def test_absolute_lifetime_zero_means_no_cap(
+    make_app: Callable[..., Any], browser: Callable[..., Browser]
+) -> None:
     clock = Clock()
-    app = await clocked_app(make_app, clock, session=SessionSettings(expires_in=1000, update_age=100, absolute_lifetime=0))
+    app = await clocked_app(
+        make_app, clock, session=SessionSettings(expires_in=1000, update_age=100, absolute_lifetime=0)
+    )
     ann = browser(app)
     await ann.sign_up()
     for _ in range(100):  # 50,000 s: far past any cap the settings could have
@@ -137,15 +145,18 @@ async def test_a_rotation_that_needs_the_password_starts_a_new_session(
     its own creation time: it needs the password, so a stolen cookie alone cannot do it."""
     clock = Clock()
     t0 = clock.now
-    app = await clocked_app(make_app, clock, session=SessionSettings(expires_in=1000, update_age=100, fresh_age=0,
-                                                                       absolute_lifetime=1500))
+    app = await clocked_app(
+        make_app, clock, session=SessionSettings(expires_in=1000, update_age=100, fresh_age=0, absolute_lifetime=1500)
+    )
     ann = browser(app)
     await ann.sign_up()
     clock.advance(700)
     assert await ann.session() is not None  # slides to the cap, t0 + 1500
     clock.advance(700)
-    r = await ann.post("/change-password", {"currentPassword": PASSWORD, "newPassword": "another fine passphrase",
-                                            "revokeOtherSessions": True})
+    r = await ann.post(
+        "/change-password",
+        {"currentPassword": PASSWORD, "newPassword": "another fine passphrase", "revokeOtherSessions": True},
+    )
     assert r.status_code == 200 and r.json()["token"], r.text
     clock.now = t0 + timedelta(seconds=2000)
     assert await ann.session() is not None

@@ -89,7 +89,9 @@ async def test_get_session_slides_the_expiry_once_per_update_age(
     assert await app.auth.store.find_session(token) is None  # removed on sight
 
 
-async def test_an_expired_session_is_null_everywhere(make_app: Callable[..., Any], browser: Callable[..., Browser]) -> None:
+async def test_an_expired_session_is_null_everywhere(
+    make_app: Callable[..., Any], browser: Callable[..., Browser]
+) -> None:
     clock = Clock()
     app = await clocked_app(make_app, clock)
     ann = browser(app)
@@ -111,7 +113,9 @@ async def test_remember_me_false_gives_a_browser_session_cookie_and_the_short_ex
 ) -> None:
     clock = Clock()
     t0 = clock.now
-    app = await clocked_app(make_app, clock, session=SessionSettings(expires_in=1000, update_age=100, dont_remember_expires_in=500))
+    app = await clocked_app(
+        make_app, clock, session=SessionSettings(expires_in=1000, update_age=100, dont_remember_expires_in=500)
+    )
     await app.sign_up()
     ann = browser(app)
     r = await ann.sign_in(rememberMe=False)
@@ -170,13 +174,21 @@ async def test_list_sessions_shows_the_own_token_and_handles_for_the_others(
         handle = s["token"]
         stranger = browser(app)
         assert (await stranger.get("/get-session", headers={"authorization": f"Bearer {handle}"})).json() is None
-        assert (await stranger.get("/get-session", headers={"authorization": f"Bearer {signed(handle)}"})).json() is None
-        error_of(await stranger.get("/list-sessions", headers={"authorization": f"Bearer {signed(handle)}"}), 401, "UNAUTHORIZED")
+        assert (
+            await stranger.get("/get-session", headers={"authorization": f"Bearer {signed(handle)}"})
+        ).json() is None
+        error_of(
+            await stranger.get("/list-sessions", headers={"authorization": f"Bearer {signed(handle)}"}),
+            401,
+            "UNAUTHORIZED",
+        )
         assert await with_cookie(browser, app, signed(handle)).session() is None
         assert await with_cookie(browser, app, signed(s["id"])).session() is None  # nor the bare id
 
 
-async def test_list_sessions_needs_a_fresh_session(make_app: Callable[..., Any], browser: Callable[..., Browser]) -> None:
+async def test_list_sessions_needs_a_fresh_session(
+    make_app: Callable[..., Any], browser: Callable[..., Browser]
+) -> None:
     clock = Clock()
     app = await clocked_app(make_app, clock)
     ann = browser(app)

@@ -50,15 +50,18 @@ async def test_account_info_of_the_credential_account(app: TestApp) -> None:
     error(await app.get("/account-info"), 400, "VALIDATION_ERROR")
 
 
-@pytest.mark.parametrize("selection", [
-    {},
-    {"providerId": "credential"},  # the pre-1.7 selector
-    {"accountId": "x", "providerId": "credential"},  # strict: no extra keys
-    {"accountId": "x", "useAccountCookie": True},  # exactly one of the two
-    {"useAccountCookie": False},
-    {"accountId": 5},
-    {"userId": "someone"},
-])
+@pytest.mark.parametrize(
+    "selection",
+    [
+        {},
+        {"providerId": "credential"},  # the pre-1.7 selector
+        {"accountId": "x", "providerId": "credential"},  # strict: no extra keys
+        {"accountId": "x", "useAccountCookie": True},  # exactly one of the two
+        {"useAccountCookie": False},
+        {"accountId": 5},
+        {"userId": "someone"},
+    ],
+)
 async def test_the_selector_is_strict(app: TestApp, selection: dict[str, Any]) -> None:
     await credential_account(app)
     error(await app.post("/get-access-token", selection), 400, "VALIDATION_ERROR")
@@ -67,10 +70,16 @@ async def test_the_selector_is_strict(app: TestApp, selection: dict[str, Any]) -
 async def test_another_users_account_is_not_found(app: TestApp) -> None:
     bobs = await credential_account(app)
     other = app.new_client()
-    r = await other.post(app.api("/sign-up/email"), headers={"origin": "http://testserver"},
-                         json={"email": "eve@example.com", "password": "a fine passphrase", "name": "Eve"})
+    r = await other.post(
+        app.api("/sign-up/email"),
+        headers={"origin": "http://testserver"},
+        json={"email": "eve@example.com", "password": "a fine passphrase", "name": "Eve"},
+    )
     assert r.status_code == 200
-    r = await other.post(app.api("/get-access-token"), json={"accountId": bobs, "userId": "whoever"},
-                         headers={"origin": "http://testserver"})
+    r = await other.post(
+        app.api("/get-access-token"),
+        json={"accountId": bobs, "userId": "whoever"},
+        headers={"origin": "http://testserver"},
+    )
     error(r, 400, "ACCOUNT_NOT_FOUND")
     await other.aclose()

@@ -123,7 +123,9 @@ async def test_nul_characters_never_cause_a_500(db_url: str, make_app) -> None: 
 async def test_text_plain_is_415_unsupported_media_type(app: TestApp) -> None:
     r = await raw_post(app, "/sign-up/email", json.dumps(SIGN_UP), {"content-type": "text/plain", "origin": ORIGIN})
     assert_error(
-        r, 415, "UNSUPPORTED_MEDIA_TYPE",
+        r,
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
         'Content-Type "text/plain" is not allowed. Allowed types: application/json, application/x-www-form-urlencoded',
     )
     assert await app.auth.store.count_users() == 0
@@ -157,7 +159,9 @@ async def test_form_posts_are_415_outside_sign_in_and_sign_up(app: TestApp, path
     before = await user_json(app)
     r = await app.client.post(app.api(path), data=fields, headers={"origin": ORIGIN})
     assert_error(
-        r, 415, "UNSUPPORTED_MEDIA_TYPE",
+        r,
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
         'Content-Type "application/x-www-form-urlencoded" is not allowed. Allowed types: application/json',
     )
     assert await user_json(app) == before
@@ -212,7 +216,9 @@ async def test_content_length_over_1mb_is_refused_before_reading(app: TestApp) -
 
 
 # -- shapes and types ---------------------------------------------------------------------
-@pytest.mark.parametrize("content", [b"[]", b'"ann@example.com"', b"42", b"1.5", b"true", b"null", b'[{"email":"a@example.com"}]'])
+@pytest.mark.parametrize(
+    "content", [b"[]", b'"ann@example.com"', b"42", b"1.5", b"true", b"null", b'[{"email":"a@example.com"}]']
+)
 async def test_a_json_body_that_is_not_an_object_is_a_validation_error(app: TestApp, content: bytes) -> None:
     r = await raw_post(app, "/sign-up/email", content, JSON)
     assert_error(r, 400, "VALIDATION_ERROR", "[body] Invalid input: expected object")
@@ -255,7 +261,10 @@ async def test_missing_fields_are_named_one_by_one(app: TestApp) -> None:
 async def test_a_boolean_as_a_string_on_sign_in_is_a_validation_error(app: TestApp) -> None:
     await app.sign_up()
     client = app.new_client()
-    r = await client.post(app.api("/sign-in/email"), json={"email": "ann@example.com", "password": "a fine passphrase", "rememberMe": "yes"})
+    r = await client.post(
+        app.api("/sign-in/email"),
+        json={"email": "ann@example.com", "password": "a fine passphrase", "rememberMe": "yes"},
+    )
     await client.aclose()
     assert_error(r, 400, "VALIDATION_ERROR", "[body.rememberMe] Invalid input: expected boolean")
     assert "set-cookie" not in r.headers
@@ -319,7 +328,9 @@ async def test_unknown_keys_are_ignored(app: TestApp) -> None:
     assert not set(extra) & set(user)
     assert (await app.auth.store.find_user_by_email("ann@example.com")).extra.get("role") == "user"  # type: ignore[union-attr]
     client = app.new_client()
-    r = await client.post(app.api("/sign-in/email"), json={"email": "ann@example.com", "password": "a fine passphrase", **extra})
+    r = await client.post(
+        app.api("/sign-in/email"), json={"email": "ann@example.com", "password": "a fine passphrase", **extra}
+    )
     await client.aclose()
     assert r.status_code == 200, r.text
 
@@ -384,7 +395,9 @@ async def test_unknown_paths_and_wrong_methods_are_404_json_never_405(app: TestA
 async def test_double_slash_sign_in_does_not_sign_in(app: TestApp) -> None:
     await app.sign_up()
     client = app.new_client()
-    r = await client.post(app.api("//sign-in/email"), json={"email": "ann@example.com", "password": "a fine passphrase"})
+    r = await client.post(
+        app.api("//sign-in/email"), json={"email": "ann@example.com", "password": "a fine passphrase"}
+    )
     await client.aclose()
     assert_error(r, 404, "NOT_FOUND")
     assert "set-cookie" not in r.headers and "set-auth-token" not in r.headers
@@ -431,14 +444,49 @@ async def test_emails_are_trimmed_and_lower_cased(app: TestApp) -> None:
 
 # -- randomized ---------------------------------------------------------------------------
 FIELD_NAMES = (
-    "name", "email", "password", "image", "callbackURL", "rememberMe", "token", "currentPassword",
-    "newPassword", "revokeOtherSessions", "newEmail", "redirectTo", "accountId", "errorCallbackURL",
-    "newUserCallbackURL", "provider", "role", "emailVerified", "id",
+    "name",
+    "email",
+    "password",
+    "image",
+    "callbackURL",
+    "rememberMe",
+    "token",
+    "currentPassword",
+    "newPassword",
+    "revokeOtherSessions",
+    "newEmail",
+    "redirectTo",
+    "accountId",
+    "errorCallbackURL",
+    "newUserCallbackURL",
+    "provider",
+    "role",
+    "emailVerified",
+    "id",
 )
 INTERESTING = (
-    "", " ", "ann@example.com", "fuzz0@example.com", "a fine passphrase", "/dashboard", "//evil.com",
-    "http://testserver/x", "https://evil.com", "true", "false", "null", "0", "x" * 300, "\x00", "\ud800",
-    "\udfff\ud800", "é", "\U0001f600", "%ff", "sid_x", "credential",
+    "",
+    " ",
+    "ann@example.com",
+    "fuzz0@example.com",
+    "a fine passphrase",
+    "/dashboard",
+    "//evil.com",
+    "http://testserver/x",
+    "https://evil.com",
+    "true",
+    "false",
+    "null",
+    "0",
+    "x" * 300,
+    "\x00",
+    "\ud800",
+    "\udfff\ud800",
+    "é",
+    "\U0001f600",
+    "%ff",
+    "sid_x",
+    "credential",
 )
 
 
@@ -490,14 +538,24 @@ def random_body(rng: random.Random) -> Any:
     return random_value(rng)
 
 
-async def asgi_post(asgi: Any, path: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+async def asgi_post(
+    asgi: Any, path: str, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """One POST straight through the ASGI app: httpx's per-request cost would dominate the
     thousands of requests below."""
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
         "headers": [(b"host", b"testserver"), (b"content-length", str(len(body)).encode()), *headers],
-        "client": ("127.0.0.1", 123), "server": ("testserver", 80),
+        "client": ("127.0.0.1", 123),
+        "server": ("testserver", 80),
     }
     messages = [{"type": "http.request", "body": body, "more_body": False}]
     status = 0
@@ -531,7 +589,9 @@ def envelope_problem(status: int, content: bytes) -> str | None:
         return "not JSON"
     if not isinstance(body, dict) or "detail" in body:
         return "not an envelope"
-    if not (isinstance(body.get("code"), str) and body["code"] and isinstance(body.get("message"), str) and body["message"]):
+    if not (
+        isinstance(body.get("code"), str) and body["code"] and isinstance(body.get("message"), str) and body["message"]
+    ):
         return "no code or message"
     return None
 
@@ -580,7 +640,9 @@ async def test_random_json_bodies_never_cause_a_5xx(app: TestApp, monkeypatch: p
             if token is None:
                 token = await new_session()
             cookie = f"{cookie_name}={app.ctx.signer.sign_for_cookie(token)}".encode()
-            status, response_headers, content = await asgi_post(asgi, path, body, [*signed_out_headers, (b"cookie", cookie)])
+            status, response_headers, content = await asgi_post(
+                asgi, path, body, [*signed_out_headers, (b"cookie", cookie)]
+            )
             check(path, "signed in", body, status, content)
             renewed = any(k == b"set-cookie" and v.startswith(cookie_name.encode() + b"=") for k, v in response_headers)
             if renewed and await app.auth.store.find_session(token) is None:

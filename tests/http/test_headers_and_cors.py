@@ -41,7 +41,9 @@ def assert_api_headers(r: httpx.Response, *, https: bool = False) -> None:
     assert h.get("access-control-allow-origin") != "*"
 
 
-async def many_responses(app: TestApp, client: httpx.AsyncClient, origin: str, *, every_kind: bool = True) -> list[httpx.Response]:
+async def many_responses(
+    app: TestApp, client: httpx.AsyncClient, origin: str, *, every_kind: bool = True
+) -> list[httpx.Response]:
     """One of each kind of answer the API gives: 2xx, 3xx, 4xx of every family, 204."""
     api = app.api
     o = {"origin": origin}
@@ -58,7 +60,9 @@ async def many_responses(app: TestApp, client: httpx.AsyncClient, origin: str, *
         await client.post(api("/update-user"), content=b"x", headers={**o, "content-type": "text/plain"}),
         await client.post(api("/update-user"), json={"name": "x"}, headers={"origin": "https://evil.com"}),
         await client.post(api("/sign-in/email"), json={**CREDENTIALS, "password": "wrong password"}, headers=o),
-        await client.post(api("/update-user"), content=b" " * (1024 * 1024 + 1), headers={**o, "content-type": "application/json"}),
+        await client.post(
+            api("/update-user"), content=b" " * (1024 * 1024 + 1), headers={**o, "content-type": "application/json"}
+        ),
         await client.get(api("/verify-email"), params={"token": "bad", "callbackURL": "/after"}),
         await client.get(api("/verify-email"), params={"token": "bad"}),
         await client.get(api("/reset-password/nope"), params={"callbackURL": "/reset"}),
@@ -82,7 +86,9 @@ async def test_every_api_response_has_the_security_headers(app: TestApp) -> None
     await client.aclose()
 
 
-async def test_rate_limited_and_failed_responses_have_the_security_headers(make_app, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+async def test_rate_limited_and_failed_responses_have_the_security_headers(
+    make_app, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     app = await make_app(rate_limit=RateLimitSettings())
     await app.sign_up()
     for _ in range(3):
@@ -182,7 +188,15 @@ async def test_trusted_origin_gets_its_own_origin_back_with_credentials(make_app
 
 @pytest.mark.parametrize(
     "origin",
-    ["https://evil.com", "null", "*", "https://example.com", "https://app.example.org.evil.net", "http://app.example.org", ""],
+    [
+        "https://evil.com",
+        "null",
+        "*",
+        "https://example.com",
+        "https://app.example.org.evil.net",
+        "http://app.example.org",
+        "",
+    ],
 )
 async def test_untrusted_origin_gets_no_cors_headers(make_app, origin: str) -> None:  # type: ignore[no-untyped-def]
     app = await cors_app(make_app)
@@ -190,7 +204,9 @@ async def test_untrusted_origin_gets_no_cors_headers(make_app, origin: str) -> N
     for r in (
         await client.get(app.api("/ok"), headers={"origin": origin}),
         await client.get(app.api("/get-session"), headers={"origin": origin}),
-        await client.options(app.api("/sign-in/email"), headers={"origin": origin, "access-control-request-method": "POST"}),
+        await client.options(
+            app.api("/sign-in/email"), headers={"origin": origin, "access-control-request-method": "POST"}
+        ),
     ):
         assert "access-control-allow-origin" not in r.headers, (origin, r.headers)
         assert "access-control-allow-credentials" not in r.headers
@@ -293,7 +309,9 @@ async def test_raw_32_character_token_authenticates(app: TestApp) -> None:
 async def test_bearer_token_works_on_session_endpoints(app: TestApp) -> None:
     token, header = await signed_in(app)
     client = app.new_client()
-    r = await client.post(app.api("/update-user"), json={"name": "Ann Bearer"}, headers={"authorization": f"Bearer {header}"})
+    r = await client.post(
+        app.api("/update-user"), json={"name": "Ann Bearer"}, headers={"authorization": f"Bearer {header}"}
+    )
     assert r.status_code == 200, r.text
     r = await client.get(app.api("/list-sessions"), headers={"authorization": f"Bearer {token}"})
     assert r.status_code == 200 and len(r.json()) == 2
@@ -360,4 +378,3 @@ async def test_a_bad_bearer_falls_back_to_the_cookie(app: TestApp) -> None:
     await app.sign_up()  # app.client holds the cookie
     r = await app.get("/get-session", headers={"authorization": "Bearer garbage.value"})
     assert r.json()["user"]["email"] == "ann@example.com"
-

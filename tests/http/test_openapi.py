@@ -48,7 +48,9 @@ async def test_document_is_the_endpoint_table(app: TestApp) -> None:
     doc = r.json()
     assert doc["openapi"] == "3.1.0" and doc["servers"] == [{"url": "/api/auth"}]
     api = app.auth.api
-    table = [ep for t in api.routes.values() for ep in t.values()] + [ep for _, t in api.param_routes for ep in t.values()]
+    table = [ep for t in api.routes.values() for ep in t.values()] + [
+        ep for _, t in api.param_routes for ep in t.values()
+    ]
     listed = {(m.upper(), p) for p, item in doc["paths"].items() for m in item}
     assert listed == {(ep.method, ep.path) for ep in table}
     ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
@@ -75,7 +77,10 @@ async def test_parameters_bodies_and_statuses(app: TestApp) -> None:
     assert set(params("/get-session")) == {"disableRefresh", "disableCookieCache"}
     assert set(params("/verify-email")) == {"token", "callbackURL"}
     assert params("/reset-password/{token}")["token"] == {
-        "name": "token", "in": "path", "required": True, "schema": {"type": "string"}
+        "name": "token",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
     }
     assert params("/admin/audit-events")["since"]["schema"]["format"] == "date-time"
     assert {"searchValue", "limit", "filterValue"} <= set(params("/admin/list-users"))

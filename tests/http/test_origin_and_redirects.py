@@ -63,7 +63,9 @@ async def test_origin_null_from_the_same_origin_is_accepted(app: TestApp) -> Non
 
 async def test_any_cookie_triggers_the_origin_check(app: TestApp) -> None:
     client = app.new_client()
-    r = await client.post(app.api("/request-password-reset"), json={"email": "ann@example.com"}, headers={"cookie": "theme=dark"})
+    r = await client.post(
+        app.api("/request-password-reset"), json={"email": "ann@example.com"}, headers={"cookie": "theme=dark"}
+    )
     await client.aclose()
     assert_error(r, 403, "MISSING_OR_NULL_ORIGIN")
 
@@ -191,7 +193,11 @@ async def test_cross_site_navigation_sign_up_is_blocked(app: TestApp) -> None:
     ("headers", "status", "code"),
     [
         ({"sec-fetch-site": "cross-site", "sec-fetch-mode": "cors"}, 403, "MISSING_OR_NULL_ORIGIN"),
-        ({"sec-fetch-site": "cross-site", "sec-fetch-mode": "cors", "origin": "https://evil.com"}, 403, "INVALID_ORIGIN"),
+        (
+            {"sec-fetch-site": "cross-site", "sec-fetch-mode": "cors", "origin": "https://evil.com"},
+            403,
+            "INVALID_ORIGIN",
+        ),
         ({"sec-fetch-site": "same-site", "sec-fetch-mode": "navigate"}, 403, "MISSING_OR_NULL_ORIGIN"),
         ({"sec-fetch-site": "same-site", "origin": ORIGIN}, 200, None),
         ({"sec-fetch-site": "same-origin", "sec-fetch-mode": "navigate"}, 200, None),
@@ -361,7 +367,9 @@ async def test_callbacks_on_configured_trusted_origins_pass(make_app) -> None:  
 
 
 # -- OriginPolicy, unit -------------------------------------------------------------------
-POLICY = OriginPolicy("http://testserver", ("https://app.example.org/", "*.example.com", "https://*.secure.example.net", " "))
+POLICY = OriginPolicy(
+    "http://testserver", ("https://app.example.org/", "*.example.com", "https://*.secure.example.net", " ")
+)
 
 
 @pytest.mark.parametrize(
@@ -406,7 +414,8 @@ def test_origin_policy_refuses_unsafe_redirects(url: str) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    GOOD_URLS + ["https://app.example.org/welcome", "https://shop.example.com/cart?x=1", "/a/b.c-d_e+f@g", "/x?a=%2F%2Fevil"],
+    GOOD_URLS
+    + ["https://app.example.org/welcome", "https://shop.example.com/cart?x=1", "/a/b.c-d_e+f@g", "/x?a=%2F%2Fevil"],
 )
 def test_origin_policy_accepts_safe_redirects(url: str) -> None:
     assert POLICY.is_safe_redirect(url) is True

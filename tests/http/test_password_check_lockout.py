@@ -45,8 +45,9 @@ async def audit_rows(app: TestApp, event: str) -> list[AuditEvent]:
 async def sign_in_with(app: TestApp, password: str) -> httpx.Response:
     client = app.new_client()
     try:
-        return await client.post(app.api("/sign-in/email"), json={**CREDENTIALS, "password": password},
-                                 headers={"origin": ORIGIN})
+        return await client.post(
+            app.api("/sign-in/email"), json={**CREDENTIALS, "password": password}, headers={"origin": ORIGIN}
+        )
     finally:
         await client.aclose()
 
@@ -115,7 +116,9 @@ async def test_sign_in_and_password_checks_share_one_count(db_url: str, make_app
 
 
 async def test_concurrent_wrong_passwords_never_exceed_max_failures_checks(
-    db_url: str, make_app, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    db_url: str,
+    make_app,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     app = await make_app(db_url=db_url)
     await app.sign_up()

@@ -54,8 +54,9 @@ class TestKeys(Strategy):
 
 async def whoami(call: Call) -> Response:
     assert call.credential is not None
-    return call.json({"kind": call.credential.kind, "via": call.via, "email": call.user.email,
-                      "session": call.resolved is not None})
+    return call.json(
+        {"kind": call.credential.kind, "via": call.via, "email": call.user.email, "session": call.resolved is not None}
+    )
 
 
 def key_plugin(strategy: TestKeys) -> Plugin:
@@ -78,8 +79,11 @@ async def keyed(make_app: Callable[..., Any]) -> tuple[TestApp, TestKeys, dict[s
     strategy = TestKeys()
     app: TestApp = await make_app(plugins=[key_plugin(strategy)])
     other = app.new_client()
-    r = await other.post(app.api("/sign-up/email"), headers={"origin": ORIGIN},
-                         json={"email": "bob@example.com", "password": "a fine passphrase", "name": "Bob"})
+    r = await other.post(
+        app.api("/sign-up/email"),
+        headers={"origin": ORIGIN},
+        json={"email": "bob@example.com", "password": "a fine passphrase", "name": "Bob"},
+    )
     await other.aclose()
     assert r.status_code == 200, r.text
     bob = "key-" + r.json()["token"]
@@ -143,8 +147,9 @@ async def test_a_key_does_not_lift_the_origin_check_of_a_session_endpoint(keyed:
     """The CSRF case: a live key on an endpoint that does not take keys is no credential
     there, so the cookie request it rides on is checked as any other."""
     app, _, tokens = keyed
-    r = await app.client.post(app.api("/update-user"), json={"name": "Mallory"},
-                              headers={"x-test-key": tokens["bob"], "origin": EVIL})
+    r = await app.client.post(
+        app.api("/update-user"), json={"name": "Mallory"}, headers={"x-test-key": tokens["bob"], "origin": EVIL}
+    )
     assert (r.status_code, r.json()["code"]) == (403, "INVALID_ORIGIN"), r.text
     r = await app.client.post(app.api("/update-user"), json={"name": "Mallory"}, headers={"x-test-key": tokens["bob"]})
     assert (r.status_code, r.json()["code"]) == (403, "MISSING_OR_NULL_ORIGIN"), r.text
@@ -166,18 +171,24 @@ async def test_header_credentials_are_tried_in_registration_order(keyed: Any) ->
     """The core's bearer comes before a plugin's header: both live, the bearer's session wins."""
     app, _, tokens = keyed
     client = bare(app)
-    r = await client.get(app.api("/test-key/whoami"),
-                         headers={"authorization": f"Bearer {tokens['ann_bearer']}", "x-test-key": tokens["bob"]})
+    r = await client.get(
+        app.api("/test-key/whoami"),
+        headers={"authorization": f"Bearer {tokens['ann_bearer']}", "x-test-key": tokens["bob"]},
+    )
     assert r.json() == {"kind": SESSION, "via": "bearer", "email": "ann@example.com", "session": True}
     # A bogus bearer is ignored: the key is next.
-    r = await client.get(app.api("/test-key/whoami"), headers={"authorization": "Bearer nonsense", "x-test-key": tokens["bob"]})
+    r = await client.get(
+        app.api("/test-key/whoami"), headers={"authorization": "Bearer nonsense", "x-test-key": tokens["bob"]}
+    )
     assert r.json()["email"] == "bob@example.com" and r.json()["kind"] == KIND
     await client.aclose()
 
 
 async def test_the_cors_preflight_allows_the_plugins_header(keyed: Any) -> None:
     app, _, _ = keyed
-    r = await app.client.options(app.api("/test-key/act"), headers={"origin": ORIGIN, "access-control-request-method": "POST"})
+    r = await app.client.options(
+        app.api("/test-key/act"), headers={"origin": ORIGIN, "access-control-request-method": "POST"}
+    )
     assert r.headers["access-control-allow-headers"] == "content-type, authorization, x-test-key"
 
 

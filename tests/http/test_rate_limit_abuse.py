@@ -37,7 +37,9 @@ def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeMonotonic:
 
 # -- item 1: one bucket per route, not per path value --------------------------------------
 async def test_distinct_reset_tokens_share_one_bucket_and_stop_reaching_the_store(
-    make_app, fake_time: FakeMonotonic, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    make_app,
+    fake_time: FakeMonotonic,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     app = await limited_app(make_app)
     store = app.auth.store
@@ -89,12 +91,16 @@ async def test_unknown_paths_do_not_grow_the_limiter(make_app, fake_time: FakeMo
 
 
 async def test_the_pages_count_in_the_api_route_bucket(make_app, fake_time: FakeMonotonic) -> None:  # type: ignore[no-untyped-def]
-    app = await limited_app(make_app, rate_limit=RateLimitSettings(rules={"/reset-password": RateLimitRule(window=60, max=1)}))
+    app = await limited_app(
+        make_app, rate_limit=RateLimitSettings(rules={"/reset-password": RateLimitRule(window=60, max=1)})
+    )
     v = Visitor(app)
     # (a bad link's page shows no form, so the CSRF token comes from another page: it is the visitor's)
     r = await v.submit("/sign-in", "/reset-password", {"token": "abc", "password": PASSWORD})
     assert r.status_code == 400  # an unknown token, counted
-    r = await v.http.post(app.api("/reset-password"), json={"token": "abc", "newPassword": PASSWORD}, headers={"origin": ORIGIN})
+    r = await v.http.post(
+        app.api("/reset-password"), json={"token": "abc", "newPassword": PASSWORD}, headers={"origin": ORIGIN}
+    )
     assert_rate_limited(r, 60)
     await v.close()
     assert app.auth.api.route_of("/reset-password/xyz") == "/reset-password/{token}"
@@ -242,7 +248,9 @@ def proxied_headers(*lines: str) -> list[tuple[str, str]]:
     return [("origin", ORIGIN), *(("x-forwarded-for", line) for line in lines)]
 
 
-async def test_a_client_sent_line_does_not_beat_the_proxy_line_and_the_audit_row_says_so(make_app, fake_time: FakeMonotonic) -> None:  # type: ignore[no-untyped-def]
+async def test_a_client_sent_line_does_not_beat_the_proxy_line_and_the_audit_row_says_so(
+    make_app, fake_time: FakeMonotonic
+) -> None:  # type: ignore[no-untyped-def]
     app = await limited_app(make_app, trusted_proxies=("127.0.0.1/32",))
     client = app.new_client()  # its socket, 127.0.0.1, is the proxy
     body = {"email": "ann@example.com", "password": "a fine passphrase", "name": "Ann"}
@@ -257,7 +265,9 @@ async def test_a_client_sent_line_does_not_beat_the_proxy_line_and_the_audit_row
     # The bucket is the proxy-seen address's: changing the client's line does not escape it.
     for i in range(3):
         client.cookies.clear()
-        r = await client.post(app.api("/sign-in/email"), json=WRONG, headers=proxied_headers(f"6.6.6.{i}", "203.0.113.7"))
+        r = await client.post(
+            app.api("/sign-in/email"), json=WRONG, headers=proxied_headers(f"6.6.6.{i}", "203.0.113.7")
+        )
         assert r.status_code == 401
     client.cookies.clear()
     r = await client.post(app.api("/sign-in/email"), json=WRONG, headers=proxied_headers("1.1.1.1", "203.0.113.7"))

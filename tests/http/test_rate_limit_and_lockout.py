@@ -61,7 +61,9 @@ def assert_rate_limited(r: httpx.Response, window: int) -> int:
     return wait
 
 
-async def sign_in_from(client: httpx.AsyncClient, app: TestApp, headers: dict[str, str] | None = None, **body: Any) -> httpx.Response:
+async def sign_in_from(
+    client: httpx.AsyncClient, app: TestApp, headers: dict[str, str] | None = None, **body: Any
+) -> httpx.Response:
     client.cookies.clear()
     return await client.post(app.api("/sign-in/email"), json={**WRONG, **body}, headers=headers or {})
 
@@ -94,10 +96,14 @@ async def test_other_paths_have_their_own_buckets(make_app, fake_time: FakeMonot
     r = await client.post(app.api("/sign-in/social"), json={"provider": "github"})
     assert_error(r, 404, "PROVIDER_NOT_FOUND")  # /sign-in/* is a pattern, the bucket is per path
     for i in range(3):
-        r = await client.post(app.api("/sign-up/email"), json={"email": f"u{i}@example.com", "password": "a fine passphrase", "name": "U"})
+        r = await client.post(
+            app.api("/sign-up/email"), json={"email": f"u{i}@example.com", "password": "a fine passphrase", "name": "U"}
+        )
         assert r.status_code == 200, r.text
         client.cookies.clear()
-    r = await client.post(app.api("/sign-up/email"), json={"email": "u9@example.com", "password": "a fine passphrase", "name": "U"})
+    r = await client.post(
+        app.api("/sign-up/email"), json={"email": "u9@example.com", "password": "a fine passphrase", "name": "U"}
+    )
     assert_rate_limited(r, 10)
     assert await app.auth.store.count_users() == 3
     assert (await client.get(app.api("/ok"))).status_code == 200
@@ -154,11 +160,16 @@ async def test_a_custom_wildcard_rule_applies(make_app, fake_time: FakeMonotonic
     await client.aclose()
 
 
-async def test_a_custom_rule_from_the_environment_keeps_the_built_in_rules(make_app, tmp_path, fake_time: FakeMonotonic) -> None:  # type: ignore[no-untyped-def]
+async def test_a_custom_rule_from_the_environment_keeps_the_built_in_rules(
+    make_app, tmp_path, fake_time: FakeMonotonic
+) -> None:  # type: ignore[no-untyped-def]
     """The README's own example loosens sign-in to 5 per 10 s; sign-up, change-password and the
     mail endpoints must keep their strict defaults rather than fall back to 100 per 10 s."""
     settings = load_settings(
-        environ={"AUTHKEEPER_SECRET": SECRET, "AUTHKEEPER_RATE_LIMIT": '{"rules":{"/sign-in/*":{"window":10,"max":5}}}'},
+        environ={
+            "AUTHKEEPER_SECRET": SECRET,
+            "AUTHKEEPER_RATE_LIMIT": '{"rules":{"/sign-in/*":{"window":10,"max":5}}}',
+        },
         secret_file=tmp_path / "secret",
     )
     assert settings.rate_limit.rules["/sign-in/*"] == RateLimitRule(window=10, max=5)
@@ -193,7 +204,9 @@ async def test_x_forwarded_for_is_ignored_without_trusted_proxies(make_app, fake
     r = await sign_in_from(client, app, {"x-forwarded-for": "198.51.100.77"})
     assert_rate_limited(r, 10)
     await client.aclose()
-    sessions = await app.auth.store.list_sessions((await app.auth.store.find_user_by_email("ann@example.com")).id, app.ctx.now())  # type: ignore[union-attr]
+    ann = await app.auth.store.find_user_by_email("ann@example.com")
+    assert ann is not None
+    sessions = await app.auth.store.list_sessions(ann.id, app.ctx.now())
     assert [s.ip_address for s in sessions] == ["127.0.0.1"]
 
 
@@ -440,7 +453,9 @@ async def test_a_password_reset_lifts_the_lock(db_url: str, make_app) -> None:  
 
 
 async def test_concurrent_wrong_passwords_never_exceed_max_failures_checks(
-    db_url: str, make_app, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    db_url: str,
+    make_app,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     app = await lockout_app(make_app, db_url)
     await app.sign_up()

@@ -155,7 +155,10 @@ async def test_verify_email_and_reset_password_links_percent_encode_a_trusted_ca
     assert r.status_code == 302 and r.headers["location"] == ENCODED
     r = await app.get("/verify-email", params={"token": "nope", "callbackURL": ABSOLUTE})
     assert r.status_code == 302
-    assert r.headers["location"] == "https://app.example.org/caf%C3%A9/%E4%B8%80?q=%C3%BC&x=a+b&error=INVALID_TOKEN#frag%E4%B8%80"
+    assert (
+        r.headers["location"]
+        == "https://app.example.org/caf%C3%A9/%E4%B8%80?q=%C3%BC&x=a+b&error=INVALID_TOKEN#frag%E4%B8%80"
+    )
     assert (await app.post("/request-password-reset", {"email": "ann@example.com"})).status_code == 200
     token = token_of_mail(app, "/reset-password/")
     r = await app.get(f"/reset-password/{token}", params={"callbackURL": "https://app.example.org/一"})
@@ -169,7 +172,9 @@ async def test_delete_user_callback_percent_encodes_a_trusted_callback(make_app)
 
     app = await make_app(trusted_origins=TRUSTED, user=UserSettings(delete_confirm_by_email=True))
     await app.sign_up()
-    assert (await app.post("/delete-user", {**PASSWORD, "callbackURL": "https://app.example.org/adiós"})).status_code == 200
+    assert (
+        await app.post("/delete-user", {**PASSWORD, "callbackURL": "https://app.example.org/adiós"})
+    ).status_code == 200
     token = token_of_mail(app, "/delete-user/callback?")
     r = await app.get("/delete-user/callback", params={"token": token, "callbackURL": "https://app.example.org/adiós"})
     assert r.status_code == 302 and r.headers["location"] == "https://app.example.org/adi%C3%B3s"
@@ -185,7 +190,9 @@ def test_policy_refuses_non_ascii_relative_targets(url: str) -> None:
     assert POLICY.is_safe_redirect(url) is False
 
 
-@pytest.mark.parametrize("url", ["https://app.example.org/一", "https://bücher.example/", "https://xn--bcher-kva.example/x"])
+@pytest.mark.parametrize(
+    "url", ["https://app.example.org/一", "https://bücher.example/", "https://xn--bcher-kva.example/x"]
+)
 def test_policy_accepts_non_ascii_absolute_trusted_targets(url: str) -> None:
     assert POLICY.is_safe_redirect(url) is True
 

@@ -40,8 +40,11 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
         return {"email": user.email}
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ORIGIN) as c:
-        r = await c.post("/api/auth/sign-up/email", headers={"origin": ORIGIN},
-                         json={"email": "dev@example.com", "password": "a fine passphrase", "name": "Dev"})
+        r = await c.post(
+            "/api/auth/sign-up/email",
+            headers={"origin": ORIGIN},
+            json={"email": "dev@example.com", "password": "a fine passphrase", "name": "Dev"},
+        )
         assert r.status_code == 200, r.text
         c.headers["x-test-bearer"] = r.headers["set-auth-token"]
         yield c
@@ -83,7 +86,9 @@ async def test_a_valid_bearer_wins_and_needs_no_origin(client: httpx.AsyncClient
 async def test_the_api_judges_an_invalid_bearer_as_a_cookie_request(client: httpx.AsyncClient, bogus: str) -> None:
     r = await client.post("/api/auth/update-user", json={"name": "X"}, headers={"authorization": bogus, "origin": EVIL})
     assert (r.status_code, r.json()["code"]) == (403, "INVALID_ORIGIN"), r.text
-    r = await client.post("/api/auth/update-user", json={"name": "X"}, headers={"authorization": bogus, "origin": ORIGIN})
+    r = await client.post(
+        "/api/auth/update-user", json={"name": "X"}, headers={"authorization": bogus, "origin": ORIGIN}
+    )
     assert r.status_code == 200, r.text
     r = await client.get("/api/auth/get-session", headers={"authorization": bogus})
     assert r.json()["user"]["email"] == "dev@example.com"

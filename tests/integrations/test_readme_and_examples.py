@@ -43,8 +43,9 @@ def test_the_readme_has_python_snippets() -> None:
 
 
 @pytest.mark.parametrize("index", range(len(readme_python_blocks())))
-async def test_a_readme_snippet_runs_as_written(index: int, db_url: str, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_readme_snippet_runs_as_written(
+    index: int, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     code = readme_python_blocks()[index]
     urls = re.findall(r'url="((?:postgresql|sqlite)[^"]*)"', code)
@@ -61,7 +62,9 @@ async def test_a_readme_snippet_runs_as_written(index: int, db_url: str, tmp_pat
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
-async def test_an_example_runs_as_written(path: Path, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_example_runs_as_written(
+    path: Path, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     for name in [n for n in __import__("os").environ if n.startswith("AUTHKEEPER_")]:
         monkeypatch.delenv(name)
@@ -89,8 +92,11 @@ async def test_the_fastapi_example_runs_next_to_the_server(tmp_path: Path, monke
     assert namespace["PORT"] == 8765 and auth.settings.base_url == "http://127.0.0.1:8765"
     origin = "http://127.0.0.1:8765"
     async with app.router.lifespan_context(app), _sign_up_in(app, origin) as client:
-        r = await client.post("/api/auth/sign-in/email", json={"email": SIGN_UP["email"], "password": SIGN_UP["password"]},
-                              headers={"origin": origin})
+        r = await client.post(
+            "/api/auth/sign-in/email",
+            json={"email": SIGN_UP["email"], "password": SIGN_UP["password"]},
+            headers={"origin": origin},
+        )
         assert r.status_code == 200, r.text
         for _ in range(50):
             mails = auth.outbox.for_address(SIGN_UP["email"])

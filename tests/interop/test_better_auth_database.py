@@ -99,12 +99,18 @@ def run_better_auth(mode: str, url: str, secret: str, checks: dict[str, Any] | N
     assert node is not None
     proc = subprocess.run(
         [node, str(SEED), mode, url, secret],
-        input=json.dumps(checks or {}), capture_output=True, text=True, timeout=120, check=False,
-        cwd=SEED.parent, env=node_env(),
+        input=json.dumps(checks or {}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=SEED.parent,
+        env=node_env(),
     )
     if proc.returncode != 0:
-        pytest.fail(f"seed-better-auth.mjs {mode} failed (exit {proc.returncode}):\n{proc.stderr[-5000:]}",
-                    pytrace=False)
+        pytest.fail(
+            f"seed-better-auth.mjs {mode} failed (exit {proc.returncode}):\n{proc.stderr[-5000:]}", pytrace=False
+        )
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
 
 
@@ -120,11 +126,15 @@ async def schema_snapshot(url: str) -> dict[str, Any]:
                 "FROM information_schema.columns WHERE table_schema = 'public'"
             )
         }
-        tables = {r["table_name"] for r in await conn.fetch(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")}
+        tables = {
+            r["table_name"]
+            for r in await conn.fetch("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+        }
         indexes = {
             (r["tablename"], r["indexname"]): r["indexdef"]
-            for r in await conn.fetch("SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'")
+            for r in await conn.fetch(
+                "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+            )
         }
         foreign_keys = {
             r["conname"]: r["def"]
@@ -151,8 +161,9 @@ async def fetch_one(url: str, sql: str, *args: Any) -> Any:
 
 
 async def stored_password(url: str, user_id: str) -> str:
-    row = await fetch_one(url, 'SELECT password FROM account WHERE "userId" = $1 AND "providerId" = $2',
-                          user_id, "credential")
+    row = await fetch_one(
+        url, 'SELECT password FROM account WHERE "userId" = $1 AND "providerId" = $2', user_id, "credential"
+    )
     assert row is not None, f"no credential account for {user_id}"
     return str(row["password"])
 
@@ -228,13 +239,16 @@ def seed_and_serve(
         if prepare is not None:
             run_async(lambda: prepare(url))
         before = run_async(lambda: schema_snapshot(url))
-        server = start_server(tmp, env_extra={
-            "DATABASE_URL": url,
-            "AUTHKEEPER_SECRET": secret,
-            "AUTHKEEPER_RATE_LIMIT": json.dumps({"enabled": False}),
-            "TZ": PROCESS_TZ,
-            **(env_extra or {}),
-        })
+        server = start_server(
+            tmp,
+            env_extra={
+                "DATABASE_URL": url,
+                "AUTHKEEPER_SECRET": secret,
+                "AUTHKEEPER_RATE_LIMIT": json.dumps({"enabled": False}),
+                "TZ": PROCESS_TZ,
+                **(env_extra or {}),
+            },
+        )
         after = run_async(lambda: schema_snapshot(url))
         yield Seeded(url, secret, seed, before, after, server, tmp)
     finally:
@@ -298,8 +312,11 @@ async def test_migration_adds_only_what_is_missing(seeded: Seeded) -> None:
     # Better Auth's own tables and columns are all there, each with the same type,
     # nullability and default; its indexes and foreign keys too.
     assert set(BETTER_AUTH_TABLES) <= before["tables"]
-    changed = {key: (spec, after["columns"].get(key)) for key, spec in before["columns"].items()
-               if after["columns"].get(key) != spec}
+    changed = {
+        key: (spec, after["columns"].get(key))
+        for key, spec in before["columns"].items()
+        if after["columns"].get(key) != spec
+    }
     assert not changed, f"Better Auth columns changed by the migration: {changed}"
     assert {k: v for k, v in before["indexes"].items() if after["indexes"].get(k) != v} == {}
     assert {k: v for k, v in before["foreign_keys"].items() if after["foreign_keys"].get(k) != v} == {}
@@ -318,8 +335,9 @@ async def test_migration_adds_only_what_is_missing(seeded: Seeded) -> None:
         kept = {id_: {k: row[k] for k in rows[id_]} for id_, row in after["rows"][table].items() if id_ in rows}
         assert kept == rows, table
         assert set(after["rows"][table]) == set(rows), table
-    assert all(row["lastTotpCounter"] is None and row["otpEnabled"] is None
-               for row in after["rows"]["twoFactor"].values())
+    assert all(
+        row["lastTotpCounter"] is None and row["otpEnabled"] is None for row in after["rows"]["twoFactor"].values()
+    )
     assert len(before["rows"]["user"]) == 4
     assert len(before["rows"]["account"]) == 4
     assert before["rows"]["twoFactor"]
@@ -379,10 +397,17 @@ async def test_rehash_off_keeps_better_auth_hash_and_better_auth_still_signs_in(
         assert r.status_code == 200, r.text
     assert await stored_password(shared.url, user["id"]) == original
 
-    answer = run_better_auth("verify", shared.url, shared.secret, {
-        "signIn": [{"email": user["email"], "password": user["password"]},
-                   {"email": user["email"], "password": "not the password"}],
-    })
+    answer = run_better_auth(
+        "verify",
+        shared.url,
+        shared.secret,
+        {
+            "signIn": [
+                {"email": user["email"], "password": user["password"]},
+                {"email": user["email"], "password": "not the password"},
+            ],
+        },
+    )
     ok, bad = answer["signIn"]
     assert ok["status"] == 200, ok
     assert ok["body"]["user"]["id"] == user["id"]
@@ -441,8 +466,7 @@ async def test_totp_and_backup_code_from_better_auth(seeded: Seeded) -> None:
     code = totp.totp(key, now)
     near = {totp.totp(key, now + timedelta(seconds=30 * d)) for d in (-2, -1, 0, 1, 2)}
     wrong = next(c for c in (f"{(int(code) + i) % 1_000_000:06d}" for i in range(1, 10)) if c not in near)
-    bad = await seeded.post("/two-factor/verify-totp", {"code": wrong},
-                            {TWO_FACTOR_COOKIE: cookies[TWO_FACTOR_COOKIE]})
+    bad = await seeded.post("/two-factor/verify-totp", {"code": wrong}, {TWO_FACTOR_COOKIE: cookies[TWO_FACTOR_COOKIE]})
     assert bad.status_code == 401, bad.text
     ok = await seeded.post("/two-factor/verify-totp", {"code": code}, {TWO_FACTOR_COOKIE: cookies[TWO_FACTOR_COOKIE]})
     assert ok.status_code == 200, ok.text
@@ -499,7 +523,7 @@ async def test_authkeeper_writes_round_trip_to_better_auth(shared: Seeded) -> No
     token = r.json()["token"]
 
     # The session row authkeeper wrote: right instants, whatever the time zones.
-    row = await fetch_one(shared.url, 'SELECT * FROM session WHERE token = $1', token)
+    row = await fetch_one(shared.url, "SELECT * FROM session WHERE token = $1", token)
     assert row is not None
     assert abs(row["createdAt"] - started) < timedelta(minutes=1)
     assert abs(row["updatedAt"] - started) < timedelta(minutes=1)
@@ -508,7 +532,9 @@ async def test_authkeeper_writes_round_trip_to_better_auth(shared: Seeded) -> No
     # A change to the user (updatedAt written by authkeeper).
     renamed = await shared.post("/update-user", {"name": "Renamed By Authkeeper"}, {COOKIE: cookie})
     assert renamed.status_code == 200, renamed.text
-    user_row = await fetch_one(shared.url, 'SELECT name, "createdAt", "updatedAt" FROM "user" WHERE id = $1', user["id"])
+    user_row = await fetch_one(
+        shared.url, 'SELECT name, "createdAt", "updatedAt" FROM "user" WHERE id = $1', user["id"]
+    )
     assert user_row["name"] == "Renamed By Authkeeper"
     assert user_row["updatedAt"] >= user_row["createdAt"]
     assert abs(user_row["updatedAt"] - datetime.now(UTC)) < timedelta(minutes=1)
@@ -520,10 +546,15 @@ async def test_authkeeper_writes_round_trip_to_better_auth(shared: Seeded) -> No
 
     # Better Auth reads the session authkeeper created (its cookie too), its own older
     # session, and signs the user in with the password hash authkeeper left alone.
-    answer = run_better_auth("verify", shared.url, shared.secret, {
-        "sessions": [cookie, user["sessionCookie"]],
-        "signIn": [{"email": user["email"], "password": user["password"]}],
-    })
+    answer = run_better_auth(
+        "verify",
+        shared.url,
+        shared.secret,
+        {
+            "sessions": [cookie, user["sessionCookie"]],
+            "signIn": [{"email": user["email"], "password": user["password"]}],
+        },
+    )
     theirs, original = answer["sessions"]
     assert theirs is not None, "Better Auth did not accept authkeeper's session"
     assert theirs["session"]["token"] == token
@@ -546,8 +577,9 @@ async def test_naive_timestamp_columns_hold_utc(naive: Seeded) -> None:
     # Better Auth's session (converted to UTC wall time) is still valid, with its instant.
     old = await naive.get("/get-session", {COOKIE: user["sessionCookie"]})
     assert old.status_code == 200 and old.json() is not None, old.text
-    row = await fetch_one(naive.url, 'SELECT "expiresAt" FROM session WHERE token = $1',
-                          user["sessionCookie"].split(".", 1)[0])
+    row = await fetch_one(
+        naive.url, 'SELECT "expiresAt" FROM session WHERE token = $1', user["sessionCookie"].split(".", 1)[0]
+    )
     assert same_instant(instant(old.json()["session"]["expiresAt"]), row["expiresAt"].replace(tzinfo=UTC))
 
     # A session authkeeper creates is stored as UTC wall time.
@@ -566,6 +598,7 @@ async def test_naive_timestamps_keep_short_lived_rows_alive(naive: Seeded) -> No
     r = await naive.sign_in(user["email"], user["password"])
     assert r.status_code == 200 and r.json().get("twoFactorRedirect") is True, r.text
     challenge = response_cookies(r)[TWO_FACTOR_COOKIE]
-    ok = await naive.post("/two-factor/verify-totp", {"code": totp.totp(key, datetime.now(UTC))},
-                          {TWO_FACTOR_COOKIE: challenge})
+    ok = await naive.post(
+        "/two-factor/verify-totp", {"code": totp.totp(key, datetime.now(UTC))}, {TWO_FACTOR_COOKIE: challenge}
+    )
     assert ok.status_code == 200, ok.text

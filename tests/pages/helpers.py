@@ -95,13 +95,17 @@ class Visitor:
         headers = {"origin": ORIGIN, **kw.pop("headers", {})}
         return await self.http.post(action, data={"csrf_token": token, **data}, headers=headers, **kw)
 
-    async def sign_up(self, email: str = "ann@example.com", name: str = "Ann", password: str = PASSWORD) -> httpx.Response:
+    async def sign_up(
+        self, email: str = "ann@example.com", name: str = "Ann", password: str = PASSWORD
+    ) -> httpx.Response:
         r = await self.submit("/sign-up", "/sign-up", {"name": name, "email": email, "password": password})
         assert r.status_code == 303, r.text
         return r
 
     async def sign_in(self, email: str = "ann@example.com", password: str = PASSWORD, **extra: str) -> httpx.Response:
-        return await self.submit("/sign-in", "/sign-in", {"email": email, "password": password, "remember": "on", **extra})
+        return await self.submit(
+            "/sign-in", "/sign-in", {"email": email, "password": password, "remember": "on", **extra}
+        )
 
     async def session(self) -> Any:
         return (await self.get(self.app.api("/get-session"))).json()

@@ -72,15 +72,23 @@ async def test_change_password_and_sign_out_other_devices(make_app: Callable[...
     laptop, phone = Visitor(app), Visitor(app)
     await laptop.sign_up()
     await phone.sign_in()
-    r = await laptop.submit("/account/security", "/account/password",
-                            {"current_password": "wrong one!", "new_password": "a brand new passphrase"})
+    r = await laptop.submit(
+        "/account/security",
+        "/account/password",
+        {"current_password": "wrong one!", "new_password": "a brand new passphrase"},
+    )
     assert field_error(r.text, "current_password") == "That is not your current password."
     assert attr(input_tag(r.text, "current_password"), "autofocus") is not None
     assert "a brand new passphrase" not in r.text and "wrong one!" not in r.text
-    r = await laptop.submit("/account/security", "/account/password", {"current_password": PASSWORD, "new_password": "short"})
+    r = await laptop.submit(
+        "/account/security", "/account/password", {"current_password": PASSWORD, "new_password": "short"}
+    )
     assert field_error(r.text, "new_password") == "Use at least 8 characters."
-    r = await laptop.submit("/account/security", "/account/password",
-                            {"current_password": PASSWORD, "new_password": "a brand new passphrase", "revoke_others": "on"})
+    r = await laptop.submit(
+        "/account/security",
+        "/account/password",
+        {"current_password": PASSWORD, "new_password": "a brand new passphrase", "revoke_others": "on"},
+    )
     assert r.headers["location"] == "/account/security?notice=password-changed-others-out"
     assert await phone.session() is None
     assert (await laptop.session())["user"]["email"] == "ann@example.com"
@@ -93,11 +101,20 @@ async def test_sessions_list_and_revoke(make_app: Callable[..., Any], db_url: st
     app = await make_app(db_url=db_url)
     laptop, phone, tablet = Visitor(app), Visitor(app), Visitor(app)
     await laptop.sign_up()
-    await phone.submit("/sign-in", "/sign-in", {"email": "ann@example.com", "password": PASSWORD},
-                       headers={"user-agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-                                "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"})
+    await phone.submit(
+        "/sign-in",
+        "/sign-in",
+        {"email": "ann@example.com", "password": PASSWORD},
+        headers={
+            "user-agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+            "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+        },
+    )
     await tablet.sign_in()
-    r = await laptop.get("/account/sessions", headers={"user-agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"})
+    r = await laptop.get(
+        "/account/sessions",
+        headers={"user-agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"},
+    )
     page = r.text
     assert page.count('<li class="session') == 3 and page.count("This device") == 1
     assert "Safari 17 on iOS" in page
@@ -158,7 +175,9 @@ async def test_two_factor_setup_challenge_backup_codes_and_off(make_app: Callabl
     app = await make_app()
     v = Visitor(app)
     await v.sign_up()
-    r = await v.submit("/account/security", "/account/two-factor/enable", {"tf_password": "wrong password", "method": "totp"})
+    r = await v.submit(
+        "/account/security", "/account/two-factor/enable", {"tf_password": "wrong password", "method": "totp"}
+    )
     assert field_error(r.text, "tf_password") == "That is not your current password."
     r = await v.submit("/account/security", "/account/two-factor/enable", {"tf_password": PASSWORD, "method": "totp"})
     assert r.status_code == 200 and "<svg" in r.text and "Scan this QR code" in r.text
@@ -168,7 +187,9 @@ async def test_two_factor_setup_challenge_backup_codes_and_off(make_app: Callabl
     uri = re.search(r'name="totp_uri" value="([^"]+)"', r.text).group(1)  # type: ignore[union-attr]
     # A wrong code: the QR code again, the backup codes not.
     bad = next(c for c in ("000000", "111111", "222222") if c not in {code_at(key, d) for d in (-1, 0, 1, 2)})
-    r2 = await v.submit("/account/security", "/account/two-factor/activate", {"code": bad, "totp_uri": uri.replace("&amp;", "&")})
+    r2 = await v.submit(
+        "/account/security", "/account/two-factor/activate", {"code": bad, "totp_uri": uri.replace("&amp;", "&")}
+    )
     assert field_error(r2.text, "code") == "That code is not right. Check your app or email and try again."
     assert "<svg" in r2.text and codes[0] not in r2.text
     r = await v.submit("/account/security", "/account/two-factor/activate", {"code": code_at(key), "totp_uri": ""})
@@ -196,7 +217,9 @@ async def test_two_factor_setup_challenge_backup_codes_and_off(make_app: Callabl
     await v.sign_in()
     r = await v.submit("/two-factor?method=backup", "/two-factor", {"method": "backup", "code": codes[0]})
     assert field_error(r.text, "code") == "That backup code is not right, or it was used already."
-    r = await v.submit("/two-factor?method=backup", "/two-factor", {"method": "backup", "code": fresh[0], "trust": "on"})
+    r = await v.submit(
+        "/two-factor?method=backup", "/two-factor", {"method": "backup", "code": fresh[0], "trust": "on"}
+    )
     assert r.headers["location"] == "/account"
     assert any("trust_device=" in c for c in r.headers.get_list("set-cookie"))
     # A trusted device signs in without a code.
@@ -254,7 +277,9 @@ async def test_guessing_the_current_password_on_a_page_locks_the_account(make_ap
         assert r.status_code == 400 and field_error(r.text, "current_password") == "That is not your current password."
     r = await v.submit("/account/security", "/account/password", {**form, "current_password": PASSWORD})
     assert r.status_code == 429 and 1 <= int(r.headers["retry-after"]) <= 900
-    assert form_alert(r.text, "password") == "Too many failed sign-in attempts for this account. Try again in 15 minutes."
+    assert (
+        form_alert(r.text, "password") == "Too many failed sign-in attempts for this account. Try again in 15 minutes."
+    )
     other = Visitor(app)
     assert (await other.sign_in()).status_code == 429  # sign-in is locked too
     rows, _ = await app.auth.store.list_audit(AuditQuery(events=("password-check-failed",)))
@@ -278,9 +303,13 @@ async def test_change_email_with_a_stale_session_asks_for_the_password(make_app:
     assert attr(input_tag((await v.get("/account")).text, "current_password"), "required") is not None
     r = await v.submit("/account", "/account/email", {"new_email": "thief@example.com"})
     assert r.status_code == 403
-    assert field_error(r.text, "current_password") == "You signed in a while ago: enter your current password to do this."
+    assert (
+        field_error(r.text, "current_password") == "You signed in a while ago: enter your current password to do this."
+    )
     assert attr(input_tag(r.text, "new_email"), "value") == "thief@example.com"
-    r = await v.submit("/account", "/account/email", {"new_email": "thief@example.com", "current_password": "wrong one!"})
+    r = await v.submit(
+        "/account", "/account/email", {"new_email": "thief@example.com", "current_password": "wrong one!"}
+    )
     assert r.status_code == 400 and field_error(r.text, "current_password") == "That is not your current password."
     assert "wrong one!" not in r.text
     assert app.mails("thief@example.com") == []

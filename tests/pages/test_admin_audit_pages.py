@@ -21,7 +21,7 @@ pytestmark = pytest.mark.anyio
 
 def rows(page: str) -> list[str]:
     """The event names of the audit table, in order."""
-    body = page[page.index("<tbody>"):page.index("</tbody>")] if "<tbody>" in page else ""
+    body = page[page.index("<tbody>") : page.index("</tbody>")] if "<tbody>" in page else ""
     return re.findall(r'<span class="event">([^<]+)</span>', body)
 
 
@@ -52,7 +52,7 @@ async def test_the_site_wide_audit_page_and_its_filters(make_app: Callable[..., 
     assert rows((await admin.get("/admin/audit", params={"since": str(today + timedelta(days=1))})).text) == []
     assert rows((await admin.get("/admin/audit", params={"until": str(today - timedelta(days=1))})).text) == []
     assert rows((await admin.get("/admin/audit", params={"since": str(today), "until": str(today)})).text) == everything
-    r = (await admin.get("/admin/audit", params={"event": "exploded", "since": "last tuesday", "page": "²"}))
+    r = await admin.get("/admin/audit", params={"event": "exploded", "since": "last tuesday", "page": "²"})
     assert r.status_code == 200 and rows(r.text) == everything
     await admin.close()
 
@@ -70,7 +70,9 @@ async def test_audit_paging_and_plural_forms(make_app: Callable[..., Any]) -> No
     second = (await admin.get("/admin/audit", params={"page": "2", "event": "sign-in-failed"})).text
     assert len(rows(second)) == 10 and "Page 2 of 2" in text(second)
     # The pager keeps the filters.
-    assert re.search(r'href="/admin/audit\?[^"]*event=sign-in-failed[^"]*page=1|href="/admin/audit\?event=sign-in-failed"', second)
+    assert re.search(
+        r'href="/admin/audit\?[^"]*event=sign-in-failed[^"]*page=1|href="/admin/audit\?event=sign-in-failed"', second
+    )
     one = (await admin.get("/admin/audit", params={"event": "user-created", "user": ann.id})).text
     assert "1 event" in text(one) and "1 events" not in text(one)
     await admin.close()
@@ -142,7 +144,9 @@ async def test_the_unlock_button(make_app: Callable[..., Any]) -> None:
     assert "Locked" in text(page)
     r = await admin.submit(base, f"{base}/unlock", {})
     assert r.status_code == 303 and r.headers["location"] == f"{base}?notice=account-unlocked"
-    assert notice((await admin.get(r.headers["location"])).text) == "The account is unlocked: the user can sign in again."
+    assert (
+        notice((await admin.get(r.headers["location"])).text) == "The account is unlocked: the user can sign in again."
+    )
     assert (await ann_browser.sign_in()).headers["location"] == "/account"
     events = rows((await admin.get("/admin/audit", params={"event": "account-unlocked"})).text)
     assert events == ["account-unlocked"]

@@ -74,7 +74,10 @@ async def test_users_table_search_filter_sort_and_pages(make_app: Callable[..., 
     # Read as the access module reads it: spaces ignored, an empty column is the default role.
     await make_user(app, "duo@example.org", name="Duo", role="admin, moderator")
     await make_user(app, "near@example.org", name="Near", role="moderator_x")
-    assert sorted(user_rows((await admin.get("/admin", params={"role": "moderator"})).text)) == ["BS Bob Stone", "D Duo"]
+    assert sorted(user_rows((await admin.get("/admin", params={"role": "moderator"})).text)) == [
+        "BS Bob Stone",
+        "D Duo",
+    ]
     assert "D Duo" in user_rows((await admin.get("/admin", params={"role": "admin"})).text)
     plain = await make_user(app, "plain@example.org", name="Plain")
     await app.auth.store.update_user(plain.id, UserUpdate(fields={"role": None}))
@@ -158,7 +161,12 @@ async def test_moderator_sees_only_what_their_role_allows(make_app: Callable[...
     await mod.sign_in("mod@example.com")
     assert 'href="/admin"' in (await mod.get("/account")).text
     page = (await mod.get(f"/admin/users/{ann.id}")).text
-    assert "Ban user" in page and "Change role" not in page and "Set password" not in page and "Act as this user" not in page
+    assert (
+        "Ban user" in page
+        and "Change role" not in page
+        and "Set password" not in page
+        and "Act as this user" not in page
+    )
     r = await mod.submit(f"/admin/users/{root.id}", f"/admin/users/{root.id}/ban", {"ban_reason": "coup"})
     assert r.status_code == 403 and form_alert(r.text, "ban") == "You are not allowed to ban users"
     assert not (await app.ctx.store.find_user_by_id(root.id)).extra.get("banned")
@@ -177,15 +185,16 @@ async def test_impersonation_banner_and_stop(make_app: Callable[..., Any]) -> No
         assert "You are acting as" in page and "Ann" in page and 'action="/admin/stop-impersonating"' in page
     assert (await admin.session())["user"]["email"] == "ann@example.com"
     # Not while impersonating: changing the user's password.
-    r = await admin.submit("/account/security", "/account/password",
-                           {"current_password": PASSWORD, "new_password": "taken over now"})
+    r = await admin.submit(
+        "/account/security", "/account/password", {"current_password": PASSWORD, "new_password": "taken over now"}
+    )
     assert form_alert(r.text, "password") == "Not possible while you act as another user. Stop impersonating first."
     r = await admin.submit("/account", "/admin/stop-impersonating", {})
     assert r.headers["location"] == f"/admin/users/{ann.id}?notice=impersonation-stopped"
     page = (await admin.get(r.headers["location"])).text
     assert "You are acting as" not in page and notice(page) == "You are back in your own account."
     assert (await admin.session())["user"]["email"] == "root@example.com"
-    events = page[page.index("Audit events"):]
+    events = page[page.index("Audit events") :]
     assert "impersonation-started" in events and "impersonation-stopped" in events
     await admin.close()
 
@@ -195,8 +204,9 @@ async def test_non_ascii_digits_in_the_admin_forms_are_no_500(make_app: Callable
     app, admin = await world(make_app)
     bob = await make_user(app, "bob@example.org", name="Bob")
     assert (await admin.get("/admin", params={"page": "²"})).status_code == 200
-    r = await admin.submit(f"/admin/users/{bob.id}", f"/admin/users/{bob.id}/ban",
-                           {"ban_reason": "spam", "ban_duration": "²"})
+    r = await admin.submit(
+        f"/admin/users/{bob.id}", f"/admin/users/{bob.id}/ban", {"ban_reason": "spam", "ban_duration": "²"}
+    )
     assert r.status_code == 303, r.text
     await admin.close()
 

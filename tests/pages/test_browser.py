@@ -31,8 +31,10 @@ ARTIFACTS = Path(os.environ.get("AUTHKEEPER_SCREENSHOTS") or Path(__file__).pare
 DESKTOP = {"width": 1280, "height": 800}
 NARROW = {"width": 320, "height": 640}
 PASSWORD = "a fine passphrase"
-IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-          "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
 LOOSE = {"window": 1, "max": 1000}
 
 
@@ -53,8 +55,11 @@ class Site:
             time.sleep(0.05)
 
     def api_sign_up(self, email: str, name: str) -> None:
-        r = httpx.post(f"{self.url}/api/auth/sign-up/email", json={"email": email, "password": PASSWORD, "name": name},
-                       headers={"origin": self.url})
+        r = httpx.post(
+            f"{self.url}/api/auth/sign-up/email",
+            json={"email": email, "password": PASSWORD, "name": name},
+            headers={"origin": self.url},
+        )
         assert r.status_code == 200, r.text
 
 
@@ -79,15 +84,29 @@ def browser() -> Iterator[Any]:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     smtp = SmtpServer()
     smtp.start()
-    rules = {path: LOOSE for path in ("/sign-in/*", "/sign-up/*", "/change-password", "/change-email",
-                                      "/request-password-reset", "/two-factor/*")}
+    rules = {
+        path: LOOSE
+        for path in (
+            "/sign-in/*",
+            "/sign-up/*",
+            "/change-password",
+            "/change-email",
+            "/request-password-reset",
+            "/two-factor/*",
+        )
+    }
     # One bucket stays tight, for the 429 page.
     rules["/send-verification-email"] = {"window": 600, "max": 2}
-    server: LiveServer = start_server(tmp_path_factory.mktemp("pages"), env_extra={
-        "AUTHKEEPER_MAIL": json.dumps({"backend": "smtp", "smtp_host": smtp.host, "smtp_port": smtp.port, "outbox": False}),
-        "AUTHKEEPER_RATE_LIMIT": json.dumps({"max": 100000, "rules": rules}),
-        "AUTHKEEPER_ADMIN": json.dumps({"admin_emails": ["admin@example.com"]}),
-    })
+    server: LiveServer = start_server(
+        tmp_path_factory.mktemp("pages"),
+        env_extra={
+            "AUTHKEEPER_MAIL": json.dumps(
+                {"backend": "smtp", "smtp_host": smtp.host, "smtp_port": smtp.port, "outbox": False}
+            ),
+            "AUTHKEEPER_RATE_LIMIT": json.dumps({"max": 100000, "rules": rules}),
+            "AUTHKEEPER_ADMIN": json.dumps({"admin_emails": ["admin@example.com"]}),
+        },
+    )
     yield Site(server.url, smtp)
     stop_server(server)
     smtp.stop()
@@ -124,7 +143,7 @@ def look(page: Any, name: str) -> None:
 
 def path_of(page: Any) -> str:
     url = page.url
-    return url[url.index("/", len("http://")):]
+    return url[url.index("/", len("http://")) :]
 
 
 def sign_in(page: Any, site: Site, email: str, password: str = PASSWORD) -> None:
@@ -336,8 +355,11 @@ def test_two_factor_setup_and_challenges(browser: Any, site: Site) -> None:
 
 
 def test_admin_search_role_ban_and_impersonation(browser: Any, site: Site) -> None:
-    for email, name in (("bob@example.net", "Bob Builder"), ("carol@example.net", "Carol Customer"),
-                        ("dave@example.net", "Dave Developer")):
+    for email, name in (
+        ("bob@example.net", "Bob Builder"),
+        ("carol@example.net", "Carol Customer"),
+        ("dave@example.net", "Dave Developer"),
+    ):
         site.api_sign_up(email, name)
     ctx = new_context(browser)
     page = ctx.new_page()
@@ -464,10 +486,15 @@ def test_two_factor_qr_code_scans_at_every_width(browser: Any, tmp_path: Path) -
     320 px and on a desktop, is the otpauth URI the page offers to type by hand."""
     smtp = SmtpServer()
     smtp.start()
-    server = start_server(tmp_path, env_extra={
-        "AUTHKEEPER_MAIL": json.dumps({"backend": "smtp", "smtp_host": smtp.host, "smtp_port": smtp.port, "outbox": False}),
-        "AUTHKEEPER_TWO_FACTOR__ISSUER": LONG_ISSUER,
-    })
+    server = start_server(
+        tmp_path,
+        env_extra={
+            "AUTHKEEPER_MAIL": json.dumps(
+                {"backend": "smtp", "smtp_host": smtp.host, "smtp_port": smtp.port, "outbox": False}
+            ),
+            "AUTHKEEPER_TWO_FACTOR__ISSUER": LONG_ISSUER,
+        },
+    )
     try:
         site = Site(server.url, smtp)
         ctx = new_context(browser)
@@ -493,8 +520,10 @@ def test_two_factor_qr_code_scans_at_every_width(browser: Any, tmp_path: Path) -
 
 # -- the first hour: the admin audit view and unlocking (items 9, 10) ------------------------
 PHONE = {"width": 390, "height": 844}
-DESKTOP_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-              "Chrome/126.0.0.0 Safari/537.36 Edg/126.0.2592.68")
+DESKTOP_UA = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36 Edg/126.0.2592.68"
+)
 
 
 def admin_signed_in(browser: Any, site: Site, **kw: Any) -> Any:
@@ -510,24 +539,35 @@ def admin_signed_in(browser: Any, site: Site, **kw: Any) -> Any:
 
 def one_line(page: Any, selector: str) -> bool:
     """The text of the first element matching ``selector`` is laid out on one line."""
-    return bool(page.evaluate("""(selector) => {
+    return bool(
+        page.evaluate(
+            """(selector) => {
         const el = document.querySelector(selector);
         const text = [...el.childNodes].find(n => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
         const range = document.createRange();
         range.selectNodeContents(text);
         return range.getClientRects().length === 1;
-    }""", selector))
+    }""",
+            selector,
+        )
+    )
 
 
 def test_admin_audit_view_tabs_and_unlock(browser: Any, site: Site) -> None:
     site.api_sign_up("erin@example.net", "Erin Example")
     for _ in range(3):
-        r = httpx.post(f"{site.url}/api/auth/sign-in/email", json={"email": "erin@example.net", "password": PASSWORD},
-                       headers={"origin": site.url, "user-agent": DESKTOP_UA})
+        r = httpx.post(
+            f"{site.url}/api/auth/sign-in/email",
+            json={"email": "erin@example.net", "password": PASSWORD},
+            headers={"origin": site.url, "user-agent": DESKTOP_UA},
+        )
         assert r.status_code == 200, r.text
     for _ in range(60):  # wrong passwords until the email is locked (this server allows 50)
-        r = httpx.post(f"{site.url}/api/auth/sign-in/email", json={"email": "erin@example.net", "password": "wrong one"},
-                       headers={"origin": site.url, "user-agent": IPHONE})
+        r = httpx.post(
+            f"{site.url}/api/auth/sign-in/email",
+            json={"email": "erin@example.net", "password": "wrong one"},
+            headers={"origin": site.url, "user-agent": IPHONE},
+        )
         if r.json().get("code") == "ACCOUNT_LOCKED":
             break
     assert r.json().get("code") == "ACCOUNT_LOCKED", r.text

@@ -20,8 +20,11 @@ pytestmark = pytest.mark.anyio
 
 FORMS = {
     "/account": ('action="/account/email"',),
-    "/account/security": ('action="/account/password"', 'action="/account/two-factor/enable"',
-                          'action="/account/delete"'),
+    "/account/security": (
+        'action="/account/password"',
+        'action="/account/two-factor/enable"',
+        'action="/account/delete"',
+    ),
 }
 WHY = "You are acting as another user: their email, password, two-factor authentication and deletion stay as they are."
 
@@ -57,8 +60,13 @@ async def test_impersonation_hides_two_factor_forms_of_an_enrolled_user(make_app
     uid = await user_id(app)
     await admin.submit(f"/admin/users/{uid}", f"/admin/users/{uid}/impersonate", {})
     page = (await admin.get("/account/security")).text
-    for action in ("/account/two-factor/backup-codes", "/account/two-factor/disable", "/account/two-factor/enable",
-                   "/account/password", "/account/delete"):
+    for action in (
+        "/account/two-factor/backup-codes",
+        "/account/two-factor/disable",
+        "/account/two-factor/enable",
+        "/account/password",
+        "/account/delete",
+    ):
         assert f'action="{action}"' not in page, action
     assert text(page).count(WHY) == 1
     await admin.close()
@@ -77,7 +85,9 @@ async def test_backup_codes_left_and_the_warning(make_app: Callable[..., Any]) -
     v = Visitor(app)
     r = await v.sign_in()
     assert r.headers["location"] == "/two-factor"
-    r = await v.submit("/two-factor?method=backup", "/two-factor", {"method": "backup", "code": enrolled.backup_codes[0]})
+    r = await v.submit(
+        "/two-factor?method=backup", "/two-factor", {"method": "backup", "code": enrolled.backup_codes[0]}
+    )
     assert r.headers["location"] == "/account"
     security = (await v.get("/account/security")).text
     assert _left(security) == "9 backup codes left."
@@ -122,8 +132,10 @@ async def test_the_email_code_button_becomes_send_again(make_app: Callable[..., 
     await v.close()
 
 
-@pytest.mark.parametrize(("seconds", "words"), [(30, "30 seconds"), (60, "1 minute"), (90, "1 minute 30 seconds"),
-                                                 (3600, "1 hour"), (5400, "1 hour 30 minutes")])
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [(30, "30 seconds"), (60, "1 minute"), (90, "1 minute 30 seconds"), (3600, "1 hour"), (5400, "1 hour 30 minutes")],
+)
 async def test_reset_mail_says_how_long_the_link_lasts(make_app: Callable[..., Any], seconds: int, words: str) -> None:
     app = await make_app(email_password=EmailPasswordSettings(reset_token_expires_in=seconds))
     await app.sign_up("ann@example.com", PASSWORD)
@@ -135,8 +147,9 @@ async def test_reset_mail_says_how_long_the_link_lasts(make_app: Callable[..., A
     await v.close()
 
 
-@pytest.mark.parametrize(("seconds", "words"), [(30, "30 seconds"), (60, "1 minute"), (300, "5 minutes"),
-                                                 (150, "2 minutes 30 seconds")])
+@pytest.mark.parametrize(
+    ("seconds", "words"), [(30, "30 seconds"), (60, "1 minute"), (300, "5 minutes"), (150, "2 minutes 30 seconds")]
+)
 async def test_code_mail_says_how_long_the_code_lasts(make_app: Callable[..., Any], seconds: int, words: str) -> None:
     app = await make_app(two_factor=dataclasses.replace(TwoFactorSettings(), otp_expires_in=seconds))
     freeze(app)

@@ -32,13 +32,27 @@ async def test_sign_up_errors_sit_next_to_their_field(make_app: Callable[..., An
     app = await make_app()
     v = Visitor(app)
     cases = [
-        ({"name": "Ann", "email": "not-an-email", "password": PASSWORD}, "email", "Enter an email address like name@example.com."),
+        (
+            {"name": "Ann", "email": "not-an-email", "password": PASSWORD},
+            "email",
+            "Enter an email address like name@example.com.",
+        ),
         ({"name": "Ann", "email": "ann@example.com", "password": "short"}, "password", "Use at least 8 characters."),
-        ({"name": "Ann", "email": "ann@example.com", "password": "password123"}, "password",
-         "This password is too common and easy to guess. Choose another."),
-        ({"name": "Ann", "email": "ann@example.com", "password": "ann@example.com"}, "password",
-         "Your password must not be your email address."),
-        ({"name": "A" * 300, "email": "ann@example.com", "password": PASSWORD}, "name", "Too long: at most 255 characters."),
+        (
+            {"name": "Ann", "email": "ann@example.com", "password": "password123"},
+            "password",
+            "This password is too common and easy to guess. Choose another.",
+        ),
+        (
+            {"name": "Ann", "email": "ann@example.com", "password": "ann@example.com"},
+            "password",
+            "Your password must not be your email address.",
+        ),
+        (
+            {"name": "A" * 300, "email": "ann@example.com", "password": PASSWORD},
+            "name",
+            "Too long: at most 255 characters.",
+        ),
     ]
     for data, field, message in cases:
         r = await v.submit("/sign-up", "/sign-up", data)
@@ -60,7 +74,9 @@ async def test_sign_up_errors_sit_next_to_their_field(make_app: Callable[..., An
         assert data["password"] not in r.text or data["password"] in (data["email"], data["name"])
     assert await app.ctx.store.find_user_by_email("ann@example.com") is None
     await v.sign_up()
-    r = await v.http.post("/sign-up", data={"csrf_token": await Visitor(app).token("/sign-up")}, headers={"origin": ORIGIN})
+    r = await v.http.post(
+        "/sign-up", data={"csrf_token": await Visitor(app).token("/sign-up")}, headers={"origin": ORIGIN}
+    )
     assert r.status_code == 403  # another visitor's token
     second = Visitor(app)
     r = await second.submit("/sign-up", "/sign-up", {"name": "Ann 2", "email": "ANN@example.com", "password": PASSWORD})
@@ -73,7 +89,11 @@ async def test_inputs_have_labels_and_autocomplete(make_app: Callable[..., Any])
     app = await make_app()
     v = Visitor(app)
     page = (await v.get("/sign-up")).text
-    for name, auto, kind in (("name", "name", "text"), ("email", "email", "email"), ("password", "new-password", "password")):
+    for name, auto, kind in (
+        ("name", "name", "text"),
+        ("email", "email", "email"),
+        ("password", "new-password", "password"),
+    ):
         tag = input_tag(page, name)
         assert attr(tag, "autocomplete") == auto and attr(tag, "type") == kind
         assert f'<label for="f-{name}">' in page
@@ -159,7 +179,9 @@ async def test_forgot_and_reset_through_the_mailed_link(make_app: Callable[..., 
     # A refused password keeps the link usable.
     r = await v.submit(location.replace(ORIGIN, ""), "/reset-password", {"token": token, "password": "short"})
     assert field_error(r.text, "password") == "Use at least 8 characters." and f'value="{token}"' in r.text
-    r = await v.submit(location.replace(ORIGIN, ""), "/reset-password", {"token": token, "password": "a brand new passphrase"})
+    r = await v.submit(
+        location.replace(ORIGIN, ""), "/reset-password", {"token": token, "password": "a brand new passphrase"}
+    )
     assert r.status_code == 303 and r.headers["location"] == "/sign-in?notice=password-reset"
     assert await signed_in.session() is None  # every session ended
     assert (await v.sign_in(password="a brand new passphrase")).headers["location"] == "/account"
@@ -190,9 +212,13 @@ async def test_pages_needing_a_fresh_session_ask_for_the_password(make_app: Call
     assert r.status_code == 303 and r.headers["location"] == "/reauth?next=%2Faccount%2Fsessions"
     page = await v.get(r.headers["location"])
     assert "Confirm it is you" in title(page.text) and 'name="next" value="/account/sessions"' in page.text
-    r = await v.submit("/reauth?next=%2Faccount%2Fsessions", "/reauth", {"password": "wrong password", "next": "/account/sessions"})
+    r = await v.submit(
+        "/reauth?next=%2Faccount%2Fsessions", "/reauth", {"password": "wrong password", "next": "/account/sessions"}
+    )
     assert field_error(r.text, "password") == "That is not your current password."
-    r = await v.submit("/reauth?next=%2Faccount%2Fsessions", "/reauth", {"password": PASSWORD, "next": "/account/sessions"})
+    r = await v.submit(
+        "/reauth?next=%2Faccount%2Fsessions", "/reauth", {"password": PASSWORD, "next": "/account/sessions"}
+    )
     assert r.status_code == 303 and r.headers["location"] == "/account/sessions"
     assert (await v.get("/account/sessions")).status_code == 200
     # The old session was replaced by the new, fresh one.

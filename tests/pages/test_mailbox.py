@@ -21,11 +21,29 @@ BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,imag
 def fill(app: Any) -> None:
     outbox = app.auth.outbox
     assert outbox is not None
-    outbox.add(Message(to="ann@example.com", subject="First", text="Hello Ann", html="<p>x</p>",
-                       url="http://testserver/api/auth/verify-email?token=abc&callbackURL=%2F", at="2024-01-01T00:00:01.000Z"))
-    outbox.add(Message(to="bob@example.com", subject="<b>Bold</b> & co", text="Hi <script>alert(1)</script>",
-                       html="<p>y</p>", url="javascript:alert(1)", at="2024-01-01T00:00:02.000Z"))
-    outbox.add(Message(to="Ann@Example.com", subject="Third", text="Again", html="<p>z</p>", at="2024-01-01T00:00:03.000Z"))
+    outbox.add(
+        Message(
+            to="ann@example.com",
+            subject="First",
+            text="Hello Ann",
+            html="<p>x</p>",
+            url="http://testserver/api/auth/verify-email?token=abc&callbackURL=%2F",
+            at="2024-01-01T00:00:01.000Z",
+        )
+    )
+    outbox.add(
+        Message(
+            to="bob@example.com",
+            subject="<b>Bold</b> & co",
+            text="Hi <script>alert(1)</script>",
+            html="<p>y</p>",
+            url="javascript:alert(1)",
+            at="2024-01-01T00:00:02.000Z",
+        )
+    )
+    outbox.add(
+        Message(to="Ann@Example.com", subject="Third", text="Again", html="<p>z</p>", at="2024-01-01T00:00:03.000Z")
+    )
 
 
 async def test_json_is_unchanged(make_app: Callable[..., Any]) -> None:
@@ -37,9 +55,20 @@ async def test_json_is_unchanged(make_app: Callable[..., Any]) -> None:
         r = await v.get("/__mailbox", params={"to": "ann@example.com"}, headers=headers)
         assert r.status_code == 200 and r.headers["content-type"] == "application/json", accept
         assert r.json() == [
-            {"to": "ann@example.com", "subject": "First", "text": "Hello Ann",
-             "url": "http://testserver/api/auth/verify-email?token=abc&callbackURL=%2F", "at": "2024-01-01T00:00:01.000Z"},
-            {"to": "Ann@Example.com", "subject": "Third", "text": "Again", "url": None, "at": "2024-01-01T00:00:03.000Z"},
+            {
+                "to": "ann@example.com",
+                "subject": "First",
+                "text": "Hello Ann",
+                "url": "http://testserver/api/auth/verify-email?token=abc&callbackURL=%2F",
+                "at": "2024-01-01T00:00:01.000Z",
+            },
+            {
+                "to": "Ann@Example.com",
+                "subject": "Third",
+                "text": "Again",
+                "url": None,
+                "at": "2024-01-01T00:00:03.000Z",
+            },
         ]
         assert r.text == json.dumps(r.json(), separators=(",", ":"))
         assert r.headers["cache-control"] == "no-store"
@@ -58,7 +87,10 @@ async def test_a_browser_gets_an_html_inbox(make_app: Callable[..., Any]) -> Non
     body = r.text
     # Every address, newest first.
     assert [text(s) for s in re.findall(r'<h2 class="mail-subject">(.*?)</h2>', body, re.DOTALL)] == [
-        "Third", "<b>Bold</b> & co", "First"]
+        "Third",
+        "<b>Bold</b> & co",
+        "First",
+    ]
     assert "ann@example.com" in body and "bob@example.com" in body
     # Escaped: the mail's text and subject are never markup.
     assert "<script>" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body

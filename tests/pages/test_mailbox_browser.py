@@ -16,11 +16,15 @@ __all__ = ["browser"]  # the module's browser fixture, shared
 def test_mailbox_in_a_browser(browser: Any, live_server: LiveServer) -> None:
     url = live_server.url
     email = "mailbox.reader.with.a.long.address@example.com"
-    r = httpx.post(f"{url}/api/auth/sign-up/email", headers={"origin": url},
-                   json={"email": email, "password": PASSWORD, "name": "<b>Mailbox</b> reader"})
+    r = httpx.post(
+        f"{url}/api/auth/sign-up/email",
+        headers={"origin": url},
+        json={"email": email, "password": PASSWORD, "name": "<b>Mailbox</b> reader"},
+    )
     assert r.status_code == 200, r.text
-    r = httpx.post(f"{url}/api/auth/send-verification-email", headers={"origin": url},
-                   json={"email": email, "callbackURL": "/"})
+    r = httpx.post(
+        f"{url}/api/auth/send-verification-email", headers={"origin": url}, json={"email": email, "callbackURL": "/"}
+    )
     assert r.status_code == 200, r.text
     # Tools keep their JSON.
     assert httpx.get(f"{url}/__mailbox", params={"to": email}).json()[0]["to"] == email

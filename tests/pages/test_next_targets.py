@@ -39,9 +39,17 @@ async def test_a_non_ascii_next_on_sign_up_falls_back(make_app: Callable[..., An
     app = await make_app()
     v = Visitor(app)
     token = await v.token("/sign-up")
-    r = await v.http.post("/sign-up", data={"csrf_token": token, "name": "Ann", "email": "ann@example.com",
-                                            "password": "a fine passphrase", "next": "/一"},
-                          headers={"origin": "http://testserver"})
+    r = await v.http.post(
+        "/sign-up",
+        data={
+            "csrf_token": token,
+            "name": "Ann",
+            "email": "ann@example.com",
+            "password": "a fine passphrase",
+            "next": "/一",
+        },
+        headers={"origin": "http://testserver"},
+    )
     assert r.status_code == 303 and r.headers["location"].startswith("/account"), r.headers
     await v.close()
 

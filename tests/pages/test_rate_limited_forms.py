@@ -74,7 +74,9 @@ async def test_rate_limited_sign_in_keeps_the_email(make_app: Callable[..., Any]
 async def test_rate_limited_sign_up_keeps_name_and_email(make_app: Callable[..., Any]) -> None:
     app = await make_app(rate_limit=limited("/sign-up/*"))
     v = Visitor(app)
-    assert (await v.submit("/sign-up", "/sign-up", {"name": "Ann", "email": "ann@example.com", "password": "short"})).status_code == 400
+    assert (
+        await v.submit("/sign-up", "/sign-up", {"name": "Ann", "email": "ann@example.com", "password": "short"})
+    ).status_code == 400
     r = await v.submit("/sign-up", "/sign-up", {"name": "Ann Lee", "email": "lee@example.com", "password": PASSWORD})
     check_limited(r, "sign-up")
     assert attr(input_tag(r.text, "name"), "value") == "Ann Lee"
@@ -96,7 +98,9 @@ async def test_rate_limited_forgot_password_keeps_the_email(make_app: Callable[.
 async def test_rate_limited_resend_keeps_the_email(make_app: Callable[..., Any]) -> None:
     app = await make_app(rate_limit=limited("/send-verification-email"))
     v = Visitor(app)
-    assert (await v.submit("/verify-email/resend", "/verify-email/resend", {"email": "x@example.com"})).status_code == 303
+    assert (
+        await v.submit("/verify-email/resend", "/verify-email/resend", {"email": "x@example.com"})
+    ).status_code == 303
     r = await v.submit("/verify-email/resend", "/verify-email/resend", {"email": "y@example.com"})
     check_limited(r, "resend")
     assert attr(input_tag(r.text, "email"), "value") == "y@example.com"
@@ -151,8 +155,11 @@ async def test_a_bad_reset_link_says_so_without_a_form(make_app: Callable[..., A
     r = await v.get(f"/reset-password?token={token}")
     assert r.status_code == 200 and 'name="password"' in r.text and "This link does not work" not in r.text
     # Used once, the link is bad.
-    assert (await v.submit(f"/reset-password?token={token}", "/reset-password",
-                           {"token": token, "password": "another fine passphrase"})).status_code == 303
+    assert (
+        await v.submit(
+            f"/reset-password?token={token}", "/reset-password", {"token": token, "password": "another fine passphrase"}
+        )
+    ).status_code == 303
     r = await v.get(f"/reset-password?token={token}")
     assert r.status_code == 400 and 'name="password"' not in r.text
     await v.close()

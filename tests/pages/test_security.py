@@ -56,13 +56,18 @@ async def test_a_token_is_bound_to_its_visitor_and_session(make_app: Callable[..
     mallory, ann = Visitor(app), Visitor(app)
     stolen = await mallory.token("/sign-in")
     await ann.get("/sign-in")  # ann has her own CSRF cookie
-    r = await ann.http.post("/sign-in", data={"csrf_token": stolen, "email": "ann@example.com", "password": PASSWORD},
-                            headers={"origin": ORIGIN})
+    r = await ann.http.post(
+        "/sign-in",
+        data={"csrf_token": stolen, "email": "ann@example.com", "password": PASSWORD},
+        headers={"origin": ORIGIN},
+    )
     assert r.status_code == 403
     # A token from before sign-in does not work after it (no login CSRF, no fixation).
     before = await ann.token("/sign-in")
     assert (await ann.sign_in()).status_code == 303
-    r = await ann.http.post("/account/profile", data={"csrf_token": before, "name": "Changed"}, headers={"origin": ORIGIN})
+    r = await ann.http.post(
+        "/account/profile", data={"csrf_token": before, "name": "Changed"}, headers={"origin": ORIGIN}
+    )
     assert r.status_code == 403
     r = await ann.submit("/account", "/account/profile", {"name": "Changed", "image": ""})
     assert r.status_code == 303
@@ -105,8 +110,11 @@ async def test_pages_that_need_a_session_send_to_sign_in_and_back(make_app: Call
     app = await make_app()
     await make_user(app, "ann@example.com")
     v = Visitor(app)
-    for path, quoted in (("/account", "%2Faccount"), ("/account/security", "%2Faccount%2Fsecurity"),
-                         ("/admin?q=bob&role=user", "%2Fadmin%3Fq%3Dbob%26role%3Duser")):
+    for path, quoted in (
+        ("/account", "%2Faccount"),
+        ("/account/security", "%2Faccount%2Fsecurity"),
+        ("/admin?q=bob&role=user", "%2Fadmin%3Fq%3Dbob%26role%3Duser"),
+    ):
         r = await v.get(path)
         assert r.status_code == 303 and r.headers["location"] == f"/sign-in?next={quoted}", path
     r = await v.get("/sign-in?next=%2Faccount%2Fsecurity")
@@ -134,10 +142,20 @@ async def test_a_query_with_commas_and_colons_survives_the_detour(make_app: Call
     await v.close()
 
 
-@pytest.mark.parametrize("target", [
-    "https://evil.example/", "//evil.example", "/\\evil.example", "///evil.example", "javascript:alert(1)",
-    "http://testserver@evil.example/", "/%2f%2fevil.example", " /account", "https:evil.example",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example",
+        "/\\evil.example",
+        "///evil.example",
+        "javascript:alert(1)",
+        "http://testserver@evil.example/",
+        "/%2f%2fevil.example",
+        " /account",
+        "https:evil.example",
+    ],
+)
 async def test_next_never_leaves_the_site(make_app: Callable[..., Any], target: str) -> None:
     app = await make_app()
     await make_user(app, "ann@example.com")
@@ -235,11 +253,17 @@ async def test_nul_bytes_and_oversized_forms_are_refused(make_app: Callable[...,
     app = await make_app()
     v = Visitor(app)
     token = await v.token("/sign-in")
-    r = await v.http.post("/sign-in", content=f"csrf_token={token}&email=a%00b&password=x",
-                          headers={"origin": ORIGIN, "content-type": "application/x-www-form-urlencoded"})
+    r = await v.http.post(
+        "/sign-in",
+        content=f"csrf_token={token}&email=a%00b&password=x",
+        headers={"origin": ORIGIN, "content-type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 400 and "text/html" in r.headers["content-type"]
-    r = await v.http.post("/sign-in", content=b"csrf_token=x&email=" + b"a" * 70000,
-                          headers={"origin": ORIGIN, "content-type": "application/x-www-form-urlencoded"})
+    r = await v.http.post(
+        "/sign-in",
+        content=b"csrf_token=x&email=" + b"a" * 70000,
+        headers={"origin": ORIGIN, "content-type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 413
     r = await v.http.post("/sign-in", json={"email": "x"}, headers={"origin": ORIGIN})
     assert r.status_code == 415
@@ -260,16 +284,21 @@ async def test_rate_limit_page_says_when_to_retry(make_app: Callable[..., Any]) 
     assert title(r.text).startswith("Sign in") and 'value="ann@example.com"' in r.text
     assert form_alert(r.text, "sign-in") == "Too many attempts from your network. Try again in 10 minutes."
     # The page POST and the API share one bucket: the API is limited too.
-    api = await v.http.post(app.api("/sign-in/email"), json={"email": "ann@example.com", "password": PASSWORD},
-                            headers={"origin": ORIGIN})
+    api = await v.http.post(
+        app.api("/sign-in/email"), json={"email": "ann@example.com", "password": PASSWORD}, headers={"origin": ORIGIN}
+    )
     assert api.status_code == 429 and api.json()["code"] == "TOO_MANY_REQUESTS"
     await v.close()
 
 
 async def test_api_requests_count_against_the_page_bucket(make_app: Callable[..., Any]) -> None:
-    app = await make_app(rate_limit=RateLimitSettings(rules={"/request-password-reset": RateLimitRule(window=60, max=1)}))
+    app = await make_app(
+        rate_limit=RateLimitSettings(rules={"/request-password-reset": RateLimitRule(window=60, max=1)})
+    )
     v = Visitor(app)
-    r = await v.http.post(app.api("/request-password-reset"), json={"email": "x@example.com"}, headers={"origin": ORIGIN})
+    r = await v.http.post(
+        app.api("/request-password-reset"), json={"email": "x@example.com"}, headers={"origin": ORIGIN}
+    )
     assert r.status_code == 200
     r = await v.submit("/forgot-password", "/forgot-password", {"email": "x@example.com"})
     assert r.status_code == 429 and "Try again in" in text(r.text)
@@ -285,7 +314,9 @@ async def test_lockout_says_when_to_retry_in_plain_words(make_app: Callable[...,
         assert form_alert(r.text, "sign-in") == "That email and password do not match. Check them and try again."
     r = await v.sign_in()
     assert r.status_code == 429
-    assert form_alert(r.text, "sign-in") == "Too many failed sign-in attempts for this account. Try again in 15 minutes."
+    assert (
+        form_alert(r.text, "sign-in") == "Too many failed sign-in attempts for this account. Try again in 15 minutes."
+    )
     assert 'value="ann@example.com"' in r.text
     await v.close()
 
@@ -298,8 +329,9 @@ async def test_session_interoperates_with_the_api(make_app: Callable[..., Any]) 
     assert session["user"]["email"] == "ann@example.com"
     # A session made by the API opens the pages.
     api_client = app.new_client()
-    r = await api_client.post(app.api("/sign-in/email"), json={"email": "ann@example.com", "password": PASSWORD},
-                              headers={"origin": ORIGIN})
+    r = await api_client.post(
+        app.api("/sign-in/email"), json={"email": "ann@example.com", "password": PASSWORD}, headers={"origin": ORIGIN}
+    )
     assert r.status_code == 200
     page = await api_client.get("/account")
     assert page.status_code == 200 and "ann@example.com" in page.text
@@ -341,8 +373,11 @@ async def test_pages_mount_in_a_host_app_under_a_prefix(make_app: Callable[..., 
     page = (await client.get("/auth/sign-up")).text
     assert 'action="/auth/sign-up"' in page and 'href="/auth/static/authkeeper.css?v=' in page
     assert (await client.get("/auth/static/authkeeper.css")).status_code == 200
-    r = await client.post("/auth/sign-up", data={"csrf_token": csrf_token(page), "name": "Ann", "email": "ann@example.com",
-                                                  "password": PASSWORD}, headers={"origin": ORIGIN})
+    r = await client.post(
+        "/auth/sign-up",
+        data={"csrf_token": csrf_token(page), "name": "Ann", "email": "ann@example.com", "password": PASSWORD},
+        headers={"origin": ORIGIN},
+    )
     assert r.status_code == 303 and r.headers["location"] == "/auth/account?notice=signed-up-verify"
     assert "/auth/verify-email" in app.mails("ann@example.com")[-1].url
     assert (await client.get("/api/auth/get-session")).json()["user"]["email"] == "ann@example.com"

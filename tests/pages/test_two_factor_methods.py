@@ -46,7 +46,9 @@ async def test_a_totp_users_challenge_page_offers_no_emailed_code(make_app: Call
     r = await v.submit("/two-factor", "/two-factor", {"method": "otp", "code": "123456"})
     assert r.status_code == 400 and form_alert(r.text, "challenge"), r.text
     assert len(app.mails("ann@example.com")) == mails
-    r = await v.submit("/two-factor?method=backup", "/two-factor", {"method": "backup", "code": enrolled.backup_codes[0]})
+    r = await v.submit(
+        "/two-factor?method=backup", "/two-factor", {"method": "backup", "code": enrolled.backup_codes[0]}
+    )
     assert r.headers["location"] == "/account", r.text
     page = (await v.get("/account/security")).text
     assert "from your authenticator app (or a backup code)" in page and "or one we email you" not in page

@@ -76,13 +76,17 @@ async def test_auto_sign_in_after_verification_does_not_skip_the_second_factor(m
     r = await app.client.get(link)
     assert r.status_code in (200, 302), r.text
     assert (await app.get("/get-session")).json() is None
-    assert not [e for e in await audit_events(app, uid) if e.event == Event.SIGN_IN and
-                e.details.get("method") == "email-verification"]
+    assert not [
+        e
+        for e in await audit_events(app, uid)
+        if e.event == Event.SIGN_IN and e.details.get("method") == "email-verification"
+    ]
     # ... and no challenge was opened that nobody could answer.
     table = app.auth.store.t.verification
     async with app.auth.store.engine.connect() as conn:
-        rows = (await conn.execute(sa.select(sa.func.count()).select_from(table)
-                                   .where(table.c.identifier.like("2fa-%")))).scalar_one()
+        rows = (
+            await conn.execute(sa.select(sa.func.count()).select_from(table).where(table.c.identifier.like("2fa-%")))
+        ).scalar_one()
     assert rows == 0
 
 
@@ -112,13 +116,15 @@ async def test_an_impersonation_session_does_not_slide(make_world) -> None:  # t
 async def test_banned_false_filter_includes_rows_where_banned_is_null(make_world) -> None:  # type: ignore[no-untyped-def]
     world: World = await make_world()
     await world.ctx.store.update_user(world.plain_user.id, UserUpdate(fields={"banned": None}))
-    r = await world.admin.get("/admin/list-users", {"filterField": "banned", "filterValue": "false",
-                                                     "filterOperator": "eq"})
+    r = await world.admin.get(
+        "/admin/list-users", {"filterField": "banned", "filterValue": "false", "filterOperator": "eq"}
+    )
     assert r.status_code == 200, r.text
     emails = {u["email"] for u in r.json()["users"]}
     assert "ann@example.com" in emails
-    r = await world.admin.get("/admin/list-users", {"filterField": "banned", "filterValue": "true",
-                                                     "filterOperator": "eq"})
+    r = await world.admin.get(
+        "/admin/list-users", {"filterField": "banned", "filterValue": "true", "filterOperator": "eq"}
+    )
     assert "ann@example.com" not in {u["email"] for u in r.json()["users"]}
 
 
@@ -130,7 +136,9 @@ async def test_removing_a_user_removes_their_two_factor_row(db_url: str, make_ap
     assert await app.auth.store.delete_user(uid)
     table = app.auth.store.t.by_name["twoFactor"]
     async with app.auth.store.engine.connect() as conn:
-        left = (await conn.execute(sa.select(sa.func.count()).select_from(table).where(table.c.userId == uid))).scalar_one()
+        left = (
+            await conn.execute(sa.select(sa.func.count()).select_from(table).where(table.c.userId == uid))
+        ).scalar_one()
     assert left == 0
 
 
@@ -141,7 +149,9 @@ async def test_regenerating_backup_codes_is_audited_without_the_codes(make_app) 
     r = await app.post("/two-factor/generate-backup-codes", {"password": PASSWORD})
     assert r.status_code == 200, r.text
     codes = r.json()["backupCodes"]
-    events = [e for e in await audit_events(app, await user_id(app)) if e.event == TwoFactorEvent.BACKUP_CODES_REGENERATED]
+    events = [
+        e for e in await audit_events(app, await user_id(app)) if e.event == TwoFactorEvent.BACKUP_CODES_REGENERATED
+    ]
     assert len(events) == 1
     assert events[0].details == {"count": len(codes)}
     assert not any(code in repr(dataclasses.asdict(events[0])) for code in codes)
@@ -172,8 +182,9 @@ async def test_reauthentication_keeps_a_two_factor_user_signed_in(make_app) -> N
     found = await app.auth.store.find_session(enrolled.token)
     assert found is not None
     current, user = found
-    fresh = await sign_in.reauthenticate(app.ctx, current, user, PASSWORD, ClientInfo(ip="127.0.0.1", user_agent="t"),
-                                         remember=True)
+    fresh = await sign_in.reauthenticate(
+        app.ctx, current, user, PASSWORD, ClientInfo(ip="127.0.0.1", user_agent="t"), remember=True
+    )
     assert fresh.token != current.token and fresh.created_at == app.ctx.now()
     assert await app.auth.store.find_session(current.token) is None
     assert await app.auth.store.find_session(fresh.token) is not None

@@ -33,13 +33,18 @@ async def test_an_impersonation_ends_when_the_admin_plugin_is_turned_off(tmp_pat
     auth, c = await client_for(fast_settings(url))
     ids = {}
     for who in ("boss", "ann"):
-        r = await c.post("/api/auth/sign-up/email", headers=H,
-                         json={"email": f"{who}@example.com", "password": "a fine passphrase", "name": who})
+        r = await c.post(
+            "/api/auth/sign-up/email",
+            headers=H,
+            json={"email": f"{who}@example.com", "password": "a fine passphrase", "name": who},
+        )
         ids[who] = r.json()["user"]["id"]
     await c.aclose()
     await auth.shutdown()
     auth, c = await client_for(fast_settings(url, admin=AdminSettings(admin_user_ids=(ids["boss"],))))
-    await c.post("/api/auth/sign-in/email", headers=H, json={"email": "boss@example.com", "password": "a fine passphrase"})
+    await c.post(
+        "/api/auth/sign-in/email", headers=H, json={"email": "boss@example.com", "password": "a fine passphrase"}
+    )
     r = await c.post("/api/auth/admin/impersonate-user", headers=H, json={"userId": ids["ann"]})
     assert r.status_code == 200, r.text
     bearer = {"authorization": f"Bearer {r.headers['set-auth-token']}"}
@@ -61,8 +66,10 @@ async def test_an_impersonation_ends_when_the_admin_plugin_is_turned_off(tmp_pat
 async def test_plugin_columns_stay_closed_to_clients_without_their_plugin(make_app: Any) -> None:
     app = await make_app(admin=AdminSettings(enabled=False), two_factor=TwoFactorSettings(enabled=False))
     for field, value in (("role", "admin"), ("banned", False), ("twoFactorEnabled", True)):
-        r = await app.post("/sign-up/email", {"email": f"{field.lower()}@example.com", "password": "a fine passphrase",
-                                               "name": "X", field: value})
+        r = await app.post(
+            "/sign-up/email",
+            {"email": f"{field.lower()}@example.com", "password": "a fine passphrase", "name": "X", field: value},
+        )
         assert r.status_code == 400 and r.json()["code"] == "FIELD_NOT_ALLOWED", (field, r.text)
     await app.sign_up()
     r = await app.post("/update-user", {"role": "admin"})
@@ -70,8 +77,9 @@ async def test_plugin_columns_stay_closed_to_clients_without_their_plugin(make_a
 
 
 async def test_an_additional_field_may_not_take_a_plugin_columns_name(tmp_path: Path) -> None:
-    settings = fast_settings(f"sqlite:///{tmp_path / 'a.db'}",
-                             user=UserSettings(additional_fields=(AdditionalField(name="role"),)))
+    settings = fast_settings(
+        f"sqlite:///{tmp_path / 'a.db'}", user=UserSettings(additional_fields=(AdditionalField(name="role"),))
+    )
     with pytest.raises(ValueError, match="'role' is a column of the core or of a plugin"):
         Authkeeper(settings)
 

@@ -32,8 +32,9 @@ async def test_the_plugin_brings_its_table_field_endpoint_page_and_audit_event(m
     assert r.status_code == 400
     assert (await app.get("/get-session")).json()["user"]["termsVersion"] == "v2"
     # Its audit event, in the core's log.
-    events, _ = await app.ctx.store.list_audit(__import__("authkeeper.core.queries", fromlist=["AuditQuery"])
-                                               .AuditQuery(user_id=user_id))
+    events, _ = await app.ctx.store.list_audit(
+        __import__("authkeeper.core.queries", fromlist=["AuditQuery"]).AuditQuery(user_id=user_id)
+    )
     assert "terms-accepted" in [e.event for e in events]
     # Its page, with the core's CSRF and session rules.
     v = Visitor(app)
@@ -56,7 +57,9 @@ async def test_its_settings_come_from_toml_and_the_environment(tmp_path: Path) -
     config = tmp_path / "auth.toml"
     config.write_text('secret = "' + "s" * 40 + '"\n[terms]\nversion = "2027-02"\n')
     settings = load_settings(config, {"AUTHKEEPER_TERMS__REFUSED_DOMAINS": "a.example,b.example"})
-    assert settings.section(TermsSettings) == TermsSettings(version="2027-02", refused_domains=("a.example", "b.example"))
+    assert settings.section(TermsSettings) == TermsSettings(
+        version="2027-02", refused_domains=("a.example", "b.example")
+    )
     bad = load_settings(None, {"AUTHKEEPER_SECRET": "s" * 40, "AUTHKEEPER_TERMS__VERSION": " "})
     assert "terms.version: must not be empty" in bad.problems()
 

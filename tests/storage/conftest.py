@@ -49,18 +49,41 @@ async def store(backend: str) -> AsyncIterator[Store]:
 
 def make_user(email: str = "a@example.com", **extra: object) -> User:
     now = utcnow()
-    return User(id=generate_id(), name="A", email=email, email_verified=False, image=None,
-                created_at=now, updated_at=now, extra={"role": "user", "banned": False, **extra})
+    return User(
+        id=generate_id(),
+        name="A",
+        email=email,
+        email_verified=False,
+        image=None,
+        created_at=now,
+        updated_at=now,
+        extra={"role": "user", "banned": False, **extra},
+    )
 
 
 def make_session(user: User, *, expires_in: int = 3600, **extra: object) -> Session:
     now = utcnow()
-    return Session(id=generate_id(), token=generate_id(), user_id=user.id,
-                   expires_at=now + timedelta(seconds=expires_in), created_at=now, updated_at=now,
-                   ip_address="127.0.0.1", user_agent="test", extra=dict(extra))
+    return Session(
+        id=generate_id(),
+        token=generate_id(),
+        user_id=user.id,
+        expires_at=now + timedelta(seconds=expires_in),
+        created_at=now,
+        updated_at=now,
+        ip_address="127.0.0.1",
+        user_agent="test",
+        extra=dict(extra),
+    )
 
 
 def credential(user: User, password: str = "hash") -> Account:
     now = utcnow()
-    return Account(id=generate_id(), account_id=user.id, provider_id="credential", user_id=user.id,
-                   created_at=now, updated_at=now, password=password)
+    return Account(
+        id=generate_id(),
+        account_id=user.id,
+        provider_id="credential",
+        user_id=user.id,
+        created_at=now,
+        updated_at=now,
+        password=password,
+    )

@@ -36,8 +36,7 @@ async def shape(url: str) -> dict[str, Any]:
 
 def _shape(conn: sa.Connection) -> dict[str, Any]:
     inspector = sa.inspect(conn)
-    return {name: _table_shape(inspector, name) for name in inspector.get_table_names()
-            if name != module.VERSION_TABLE}
+    return {name: _table_shape(inspector, name) for name in inspector.get_table_names() if name != module.VERSION_TABLE}
 
 
 def _table_shape(inspector: Any, name: str) -> dict[str, Any]:
@@ -53,7 +52,9 @@ def revisions_base_first() -> list[str]:
     return [rev.revision for rev in reversed(list(script.walk_revisions()))]
 
 
-async def test_an_empty_database_upgraded_revision_by_revision_has_the_merged_schema(db_url: str, tmp_path: Path) -> None:
+async def test_an_empty_database_upgraded_revision_by_revision_has_the_merged_schema(
+    db_url: str, tmp_path: Path
+) -> None:
     settings = fast_settings(db_url)
     seen_changes: list[str] = []
     for revision in revisions_base_first():
@@ -80,11 +81,17 @@ async def test_each_revision_brings_only_what_it_declares(tmp_path: Path) -> Non
     for revision in revisions_base_first():
         by_revision[revision] = await module.migrate(settings, SCHEMAS, to=revision)
     assert "created table user" in by_revision["0001_core"]
-    assert by_revision["0002_plugins"] == ["created table auditEvent", *[
-        c for c in by_revision["0002_plugins"] if c.startswith("created index")]]
+    assert by_revision["0002_plugins"] == [
+        "created table auditEvent",
+        *[c for c in by_revision["0002_plugins"] if c.startswith("created index")],
+    ]
     assert by_revision["0003_two_factor_otp"] == []
-    assert set(by_revision["admin_0001"]) == {"added column user.role", "added column user.banned",
-                                              "added column user.banReason", "added column user.banExpires"}
+    assert set(by_revision["admin_0001"]) == {
+        "added column user.role",
+        "added column user.banned",
+        "added column user.banReason",
+        "added column user.banExpires",
+    }
     assert "created table twoFactor" in by_revision["two_factor_0001"]
     assert "added column user.twoFactorEnabled" in by_revision["two_factor_0001"]
     assert by_revision["two_factor_0002_otp"] == ["added column twoFactor.otpEnabled"]

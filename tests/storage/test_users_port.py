@@ -54,17 +54,24 @@ async def test_update_user_compare_and_set(store: Store) -> None:
     # Only while every expected column still holds the value seen.
     later = UserUpdate(fields={"banned": True, "banExpires": when + timedelta(seconds=1)})
     assert await store.update_user(user.id, UserUpdate(fields={"banned": False}), expected=later) is None
-    assert await store.update_user(
-        user.id, UserUpdate(fields={"banned": False}), expected=UserUpdate(fields={"banReason": "x"})
-    ) is None
+    assert (
+        await store.update_user(
+            user.id, UserUpdate(fields={"banned": False}), expected=UserUpdate(fields={"banReason": "x"})
+        )
+        is None
+    )
     updated = await store.update_user(
-        user.id, UserUpdate(fields={"banned": False, "banExpires": None}),
+        user.id,
+        UserUpdate(fields={"banned": False, "banExpires": None}),
         expected=UserUpdate(fields={"banned": True, "banExpires": when}),
     )
     assert updated is not None and updated.extra["banned"] is False
-    assert await store.update_user(
-        user.id, UserUpdate(fields={"banned": True}), expected=UserUpdate(fields={"banExpires": None})
-    ) is not None
+    assert (
+        await store.update_user(
+            user.id, UserUpdate(fields={"banned": True}), expected=UserUpdate(fields={"banExpires": None})
+        )
+        is not None
+    )
     assert await store.update_user("nobody", UserUpdate(fields={"banned": True})) is None
 
 
@@ -142,10 +149,14 @@ async def test_accounts(store: Store) -> None:
 async def _people(store: Store) -> dict[str, str]:
     base = datetime(2030, 1, 1, tzinfo=UTC)
     ids: dict[str, str] = {}
-    for n, (email, name, role, banned) in enumerate([
-        ("ann@example.com", "Ann", "admin", False), ("bob@example.com", "Bob", None, None),
-        ("cat@example.org", "Cat", "moderator, user", True), ("dan@example.org", "Dan_", "user", False),
-    ]):
+    for n, (email, name, role, banned) in enumerate(
+        [
+            ("ann@example.com", "Ann", "admin", False),
+            ("bob@example.com", "Bob", None, None),
+            ("cat@example.org", "Cat", "moderator, user", True),
+            ("dan@example.org", "Dan_", "user", False),
+        ]
+    ):
         user = make_user(email, role=role, banned=banned)
         user.name, user.created_at = name, base + timedelta(minutes=n)
         await store.create_user(user)

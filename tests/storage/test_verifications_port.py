@@ -87,15 +87,27 @@ async def test_failure_counter_is_atomic_and_windowed(store: Store) -> None:
 
 
 def _event(n: int, name: str, user_id: str | None, actor_id: str | None = None) -> AuditEvent:
-    return AuditEvent(id=f"e{n:02d}", created_at=datetime(2030, 1, 1, tzinfo=UTC) + timedelta(minutes=n),
-                      event=name, actor_id=actor_id or user_id, user_id=user_id, ip_address="127.0.0.1",
-                      user_agent="test", details={"n": n})
+    return AuditEvent(
+        id=f"e{n:02d}",
+        created_at=datetime(2030, 1, 1, tzinfo=UTC) + timedelta(minutes=n),
+        event=name,
+        actor_id=actor_id or user_id,
+        user_id=user_id,
+        ip_address="127.0.0.1",
+        user_agent="test",
+        details={"n": n},
+    )
 
 
 async def test_audit_log(store: Store) -> None:
-    for n, (name, user, actor) in enumerate([
-        ("sign-up", "u1", None), ("sign-in", "u1", None), ("user-banned", "u2", "u1"), ("sign-in", "u2", None),
-    ]):
+    for n, (name, user, actor) in enumerate(
+        [
+            ("sign-up", "u1", None),
+            ("sign-in", "u1", None),
+            ("user-banned", "u2", "u1"),
+            ("sign-in", "u2", None),
+        ]
+    ):
         await store.add_audit(_event(n, name, user, actor))
     found, total = await store.list_audit(AuditQuery())
     assert [e.id for e in found] == ["e03", "e02", "e01", "e00"] and total == 4  # newest first

@@ -33,8 +33,13 @@ SESSION_CORE_COLUMNS = frozenset(
     {"id", "token", "userId", "expiresAt", "createdAt", "updatedAt", "ipAddress", "userAgent"}
 )
 
-_USER_ATTRS = {"name": "name", "email": "email", "emailVerified": "email_verified", "image": "image",
-               "updatedAt": "updated_at"}
+_USER_ATTRS = {
+    "name": "name",
+    "email": "email",
+    "emailVerified": "email_verified",
+    "image": "image",
+    "updatedAt": "updated_at",
+}
 _SESSION_ATTRS = {"expiresAt": "expires_at", "updatedAt": "updated_at"}
 
 
@@ -44,8 +49,9 @@ def _columns(change: Any, attrs: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
-def _split(values: Mapping[str, Any], attrs: Mapping[str, str], core: frozenset[str],
-           what: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def _split(
+    values: Mapping[str, Any], attrs: Mapping[str, str], core: frozenset[str], what: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
     typed: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     for name, value in values.items():

@@ -64,8 +64,15 @@ class AuthError(Exception):
 
     def with_status(self, status: int) -> AuthError:
         """The same error, answered with another status (a web layer's explicit override)."""
-        return AuthError(self.error, self.detail, field=self.field, source=self.source,
-                         retry_after=self.retry_after, data=self.data, status=status)
+        return AuthError(
+            self.error,
+            self.detail,
+            field=self.field,
+            source=self.source,
+            retry_after=self.retry_after,
+            data=self.data,
+            status=status,
+        )
 
 
 REGISTRY: dict[str, ErrorCode] = {}
@@ -96,9 +103,7 @@ SERVICE_UNAVAILABLE = define("SERVICE_UNAVAILABLE", 503, "Service temporarily un
 # Sessions and origin.
 UNAUTHORIZED = define("UNAUTHORIZED", 401, "Unauthorized")
 SESSION_NOT_FRESH = define("SESSION_NOT_FRESH", 403, "Session is not fresh")
-SESSION_EXPIRED = define(
-    "SESSION_EXPIRED", 400, "Session expired. Re-authenticate to perform this action."
-)
+SESSION_EXPIRED = define("SESSION_EXPIRED", 400, "Session expired. Re-authenticate to perform this action.")
 FAILED_TO_CREATE_SESSION = define("FAILED_TO_CREATE_SESSION", 400, "Failed to create session")
 MISSING_OR_NULL_ORIGIN = define("MISSING_OR_NULL_ORIGIN", 403, "Missing or null Origin")
 INVALID_ORIGIN = define("INVALID_ORIGIN", 403, "Invalid origin")
@@ -108,13 +113,9 @@ CROSS_SITE_NAVIGATION_LOGIN_BLOCKED = define(
 INVALID_CALLBACK_URL = define("INVALID_CALLBACK_URL", 403, "Invalid callbackURL")
 INVALID_REDIRECT_URL = define("INVALID_REDIRECT_URL", 403, "Invalid redirectURL")
 INVALID_ERROR_CALLBACK_URL = define("INVALID_ERROR_CALLBACK_URL", 403, "Invalid errorCallbackURL")
-INVALID_NEW_USER_CALLBACK_URL = define(
-    "INVALID_NEW_USER_CALLBACK_URL", 403, "Invalid newUserCallbackURL"
-)
+INVALID_NEW_USER_CALLBACK_URL = define("INVALID_NEW_USER_CALLBACK_URL", 403, "Invalid newUserCallbackURL")
 TOO_MANY_REQUESTS = define("TOO_MANY_REQUESTS", 429, "Too many requests. Please try again later.")
-ACCOUNT_LOCKED = define(
-    "ACCOUNT_LOCKED", 429, "Too many failed sign-in attempts. Please try again later."
-)
+ACCOUNT_LOCKED = define("ACCOUNT_LOCKED", 429, "Too many failed sign-in attempts. Please try again later.")
 
 # Users and credentials.
 USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL = define(
@@ -124,45 +125,31 @@ FAILED_TO_CREATE_USER = define("FAILED_TO_CREATE_USER", 422, "Failed to create u
 EMAIL_PASSWORD_SIGN_UP_DISABLED = define(
     "EMAIL_PASSWORD_SIGN_UP_DISABLED", 400, "Email and password sign up is not enabled"
 )
-EMAIL_PASSWORD_DISABLED = define(
-    "EMAIL_PASSWORD_DISABLED", 400, "Email and password is not enabled"
-)
+EMAIL_PASSWORD_DISABLED = define("EMAIL_PASSWORD_DISABLED", 400, "Email and password is not enabled")
 INVALID_EMAIL = define("INVALID_EMAIL", 400, "Invalid email")
-INVALID_EMAIL_OR_PASSWORD = define(
-    "INVALID_EMAIL_OR_PASSWORD", 401, "Invalid email or password"
-)
+INVALID_EMAIL_OR_PASSWORD = define("INVALID_EMAIL_OR_PASSWORD", 401, "Invalid email or password")
 EMAIL_NOT_VERIFIED = define("EMAIL_NOT_VERIFIED", 403, "Email not verified")
 PASSWORD_TOO_SHORT = define("PASSWORD_TOO_SHORT", 400, "Password too short")
 PASSWORD_TOO_LONG = define("PASSWORD_TOO_LONG", 400, "Password too long")
-PASSWORD_TOO_COMMON = define(
-    "PASSWORD_TOO_COMMON", 400, "This password is too common. Choose a less guessable one."
-)
-PASSWORD_SAME_AS_EMAIL = define(
-    "PASSWORD_SAME_AS_EMAIL", 400, "The password must not be your email address"
-)
+PASSWORD_TOO_COMMON = define("PASSWORD_TOO_COMMON", 400, "This password is too common. Choose a less guessable one.")
+PASSWORD_SAME_AS_EMAIL = define("PASSWORD_SAME_AS_EMAIL", 400, "The password must not be your email address")
 PASSWORD_TOO_SIMILAR = define(
     "PASSWORD_TOO_SIMILAR", 400, "Password is too similar to your email, name or the app name"
 )
 INVALID_PASSWORD = define("INVALID_PASSWORD", 400, "Invalid password")
-CREDENTIAL_ACCOUNT_NOT_FOUND = define(
-    "CREDENTIAL_ACCOUNT_NOT_FOUND", 400, "Credential account not found"
-)
+CREDENTIAL_ACCOUNT_NOT_FOUND = define("CREDENTIAL_ACCOUNT_NOT_FOUND", 400, "Credential account not found")
 USER_NOT_FOUND = define("USER_NOT_FOUND", 400, "User not found")
 EMAIL_CAN_NOT_BE_UPDATED = define("EMAIL_CAN_NOT_BE_UPDATED", 400, "Email can not be updated")
 CHANGE_EMAIL_DISABLED = define("CHANGE_EMAIL_DISABLED", 400, "Change email is disabled")
 EMAIL_IS_THE_SAME = define("EMAIL_IS_THE_SAME", 400, "Email is the same")
 INVALID_TOKEN = define("INVALID_TOKEN", 400, "Invalid token")
 TOKEN_EXPIRED = define("TOKEN_EXPIRED", 401, "Token expired")
-VERIFICATION_EMAIL_NOT_ENABLED = define(
-    "VERIFICATION_EMAIL_NOT_ENABLED", 400, "Verification email isn't enabled"
-)
+VERIFICATION_EMAIL_NOT_ENABLED = define("VERIFICATION_EMAIL_NOT_ENABLED", 400, "Verification email isn't enabled")
 EMAIL_MISMATCH = define("EMAIL_MISMATCH", 400, "Email mismatch")
 EMAIL_ALREADY_VERIFIED = define("EMAIL_ALREADY_VERIFIED", 400, "Email is already verified")
 RESET_PASSWORD_DISABLED = define("RESET_PASSWORD_DISABLED", 400, "Reset password isn't enabled")
 ACCOUNT_NOT_FOUND = define("ACCOUNT_NOT_FOUND", 400, "Account not found")
-FAILED_TO_UNLINK_LAST_ACCOUNT = define(
-    "FAILED_TO_UNLINK_LAST_ACCOUNT", 400, "You can't unlink your last account"
-)
+FAILED_TO_UNLINK_LAST_ACCOUNT = define("FAILED_TO_UNLINK_LAST_ACCOUNT", 400, "You can't unlink your last account")
 PROVIDER_NOT_FOUND = define("PROVIDER_NOT_FOUND", 404, "Provider not found")
 PROVIDER_NOT_SUPPORTED = define("PROVIDER_NOT_SUPPORTED", 400, "Provider is not supported")
 """get-access-token and refresh-token on an account of no configured provider (the message

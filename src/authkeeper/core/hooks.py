@@ -159,5 +159,8 @@ class Hooks:
                 try:
                     await subscriber(ctx, event)
                 except Exception:
-                    log.exception("subscriber %s failed on %s", getattr(subscriber, "__qualname__", subscriber),
-                                  type(event).__name__)
+                    log.exception(
+                        "subscriber %s failed on %s",
+                        getattr(subscriber, "__qualname__", subscriber),
+                        type(event).__name__,
+                    )

@@ -146,10 +146,10 @@ def _html(app: str, subject: str, *parts: str) -> str:
     """The one HTML layout of every mail: a heading, the given (already escaped) parts, and
     the app's name."""
     return (
-        "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;color:#1f2937;"
-        "max-width:560px;margin:0 auto;padding:24px\">"
-        f"<h1 style=\"font-size:20px\">{html.escape(subject)}</h1>{''.join(parts)}"
-        f"<p style=\"{_SMALL}\">— {html.escape(app)}</p></body></html>"
+        '<!doctype html><html><body style="font-family:system-ui,sans-serif;color:#1f2937;'
+        'max-width:560px;margin:0 auto;padding:24px">'
+        f'<h1 style="font-size:20px">{html.escape(subject)}</h1>{"".join(parts)}'
+        f'<p style="{_SMALL}">— {html.escape(app)}</p></body></html>'
     )
 
 
@@ -158,19 +158,22 @@ def link_message(*, app: str, to: str, subject: str, intro: str, action: str, ur
     text = f"{intro}\n\n{action}:\n{url}\n\n{outro}\n\n— {app}\n"
     e = html.escape
     body = _html(
-        app, subject, f"<p>{e(intro)}</p>",
-        f"<p><a href=\"{e(url, quote=True)}\" style=\"display:inline-block;background:#4338ca;"
-        f"color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none\">{e(action)}</a></p>",
-        f"<p style=\"{_SMALL}\">Or paste this link into your browser:<br>{e(url)}</p>",
-        f"<p style=\"{_SMALL}\">{e(outro)}</p>",
+        app,
+        subject,
+        f"<p>{e(intro)}</p>",
+        f'<p><a href="{e(url, quote=True)}" style="display:inline-block;background:#4338ca;'
+        f'color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none">{e(action)}</a></p>',
+        f'<p style="{_SMALL}">Or paste this link into your browser:<br>{e(url)}</p>',
+        f'<p style="{_SMALL}">{e(outro)}</p>',
     )
     return Message(to=to, subject=subject, text=text, html=body, url=url)
 
 
 def notice_message(*, app: str, to: str, subject: str, text: str) -> Message:
     """A mail with no link (e.g. telling the old address that the email changed)."""
-    return Message(to=to, subject=subject, text=f"{text}\n\n— {app}\n",
-                   html=_html(app, subject, f"<p>{html.escape(text)}</p>"))
+    return Message(
+        to=to, subject=subject, text=f"{text}\n\n— {app}\n", html=_html(app, subject, f"<p>{html.escape(text)}</p>")
+    )
 
 
 def code_message(*, app: str, to: str, subject: str, intro: str, code: str, outro: str) -> Message:
@@ -178,9 +181,11 @@ def code_message(*, app: str, to: str, subject: str, intro: str, code: str, outr
     e = html.escape
     text = f"{intro}\n\n    {code}\n\n{outro}\n\n— {app}\n"
     body = _html(
-        app, subject, f"<p>{e(intro)}</p>",
-        "<p style=\"font-size:32px;font-weight:600;letter-spacing:6px;font-family:ui-monospace,monospace\">"
+        app,
+        subject,
+        f"<p>{e(intro)}</p>",
+        '<p style="font-size:32px;font-weight:600;letter-spacing:6px;font-family:ui-monospace,monospace">'
         f"{e(code)}</p>",
-        f"<p style=\"{_SMALL}\">{e(outro)}</p>",
+        f'<p style="{_SMALL}">{e(outro)}</p>',
     )
     return Message(to=to, subject=subject, text=text, html=body)

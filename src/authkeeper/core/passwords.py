@@ -51,7 +51,7 @@ def is_listed(word: str) -> bool:
             lo = end + 1
         else:
             hi = start
-    return lo < len(blob) and blob[lo:blob.index(b"\n", lo)] == key
+    return lo < len(blob) and blob[lo : blob.index(b"\n", lo)] == key
 
 
 def _keyboard() -> dict[str, frozenset[str]]:

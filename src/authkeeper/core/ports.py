@@ -20,9 +20,26 @@ from .models import Account, AuditEvent, Session, User, Verification
 from .queries import AuditQuery, Listed, Operator, UserQuery, Where
 
 __all__ = [
-    "UNSET", "Accounts", "AuditLog", "AuditQuery", "Counters", "DuplicateError", "Listed", "Operator",
-    "Records", "SessionUpdate", "Sessions", "Store", "UnitOfWork", "UnknownFieldError", "Unset", "UserQuery",
-    "UserUpdate", "Users", "Verifications", "Where",
+    "UNSET",
+    "Accounts",
+    "AuditLog",
+    "AuditQuery",
+    "Counters",
+    "DuplicateError",
+    "Listed",
+    "Operator",
+    "Records",
+    "SessionUpdate",
+    "Sessions",
+    "Store",
+    "UnitOfWork",
+    "UnknownFieldError",
+    "Unset",
+    "UserQuery",
+    "UserUpdate",
+    "Users",
+    "Verifications",
+    "Where",
 ]
 
 
@@ -56,9 +73,7 @@ class Users(Protocol):
 
     async def find_user_by_id(self, user_id: str) -> User | None: ...
     async def find_user_by_email(self, email: str) -> User | None: ...
-    async def update_user(
-        self, user_id: str, change: UserUpdate, *, expected: UserUpdate | None = None
-    ) -> User | None:
+    async def update_user(self, user_id: str, change: UserUpdate, *, expected: UserUpdate | None = None) -> User | None:
         """Raises DuplicateError on a taken email. None if the user is absent or, with
         ``expected``, if one of its fields no longer holds the given value (compare-and-set)."""
         ...
@@ -147,8 +162,13 @@ class Records(Protocol):
 
     async def get(self, table: str, where: Where) -> dict[str, Any] | None: ...
     async def select(
-        self, table: str, where: Where | None = None, *, order_by: str | None = None,
-        descending: bool = False, limit: int | None = None,
+        self,
+        table: str,
+        where: Where | None = None,
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
     ) -> list[dict[str, Any]]: ...
     async def update(
         self, table: str, where: Where, values: Mapping[str, Any], *, expected: Where | None = None

@@ -40,8 +40,13 @@ def log_unhandled(log: logging.Logger, production: bool, method: str, target: st
         return
     exc = sys.exc_info()[1]
     stack = "".join(traceback.format_tb(exc.__traceback__)) if exc is not None else ""
-    log.error("unhandled error on %s %s: %s (message withheld in production)\n%s",
-              method, where, type(exc).__name__ if exc is not None else "?", stack.rstrip())
+    log.error(
+        "unhandled error on %s %s: %s (message withheld in production)\n%s",
+        method,
+        where,
+        type(exc).__name__ if exc is not None else "?",
+        stack.rstrip(),
+    )
 
 
 class AccessLogFilter(logging.Filter):

@@ -146,6 +146,7 @@ class Settings:
             raise LookupError(f"{cls.__name__} is not a registered settings section")
         value = self.sections.get(name)
         return value if isinstance(value, cls) else cls()
+
     audit: AuditSettings = field(default_factory=AuditSettings)
     pages: PagesSettings = field(default_factory=PagesSettings)
 
@@ -190,7 +191,9 @@ class Settings:
             if parts.scheme == "http" and not local:
                 found.append("base_url: production needs https (plain http only for localhost)")
             if self.mail.backend == "console":
-                found.append('mail.backend: "console" writes links and codes to the log; production needs "smtp" (or "none")')
+                found.append(
+                    'mail.backend: "console" writes links and codes to the log; production needs "smtp" (or "none")'
+                )
         elif not self.secret:
             found.append("secret: empty")
         if not self.base_path.startswith("/") or self.base_path.endswith("/"):
@@ -217,29 +220,39 @@ class Settings:
         """Durations and counts outside the values that make sense, one line each."""
         s = self.session
         positive_seconds = {
-            "session.expires_in": s.expires_in, "session.dont_remember_expires_in": s.dont_remember_expires_in,
+            "session.expires_in": s.expires_in,
+            "session.dont_remember_expires_in": s.dont_remember_expires_in,
             "session.cookie_cache_max_age": s.cookie_cache_max_age,
             "email_password.reset_token_expires_in": self.email_password.reset_token_expires_in,
             "email_password.verification_expires_in": self.email_password.verification_expires_in,
             "user.delete_token_expires_in": self.user.delete_token_expires_in,
-            "rate_limit.window": self.rate_limit.window, "lockout.window": self.lockout.window,
+            "rate_limit.window": self.rate_limit.window,
+            "lockout.window": self.lockout.window,
             "mail.smtp_timeout": self.mail.smtp_timeout,
         }
         zero_or_more = {
-            "session.update_age": s.update_age, "session.fresh_age": s.fresh_age,
-            "cleanup_interval": self.cleanup_interval, "database.busy_timeout_ms": self.database.busy_timeout_ms,
+            "session.update_age": s.update_age,
+            "session.fresh_age": s.fresh_age,
+            "cleanup_interval": self.cleanup_interval,
+            "database.busy_timeout_ms": self.database.busy_timeout_ms,
             "password.hash_workers": self.password.hash_workers,
         }
         at_least_one = {
-            "rate_limit.max": self.rate_limit.max, "lockout.max_failures": self.lockout.max_failures,
+            "rate_limit.max": self.rate_limit.max,
+            "lockout.max_failures": self.lockout.max_failures,
             "database.pool_size": self.database.pool_size,
-            "user.max_name_length": self.user.max_name_length, "password.argon2_time_cost": self.password.argon2_time_cost,
+            "user.max_name_length": self.user.max_name_length,
+            "password.argon2_time_cost": self.password.argon2_time_cost,
             "password.argon2_parallelism": self.password.argon2_parallelism,
         }
         for path, rule in self.rate_limit.rules.items():
             positive_seconds[f"rate_limit.rules.{path}.window"] = rule.window
             at_least_one[f"rate_limit.rules.{path}.max"] = rule.max
-        found = [f"{key}: must be a positive number of seconds, not {value}" for key, value in positive_seconds.items() if value <= 0]
+        found = [
+            f"{key}: must be a positive number of seconds, not {value}"
+            for key, value in positive_seconds.items()
+            if value <= 0
+        ]
         found += [f"{key}: must be 0 or more, not {value}" for key, value in zero_or_more.items() if value < 0]
         found += [f"{key}: must be at least 1, not {value}" for key, value in at_least_one.items() if value < 1]
         for name, cls in _SECTIONS.items():

@@ -13,19 +13,28 @@ from .models import parse_iso
 from .settings import AdditionalField, Settings, UserSettings
 
 # Plain ASCII addresses with a dotted domain, as zod's email check accepts.
-_EMAIL = re.compile(
-    r"^(?!\.)(?!.*\.\.)[A-Za-z0-9_'+\-.]*[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$"
-)
+_EMAIL = re.compile(r"^(?!\.)(?!.*\.\.)[A-Za-z0-9_'+\-.]*[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$")
 
 # Columns nobody sets through sign-up or update-user: the core's, and those of Better Auth's
 # admin, two-factor, anonymous and phone-number plugins. They stay closed when the plugin is
 # not installed (a Better Auth database may hold them, and a field of that name set by a
 # client would read as a role or a ban once the plugin is on). Installed plugins add theirs
 # (:class:`PluginFields`).
-PROTECTED_FIELDS = frozenset({
-    "id", "emailVerified", "createdAt", "updatedAt", "isAnonymous", "phoneNumberVerified",
-    "role", "banned", "banReason", "banExpires", "twoFactorEnabled",
-})
+PROTECTED_FIELDS = frozenset(
+    {
+        "id",
+        "emailVerified",
+        "createdAt",
+        "updatedAt",
+        "isAnonymous",
+        "phoneNumberVerified",
+        "role",
+        "banned",
+        "banReason",
+        "banExpires",
+        "twoFactorEnabled",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -65,8 +74,9 @@ def check_email(value: str) -> str:
 def check_name(settings: UserSettings, name: str) -> str:
     name = name.strip()
     if len(name) > settings.max_name_length:
-        raise errors.AuthError(errors.VALIDATION_ERROR, f"Too long: at most {settings.max_name_length} characters",
-                               field="name")
+        raise errors.AuthError(
+            errors.VALIDATION_ERROR, f"Too long: at most {settings.max_name_length} characters", field="name"
+        )
     return name
 
 
@@ -80,13 +90,17 @@ def _coerce(spec: AdditionalField, value: Any) -> Any:
     where = spec.name
     if value is None:
         if spec.required:
-            raise errors.AuthError(errors.VALIDATION_ERROR, f"Invalid input: expected {spec.type}, received null", field=where)
+            raise errors.AuthError(
+                errors.VALIDATION_ERROR, f"Invalid input: expected {spec.type}, received null", field=where
+            )
         return None
     if spec.type == "string":
         if not isinstance(value, str):
             raise errors.AuthError(errors.VALIDATION_ERROR, "Invalid input: expected string", field=where)
         if len(value) > spec.max_length:
-            raise errors.AuthError(errors.VALIDATION_ERROR, f"Too long: at most {spec.max_length} characters", field=where)
+            raise errors.AuthError(
+                errors.VALIDATION_ERROR, f"Too long: at most {spec.max_length} characters", field=where
+            )
         return value
     if spec.type == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -111,8 +125,9 @@ def check_protected(body: Mapping[str, Any], settings: UserSettings, protected: 
             raise errors.AuthError(errors.FIELD_NOT_ALLOWED, f"{key} is not allowed to be set")
 
 
-def additional_values(settings: UserSettings, body: Mapping[str, Any], *, creating: bool,
-                      protected: frozenset[str] = frozenset()) -> dict[str, Any]:
+def additional_values(
+    settings: UserSettings, body: Mapping[str, Any], *, creating: bool, protected: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     """Validated additional-field values from a request body (defaults applied on create)."""
     check_protected(body, settings, protected)
     values: dict[str, Any] = {}

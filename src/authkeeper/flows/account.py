@@ -62,7 +62,9 @@ async def change_password(
     client: ClientInfo,
 ) -> PasswordChanged:
     sessions.forbid_delegated(ctx, current)
-    check_new_password(ctx.settings.password, new_password, email=user.email, context=(user.name, ctx.settings.app_name))
+    check_new_password(
+        ctx.settings.password, new_password, email=user.email, context=(user.name, ctx.settings.app_name)
+    )
     await verify_current_password(ctx, user, current_password, client=client, endpoint="change-password")
     password_hash = await ctx.hasher.hash(new_password)
     new_session = None
@@ -70,10 +72,17 @@ async def change_password(
         await store_password(ctx, tx, user.id, password_hash)
         if revoke_other_sessions:
             await sessions.end_all(ctx, tx, user.id)
-            remember = (current.expires_at - current.created_at).total_seconds() > ctx.settings.session.dont_remember_expires_in
+            remember = (
+                current.expires_at - current.created_at
+            ).total_seconds() > ctx.settings.session.dont_remember_expires_in
             new_session = await sessions.create_session(ctx, user, client, remember=remember, store=tx)
-        await audit.record(tx, audit.Event.PASSWORD_CHANGED, user_id=user.id, client=client,
-                           revoked_other_sessions=revoke_other_sessions)
+        await audit.record(
+            tx,
+            audit.Event.PASSWORD_CHANGED,
+            user_id=user.id,
+            client=client,
+            revoked_other_sessions=revoke_other_sessions,
+        )
     await ctx.hooks.emit(ctx, hooks.PasswordChanged(user.id, how="change"))
     if new_session is not None:
         await ctx.hooks.emit(ctx, hooks.SessionIssued(user.id, new_session.id, "password-change"))
@@ -81,8 +90,14 @@ async def change_password(
 
 
 async def change_email(
-    ctx: AuthContext, user: User, new_email: str, callback_url: str | None, current: Session | None = None,
-    *, password: str | None = None, client: ClientInfo | None = None,
+    ctx: AuthContext,
+    user: User,
+    new_email: str,
+    callback_url: str | None,
+    current: Session | None = None,
+    *,
+    password: str | None = None,
+    client: ClientInfo | None = None,
 ) -> None:
     """Start an email change. It takes effect when the new address confirms; an address
     that is taken gets the same answer and no mail.
@@ -144,9 +159,12 @@ async def delete_user(
         )
         ctx.mail.send(
             link_message(
-                app=ctx.settings.app_name, to=user.email, subject="Confirm account deletion",
+                app=ctx.settings.app_name,
+                to=user.email,
+                subject="Confirm account deletion",
                 intro="Someone asked to delete your account and all its data.",
-                action="Delete my account", url=url,
+                action="Delete my account",
+                url=url,
                 outro="If this was not you, ignore this mail and change your password.",
             )
         )
@@ -155,14 +173,16 @@ async def delete_user(
     return True
 
 
-async def remove_user(ctx: AuthContext, user: User, *, client: ClientInfo | None = None, actor_id: str | None = None,
-                      **details: Any) -> None:
+async def remove_user(
+    ctx: AuthContext, user: User, *, client: ClientInfo | None = None, actor_id: str | None = None, **details: Any
+) -> None:
     """Delete a user with their sessions and accounts; the audit history stays."""
     async with ctx.store.transaction() as tx:
         await sessions.end_all(ctx, tx, user.id)
         await tx.delete_user(user.id)
-        await audit.record(tx, audit.Event.USER_REMOVED, user_id=user.id, actor_id=actor_id, client=client,
-                           email=user.email, **details)
+        await audit.record(
+            tx, audit.Event.USER_REMOVED, user_id=user.id, actor_id=actor_id, client=client, email=user.email, **details
+        )
     await ctx.hooks.emit(ctx, hooks.UserDeleted(user.id, by=actor_id))
 
 
@@ -191,9 +211,12 @@ async def select_account(ctx: AuthContext, user: User, selection: Mapping[str, A
     authkeeper stores no account cookie, so ``useAccountCookie`` finds nothing."""
     keys = frozenset(selection)
     valid = any(keys <= allowed and (keys - {"userId"}) for allowed in _SELECTOR_KEYS)
-    if not valid or ("accountId" in keys and not isinstance(selection["accountId"], str)) or (
-        "useAccountCookie" in keys and selection["useAccountCookie"] is not True
-    ) or ("userId" in keys and not isinstance(selection["userId"], str)):
+    if (
+        not valid
+        or ("accountId" in keys and not isinstance(selection["accountId"], str))
+        or ("useAccountCookie" in keys and selection["useAccountCookie"] is not True)
+        or ("userId" in keys and not isinstance(selection["userId"], str))
+    ):
         raise errors.AuthError(
             errors.VALIDATION_ERROR, "Invalid input: expected {accountId} or {useAccountCookie: true}"
         )
@@ -211,8 +234,13 @@ def social_provider(ctx: AuthContext, provider_id: str) -> Any | None:
     return providers.provider(provider_id) if providers is not None else None
 
 
-async def provider_account(ctx: AuthContext, user: User, selection: Mapping[str, Any], *,
-                           missing: errors.ErrorCode = errors.PROVIDER_NOT_SUPPORTED) -> tuple[Account, Any]:
+async def provider_account(
+    ctx: AuthContext,
+    user: User,
+    selection: Mapping[str, Any],
+    *,
+    missing: errors.ErrorCode = errors.PROVIDER_NOT_SUPPORTED,
+) -> tuple[Account, Any]:
     """The selected account and its configured provider, for the provider-token endpoints
     (get-access-token, refresh-token, account-info). An account of no configured provider, the
     ``credential`` account included, answers ``missing``."""

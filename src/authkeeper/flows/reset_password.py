@@ -65,8 +65,13 @@ async def store_password(ctx: AuthContext, tx: Store, user_id: str, password_has
         now = ctx.now()
         await tx.create_account(
             Account(
-                id=generate_id(), account_id=user_id, provider_id="credential", user_id=user_id,
-                created_at=now, updated_at=now, password=password_hash,
+                id=generate_id(),
+                account_id=user_id,
+                provider_id="credential",
+                user_id=user_id,
+                created_at=now,
+                updated_at=now,
+                password=password_hash,
             )
         )
     else:
@@ -85,7 +90,9 @@ async def reset_password(ctx: AuthContext, token: str, new_password: str, client
     if user is None:
         raise errors.AuthError(errors.USER_NOT_FOUND)
     # Check the password before spending the token, so a refused password keeps the link.
-    check_new_password(ctx.settings.password, new_password, email=user.email, context=(user.name, ctx.settings.app_name))
+    check_new_password(
+        ctx.settings.password, new_password, email=user.email, context=(user.name, ctx.settings.app_name)
+    )
     password_hash = await ctx.hasher.hash(new_password)
     async with ctx.store.transaction() as tx:
         if await tx.consume_verification(PREFIX + token, ctx.now()) is None:
@@ -99,9 +106,13 @@ async def reset_password(ctx: AuthContext, token: str, new_password: str, client
 
         await ctx.store.clear_failures(lockout_key(user.email))
     app = ctx.settings.app_name
-    ctx.mail.send(notice_message(
-        app=app, to=user.email, subject=f"Your {app} password was reset",
-        text=f"The password of your {app} account was reset with a link sent to this address, and "
-        "every device was signed out. If you did not do this, reset your password again now "
-        "and contact support.",
-    ))
+    ctx.mail.send(
+        notice_message(
+            app=app,
+            to=user.email,
+            subject=f"Your {app} password was reset",
+            text=f"The password of your {app} account was reset with a link sent to this address, and "
+            "every device was signed out. If you did not do this, reset your password again now "
+            "and contact support.",
+        )
+    )

@@ -22,8 +22,10 @@ from ..core.ports import Store
 
 HANDLE_PREFIX = "sid_"
 
-async def end_all(ctx: AuthContext, tx: Store, user_id: str, *, keep: Session | None = None,
-                  presented: Presented | None = None) -> int:
+
+async def end_all(
+    ctx: AuthContext, tx: Store, user_id: str, *, keep: Session | None = None, presented: Presented | None = None
+) -> int:
     """End every session of the user in transaction ``tx`` (all but ``keep``, when given) and
     tell the plugins, which forget what hangs on those sessions (two-factor's trusted devices
     and pending challenges, except what the ``presented`` cookies of the kept device name).
@@ -174,7 +176,7 @@ async def revoke_session(ctx: AuthContext, current: Session, token: str, client:
     """
     async with ctx.store.transaction() as tx:
         if token.startswith(HANDLE_PREFIX):
-            session_id = token[len(HANDLE_PREFIX):]
+            session_id = token[len(HANDLE_PREFIX) :]
             done = await tx.delete_session_by_id(session_id, current.user_id)
             is_current = session_id == current.id
         else:
@@ -187,30 +189,42 @@ async def revoke_session(ctx: AuthContext, current: Session, token: str, client:
     return is_current
 
 
-async def revoke_all(ctx: AuthContext, user_id: str, client: ClientInfo | None = None, actor_id: str | None = None,
-                     **details: Any) -> int:
+async def revoke_all(
+    ctx: AuthContext, user_id: str, client: ClientInfo | None = None, actor_id: str | None = None, **details: Any
+) -> int:
     async with ctx.store.transaction() as tx:
         count = await end_all(ctx, tx, user_id)
-        await audit.record(tx, audit.Event.SESSION_REVOKED, user_id=user_id, actor_id=actor_id,
-                           client=client, scope="all", count=count, **details)
+        await audit.record(
+            tx,
+            audit.Event.SESSION_REVOKED,
+            user_id=user_id,
+            actor_id=actor_id,
+            client=client,
+            scope="all",
+            count=count,
+            **details,
+        )
     await ctx.hooks.emit(ctx, SessionsRevoked(user_id, "all", count))
     return count
 
 
-async def revoke_others(ctx: AuthContext, current: Session, client: ClientInfo | None = None,
-                        presented: Presented | None = None) -> int:
+async def revoke_others(
+    ctx: AuthContext, current: Session, client: ClientInfo | None = None, presented: Presented | None = None
+) -> int:
     """End the user's other sessions; the caller's device keeps its session and what its
     ``presented`` cookies name (its trusted-device record)."""
     async with ctx.store.transaction() as tx:
         count = await end_all(ctx, tx, current.user_id, keep=current, presented=presented)
-        await audit.record(tx, audit.Event.SESSION_REVOKED, user_id=current.user_id, client=client,
-                           scope="others", count=count)
+        await audit.record(
+            tx, audit.Event.SESSION_REVOKED, user_id=current.user_id, client=client, scope="others", count=count
+        )
     await ctx.hooks.emit(ctx, SessionsRevoked(current.user_id, "others", count))
     return count
 
 
-async def sign_out(ctx: AuthContext, token: str | None, presented: Presented,
-                   client: ClientInfo | None = None) -> SigningOut:
+async def sign_out(
+    ctx: AuthContext, token: str | None, presented: Presented, client: ClientInfo | None = None
+) -> SigningOut:
     """End the caller's session (when it still exists) and let the plugins drop what they keep
     for the device (two-factor: a pending challenge). Returns what was asked of the web layer:
     the logical cookies to clear besides the session's own."""

@@ -17,8 +17,18 @@ from ..core.sign_in import Interruption, PendingSignIn, SignedIn
 from ..core.users import is_valid_email, normalise_email
 from . import sessions, verify_email
 
-__all__ = ["Interruption", "PendingSignIn", "SignedIn", "check_password", "complete", "issue_session",
-           "reauthenticate", "sign_in_by_link", "sign_in_email", "verify_current_password"]
+__all__ = [
+    "Interruption",
+    "PendingSignIn",
+    "SignedIn",
+    "check_password",
+    "complete",
+    "issue_session",
+    "reauthenticate",
+    "sign_in_by_link",
+    "sign_in_email",
+    "verify_current_password",
+]
 
 
 def lockout_key(email: str) -> str:
@@ -43,7 +53,9 @@ async def _failed(ctx: AuthContext, email: str, user: User | None, client: Clien
     details: dict[str, Any] = {"reason_code": code}
     if is_valid_email(email):
         details["email"] = email
-    await audit.record(ctx.store, audit.Event.SIGN_IN_FAILED, user_id=user.id if user else None, client=client, **details)
+    await audit.record(
+        ctx.store, audit.Event.SIGN_IN_FAILED, user_id=user.id if user else None, client=client, **details
+    )
 
 
 async def _counted_check(
@@ -67,8 +79,14 @@ async def _counted_check(
     wait, just_locked = await _locked_for(ctx, key)
     if wait:
         if just_locked:
-            await audit.record(ctx.store, audit.Event.ACCOUNT_LOCKED, user_id=user.id if user else None,
-                               client=client, email=email, retry_after=wait)
+            await audit.record(
+                ctx.store,
+                audit.Event.ACCOUNT_LOCKED,
+                user_id=user.id if user else None,
+                client=client,
+                email=email,
+                retry_after=wait,
+            )
         await failed(errors.ACCOUNT_LOCKED.code)
         raise errors.AuthError(errors.ACCOUNT_LOCKED, retry_after=wait, data={"retryAfter": wait})
     if stored is None:
@@ -125,11 +143,18 @@ async def verify_current_password(
         raise errors.AuthError(errors.CREDENTIAL_ACCOUNT_NOT_FOUND)
 
     async def failed(code: str) -> None:
-        await audit.record(ctx.store, audit.Event.PASSWORD_CHECK_FAILED, user_id=user.id, client=client,
-                           endpoint=endpoint, reason_code=code)
+        await audit.record(
+            ctx.store,
+            audit.Event.PASSWORD_CHECK_FAILED,
+            user_id=user.id,
+            client=client,
+            endpoint=endpoint,
+            reason_code=code,
+        )
 
-    await _counted_check(ctx, normalise_email(user.email), user, account.password, password, client, failed,
-                         errors.INVALID_PASSWORD)
+    await _counted_check(
+        ctx, normalise_email(user.email), user, account.password, password, client, failed, errors.INVALID_PASSWORD
+    )
     return account
 
 
@@ -142,8 +167,9 @@ async def complete(ctx: AuthContext, pending: PendingSignIn) -> SignedIn | Inter
     return await issue_session(ctx, pending)
 
 
-async def reauthenticate(ctx: AuthContext, current: Session, user: User, password: str, client: ClientInfo,
-                         *, remember: bool) -> Session:
+async def reauthenticate(
+    ctx: AuthContext, current: Session, user: User, password: str, client: ClientInfo, *, remember: bool
+) -> Session:
     """A fresh session in place of ``current`` for a signed-in user who gave their password
     again (for actions that need a fresh session). The password attempt counts in the lockout
     like any sign-in; the session already passed every stage, so none runs again."""
@@ -171,11 +197,10 @@ async def sign_in_by_link(ctx: AuthContext, user: User, client: ClientInfo, meth
 async def issue_session(ctx: AuthContext, pending: PendingSignIn, **details: Any) -> SignedIn:
     """The session at the end of a sign-in, with its audit row in the same transaction."""
     async with ctx.store.transaction() as tx:
-        session = await sessions.create_session(
-            ctx, pending.user, pending.client, remember=pending.remember, store=tx
+        session = await sessions.create_session(ctx, pending.user, pending.client, remember=pending.remember, store=tx)
+        await audit.record(
+            tx, audit.Event.SIGN_IN, user_id=pending.user.id, client=pending.client, method=pending.method, **details
         )
-        await audit.record(tx, audit.Event.SIGN_IN, user_id=pending.user.id, client=pending.client,
-                           method=pending.method, **details)
     await ctx.hooks.emit(ctx, SessionIssued(pending.user.id, session.id, pending.method))
     return SignedIn(pending.user, session, dict(pending.state))
 

@@ -66,8 +66,13 @@ async def create_user(
     account = None
     if password is not None:
         account = Account(
-            id=generate_id(), account_id=user.id, provider_id="credential", user_id=user.id,
-            created_at=now, updated_at=now, password=await ctx.hasher.hash(password),
+            id=generate_id(),
+            account_id=user.id,
+            provider_id="credential",
+            user_id=user.id,
+            created_at=now,
+            updated_at=now,
+            password=await ctx.hasher.hash(password),
         )
     try:
         # The unique index decides between concurrent sign-ups of one address.
@@ -85,8 +90,14 @@ def _new_user(
 ) -> User:
     now = ctx.now()
     return User(
-        id=generate_id(), name=name, email=email, email_verified=email_verified, image=image,
-        created_at=now, updated_at=now, extra={**ctx.user_fields.new_user(ctx.settings), **(extra or {})},
+        id=generate_id(),
+        name=name,
+        email=email,
+        email_verified=email_verified,
+        image=image,
+        created_at=now,
+        updated_at=now,
+        extra={**ctx.user_fields.new_user(ctx.settings), **(extra or {})},
     )
 
 
@@ -101,12 +112,16 @@ async def _tell_owner_of_attempt(ctx: AuthContext, email: str) -> None:
         return
     await ctx.store.create_verification(NOTICE_PREFIX + email, "1", now + timedelta(seconds=NOTICE_INTERVAL))
     app = ctx.settings.app_name
-    ctx.mail.send(notice_message(
-        app=app, to=email, subject=f"Someone tried to sign up to {app} with your address",
-        text=f"Someone tried to create a {app} account with {email}, which already has one. "
-        "If it was you, sign in, or reset your password if you have forgotten it. "
-        "If it was not you, you need do nothing: no account was created.",
-    ))
+    ctx.mail.send(
+        notice_message(
+            app=app,
+            to=email,
+            subject=f"Someone tried to sign up to {app} with your address",
+            text=f"Someone tried to create a {app} account with {email}, which already has one. "
+            "If it was you, sign in, or reset your password if you have forgotten it. "
+            "If it was not you, you need do nothing: no account was created.",
+        )
+    )
 
 
 async def sign_up(ctx: AuthContext, data: SignUpInput, client: ClientInfo) -> SignUpResult:
@@ -116,8 +131,14 @@ async def sign_up(ctx: AuthContext, data: SignUpInput, client: ClientInfo) -> Si
     extra = additional_values(ctx.settings.user, data.extra, creating=True, protected=ctx.user_fields.protected)
     try:
         user = await create_user(
-            ctx, name=data.name, email=data.email, password=data.password, image=data.image, extra=extra,
-            client=client, event=audit.Event.SIGN_UP,
+            ctx,
+            name=data.name,
+            email=data.email,
+            password=data.password,
+            image=data.image,
+            extra=extra,
+            client=client,
+            event=audit.Event.SIGN_UP,
         )
     except errors.AuthError as exc:
         # No session is issued at sign-up here, so a taken address gets the answer a new one
@@ -129,8 +150,12 @@ async def sign_up(ctx: AuthContext, data: SignUpInput, client: ClientInfo) -> Si
         await ctx.hasher.burn(data.password)
         await _tell_owner_of_attempt(ctx, normalise_email(data.email))
         stand_in = _new_user(
-            ctx, name=check_name(ctx.settings.user, data.name), email=check_email(data.email),
-            image=check_image(data.image), extra=extra, email_verified=False,
+            ctx,
+            name=check_name(ctx.settings.user, data.name),
+            email=check_email(data.email),
+            image=check_image(data.image),
+            extra=extra,
+            email_verified=False,
         )
         return SignUpResult(stand_in, None)
     if ep.send_verification_on_sign_up or ep.require_email_verification:

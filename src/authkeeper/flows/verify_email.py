@@ -28,9 +28,7 @@ def verification_url(ctx: AuthContext, token: str, callback_url: str | None) -> 
 
 def send_verification(ctx: AuthContext, user: User, callback_url: str | None) -> None:
     s = ctx.settings
-    token = encode_jwt(
-        s.secret, {"email": user.email, "userId": user.id}, s.email_password.verification_expires_in
-    )
+    token = encode_jwt(s.secret, {"email": user.email, "userId": user.id}, s.email_password.verification_expires_in)
     ctx.mail.send(
         link_message(
             app=s.app_name,
@@ -44,9 +42,7 @@ def send_verification(ctx: AuthContext, user: User, callback_url: str | None) ->
     )
 
 
-async def request_verification(
-    ctx: AuthContext, email: str, callback_url: str | None, signed_in: User | None
-) -> None:
+async def request_verification(ctx: AuthContext, email: str, callback_url: str | None, signed_in: User | None) -> None:
     """Send a new link. Signed in: only to one's own unverified address. Signed out: the
     same answer whether or not the address exists, after the same minimum delay."""
     email = normalise_email(email)
@@ -67,8 +63,9 @@ async def request_verification(
         await asyncio.sleep(delay)
 
 
-async def start_email_change(ctx: AuthContext, user: User, new_email: str, callback_url: str | None, *,
-                             deliver: bool = True) -> None:
+async def start_email_change(
+    ctx: AuthContext, user: User, new_email: str, callback_url: str | None, *, deliver: bool = True
+) -> None:
     """Mail a single-use link to the new address; nothing changes until it is followed. With
     ``deliver=False`` every step is taken but the mail is dropped (the address is taken)."""
     s = ctx.settings
@@ -153,13 +150,12 @@ async def _confirm_change(ctx: AuthContext, claims: dict[str, object], client: C
         if old is None:
             raise errors.AuthError(errors.USER_NOT_FOUND)
         try:
-            user = await tx.update_user(
-                user_id, UserUpdate(email=new_email, email_verified=True, updated_at=ctx.now())
-            )
+            user = await tx.update_user(user_id, UserUpdate(email=new_email, email_verified=True, updated_at=ctx.now()))
         except DuplicateError:
             raise errors.AuthError(errors.USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL) from None
-        await audit.record(tx, audit.Event.EMAIL_CHANGED, user_id=user_id, client=client,
-                           old_email=old.email, new_email=new_email)
+        await audit.record(
+            tx, audit.Event.EMAIL_CHANGED, user_id=user_id, client=client, old_email=old.email, new_email=new_email
+        )
     assert user is not None
     await ctx.hooks.emit(ctx, hooks.EmailChanged(user_id, old=old.email, new=new_email))
     if ctx.settings.user.notify_old_email_on_change and old.email != new_email:

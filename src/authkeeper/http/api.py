@@ -42,8 +42,13 @@ async def sign_up_email(call: Call) -> Response:
     result = await sign_up.sign_up(
         call.ctx,
         sign_up.SignUpInput(
-            name=b.name, email=b.email, password=b.password, image=b.image,
-            callback_url=b.callbackURL, remember=b.rememberMe, extra=extra,
+            name=b.name,
+            email=b.email,
+            password=b.password,
+            image=b.image,
+            callback_url=b.callbackURL,
+            remember=b.rememberMe,
+            extra=extra,
         ),
         call.client,
     )
@@ -133,7 +138,9 @@ async def update_user(call: Call) -> Response:
     kwargs: dict[str, Any] = {}
     if "name" in call.raw:
         if b.name is None:
-            raise errors.AuthError(errors.VALIDATION_ERROR, "Invalid input: expected string, received null", field="name")
+            raise errors.AuthError(
+                errors.VALIDATION_ERROR, "Invalid input: expected string, received null", field="name"
+            )
         kwargs["name"] = b.name
     if "image" in call.raw:
         kwargs["image"] = b.image
@@ -143,16 +150,22 @@ async def update_user(call: Call) -> Response:
 
 async def verify_password(call: Call) -> Response:
     b: s.PasswordBody = call.body
-    await sign_in.verify_current_password(call.ctx, call.user, b.password, client=call.client, endpoint="verify-password")
+    await sign_in.verify_current_password(
+        call.ctx, call.user, b.password, client=call.client, endpoint="verify-password"
+    )
     return call.json({"status": True})
 
 
 async def change_password(call: Call) -> Response:
     b: s.ChangePasswordBody = call.body
     result = await account.change_password(
-        call.ctx, call.user, call.session,
-        current_password=b.currentPassword, new_password=b.newPassword,
-        revoke_other_sessions=b.revokeOtherSessions, client=call.client,
+        call.ctx,
+        call.user,
+        call.session,
+        current_password=b.currentPassword,
+        new_password=b.newPassword,
+        revoke_other_sessions=b.revokeOtherSessions,
+        client=call.client,
     )
     token = None
     if result.new_session is not None:
@@ -163,16 +176,22 @@ async def change_password(call: Call) -> Response:
 
 async def change_email(call: Call) -> Response:
     b: s.ChangeEmailBody = call.body
-    await account.change_email(call.ctx, call.user, b.newEmail, b.callbackURL, call.session, password=b.password,
-                               client=call.client)
+    await account.change_email(
+        call.ctx, call.user, b.newEmail, b.callbackURL, call.session, password=b.password, client=call.client
+    )
     return call.json({"status": True})
 
 
 async def delete_user(call: Call) -> Response:
     b: s.DeleteUserBody = call.body
     deleted = await account.delete_user(
-        call.ctx, call.user, call.session, password=b.password, token=b.token,
-        callback_url=b.callbackURL, confirm_by_email=call.ctx.settings.user.delete_confirm_by_email,
+        call.ctx,
+        call.user,
+        call.session,
+        password=b.password,
+        token=b.token,
+        callback_url=b.callbackURL,
+        confirm_by_email=call.ctx.settings.user.delete_confirm_by_email,
         client=call.client,
     )
     if not deleted:
@@ -331,13 +350,18 @@ def core_endpoints() -> list[Endpoint]:
         E("POST", "/change-password", change_password, s.ChangePasswordBody, auth="session"),
         E("POST", "/change-email", change_email, s.ChangeEmailBody, auth="session"),
         E("POST", "/delete-user", delete_user, s.DeleteUserBody, auth="session", statuses=(404,)),
-        E("GET", "/delete-user/callback", delete_user_callback, auth="optional", query=("token", "callbackURL"),
-          statuses=(200, 302, 404)),
+        E(
+            "GET",
+            "/delete-user/callback",
+            delete_user_callback,
+            auth="optional",
+            query=("token", "callbackURL"),
+            statuses=(200, 302, 404),
+        ),
         E("GET", "/list-accounts", list_accounts, auth="session"),
         E("POST", "/unlink-account", unlink_account, s.UnlinkAccountBody, auth="fresh"),
         E("POST", "/send-verification-email", send_verification_email, s.EmailBody, auth="optional"),
-        E("GET", "/verify-email", verify_email_link, query=("token", "callbackURL"),
-          statuses=(200, 302, 401, 422)),
+        E("GET", "/verify-email", verify_email_link, query=("token", "callbackURL"), statuses=(200, 302, 401, 422)),
         E("POST", "/request-password-reset", request_password_reset, s.RequestResetBody),
         E("POST", "/reset-password", reset_password_post, s.ResetPasswordBody, query=("token",)),
         E("GET", "/reset-password/{token}", reset_password_link, query=("callbackURL",), statuses=(302,)),

@@ -96,9 +96,7 @@ class AuthApp:
                 table[ep.method] = ep
             else:
                 self.routes.setdefault(ep.path, {})[ep.method] = ep
-        self.limiter: Limiter = (
-            limiter if limiter is not None else MemoryLimiter(max_keys=s.rate_limit.memory_max_keys)
-        )
+        self.limiter: Limiter = limiter if limiter is not None else MemoryLimiter(max_keys=s.rate_limit.memory_max_keys)
         self.rules = RuleBook(rate_limit or s.rate_limit)
         self.proxies = parse_networks(s.trusted_proxies)
         self.proxy_headers = s.proxy_headers
@@ -111,8 +109,13 @@ class AuthApp:
 
     def new_call(self, request: Request, path: str) -> Call:
         """The facts of one request: who is asking, from which address, for which path."""
-        return Call(ctx=self.ctx, request=request, cookies=self.cookies,
-                    client=client_info(request, self.proxies, self.proxy_headers), path=path)
+        return Call(
+            ctx=self.ctx,
+            request=request,
+            cookies=self.cookies,
+            client=client_info(request, self.proxies, self.proxy_headers),
+            path=path,
+        )
 
     async def hit(self, call: Call, path: str) -> None:
         """Count the request in the rate-limit bucket of the route serving ``path`` (named by
@@ -123,16 +126,14 @@ class AuthApp:
         route = self.route_of(path) or path
         wait = await self.limiter.hit(f"{call.client.ip}|{route}", self.rules.rule_for(route))
         if wait:
-            raise errors.AuthError(
-                errors.TOO_MANY_REQUESTS, retry_after=wait, data={"retryAfter": wait}
-            )
+            raise errors.AuthError(errors.TOO_MANY_REQUESTS, retry_after=wait, data={"retryAfter": wait})
 
     def _table(self, path: str) -> dict[str, Endpoint] | None:
         """The endpoints serving ``path``, by method; None when no route does."""
         table = self.routes.get(path)
         if table is None:
             for prefix, candidates in self.param_routes:
-                rest = path[len(prefix):]
+                rest = path[len(prefix) :]
                 if path.startswith(prefix) and rest and "/" not in rest:
                     return candidates
         return table
@@ -157,7 +158,9 @@ class AuthApp:
         credentials = self.credentials
         # A live header credential (a bearer) wins and needs no Origin (a page cannot attach one
         # cross-site without a preflight that CORS refuses); anything else is a cookie request.
-        header = await credentials.from_headers(call.request, ep.credentials, refresh=refresh) if ep.auth != "none" else None
+        header = (
+            await credentials.from_headers(call.request, ep.credentials, refresh=refresh) if ep.auth != "none" else None
+        )
         if ep.method == "POST":
             await self.read_body(call, ep)
             if header is None and "cookie" in call.request.headers:
@@ -217,4 +220,3 @@ class AuthApp:
         response.raw_headers.extend(self._base_headers)
         response.raw_headers.extend(extra)
         await response(scope, receive, send)
-

@@ -184,8 +184,7 @@ def _responses(ep: Endpoint, shared: dict[str, Any]) -> dict[str, Any]:
 
 def _parameters(ep: Endpoint) -> list[dict[str, Any]]:
     params = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in _PARAM.findall(ep.path)
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in _PARAM.findall(ep.path)
     ]
     params += [
         {"name": name, "in": "query", "required": False, "schema": QUERY_SCHEMAS.get(name, {"type": "string"})}
@@ -212,18 +211,27 @@ def document(settings: Settings, endpoints: Iterable[Endpoint]) -> dict[str, Any
         paths.setdefault(ep.path, {})[ep.method.lower()] = op
     return {
         "openapi": "3.1.0",
-        "info": {"title": f"{settings.app_name} auth API", "version": _version(),
-                 "description": "Better Auth's HTTP protocol, as authkeeper serves it."},
+        "info": {
+            "title": f"{settings.app_name} auth API",
+            "version": _version(),
+            "description": "Better Auth's HTTP protocol, as authkeeper serves it.",
+        },
         "servers": [{"url": settings.base_path}],
         "paths": paths,
         "components": {
             "schemas": components.schemas,
             "responses": dict(sorted(responses.items())),
             "securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer",
-                               "description": "The session token (set-auth-token, or token of sign-in)"},
-                "sessionCookie": {"type": "apiKey", "in": "cookie",
-                                  "name": CookieJar.from_settings(settings).session_token},
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The session token (set-auth-token, or token of sign-in)",
+                },
+                "sessionCookie": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": CookieJar.from_settings(settings).session_token,
+                },
             },
         },
     }

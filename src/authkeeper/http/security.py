@@ -31,8 +31,9 @@ def check_callbacks(call: Call, policy: OriginPolicy) -> None:
                 raise errors.AuthError(error)
 
 
-def cors_headers(origin: str, *, preflight: bool,
-                 allow_headers: bytes = b"content-type, authorization") -> list[tuple[bytes, bytes]]:
+def cors_headers(
+    origin: str, *, preflight: bool, allow_headers: bytes = b"content-type, authorization"
+) -> list[tuple[bytes, bytes]]:
     """CORS for a trusted origin; a preflight allows the request headers the credential
     transports read (``authorization``, and a plugin's, e.g. ``x-api-key``)."""
     headers = [

@@ -27,8 +27,10 @@ DELETE = Form("delete", ("delete_password",))
 async def profile_context(page: Page) -> dict[str, Any]:
     """What the profile page shows beside the user: whether changing the email needs the
     current password (a session past ``session.fresh_age``), and the plugins' sections."""
-    return {"email_needs_password": not sessions.is_fresh(page.ctx, page.my_session),
-            **await page.app.section_context(page, "account/profile")}
+    return {
+        "email_needs_password": not sessions.is_fresh(page.ctx, page.my_session),
+        **await page.app.section_context(page, "account/profile"),
+    }
 
 
 async def profile_page(page: Page) -> Response:
@@ -48,11 +50,24 @@ async def save_profile(page: Page) -> Response:
 async def change_email(page: Page) -> Response:
     try:
         await page.limit("/change-email")
-        await account.change_email(page.ctx, page.me, page.text("new_email"), page.url("/verify-email"), page.my_session,
-                                   password=page.secret("current_password") or None, client=page.call.client)
+        await account.change_email(
+            page.ctx,
+            page.me,
+            page.text("new_email"),
+            page.url("/verify-email"),
+            page.my_session,
+            password=page.secret("current_password") or None,
+            client=page.call.client,
+        )
     except errors.AuthError as exc:
-        return page.fail("account/profile.html", exc, EMAIL, keep=("new_email",), aliases={"email": "new_email"},
-                         **await profile_context(page))
+        return page.fail(
+            "account/profile.html",
+            exc,
+            EMAIL,
+            keep=("new_email",),
+            aliases={"email": "new_email"},
+            **await profile_context(page),
+        )
     return page.redirect(page.url("/account"), "email-change-sent")
 
 
@@ -62,9 +77,11 @@ async def security_page(
 ) -> Response:
     """The security page, or the same page with ``exc`` shown on ``form`` (a plugin's form
     on the page too: two-factor's handlers answer with it)."""
-    context: dict[str, Any] = {**await page.app.section_context(page, "account/security"),
-                               "confirm_by_email": page.ctx.settings.user.delete_confirm_by_email,
-                               "can_delete": page.ctx.settings.user.delete_user_enabled}
+    context: dict[str, Any] = {
+        **await page.app.section_context(page, "account/security"),
+        "confirm_by_email": page.ctx.settings.user.delete_confirm_by_email,
+        "can_delete": page.ctx.settings.user.delete_user_enabled,
+    }
     if exc is None or form is None:
         return page.render("account/security.html", **context)
     return page.fail("account/security.html", exc, form, aliases=aliases, **context)
@@ -75,8 +92,13 @@ async def change_password(page: Page) -> Response:
     try:
         await page.limit("/change-password")
         result = await account.change_password(
-            page.ctx, page.me, page.my_session, current_password=page.secret("current_password"),
-            new_password=page.secret("new_password"), revoke_other_sessions=revoke, client=page.call.client,
+            page.ctx,
+            page.me,
+            page.my_session,
+            current_password=page.secret("current_password"),
+            new_password=page.secret("new_password"),
+            revoke_other_sessions=revoke,
+            client=page.call.client,
         )
     except errors.AuthError as exc:
         return await security_page(page, exc, PASSWORD, aliases={"password": "new_password"})
@@ -89,13 +111,19 @@ async def delete_account(page: Page) -> Response:
     try:
         await page.limit("/delete-user")
         deleted = await account.delete_user(
-            page.ctx, page.me, page.my_session, password=page.secret("delete_password"), token=None,
+            page.ctx,
+            page.me,
+            page.my_session,
+            password=page.secret("delete_password"),
+            token=None,
             callback_url=page.url("/sign-in", notice="account-deleted"),
-            confirm_by_email=page.ctx.settings.user.delete_confirm_by_email, client=page.call.client,
+            confirm_by_email=page.ctx.settings.user.delete_confirm_by_email,
+            client=page.call.client,
         )
     except errors.AuthError as exc:
-        return await security_page(page, exc, DELETE, aliases={"current_password": "delete_password",
-                                                                "password": "delete_password"})
+        return await security_page(
+            page, exc, DELETE, aliases={"current_password": "delete_password", "password": "delete_password"}
+        )
     if not deleted:
         return page.redirect(page.url("/account/security"), "delete-mail-sent")
     page.call.clear_session_cookies()
@@ -108,17 +136,19 @@ async def sessions_page(page: Page) -> Response:
     rows = []
     for item in await sessions.list_sessions(page.ctx, current):
         this = item["id"] == current.id
-        rows.append({
-            "current": this,
-            # Never the token: the current session is signed out with the sign-out button,
-            # the others are revoked by their handle, which authenticates nothing.
-            "handle": None if this else item["token"],
-            "user_agent": item.get("userAgent") or "",
-            "ip": item.get("ipAddress") or "",
-            "created": item["createdAt"],
-            "active": item["updatedAt"],
-            "expires": item["expiresAt"],
-        })
+        rows.append(
+            {
+                "current": this,
+                # Never the token: the current session is signed out with the sign-out button,
+                # the others are revoked by their handle, which authenticates nothing.
+                "handle": None if this else item["token"],
+                "user_agent": item.get("userAgent") or "",
+                "ip": item.get("ipAddress") or "",
+                "created": item["createdAt"],
+                "active": item["updatedAt"],
+                "expires": item["expiresAt"],
+            }
+        )
     # This device first, then the most recently active.
     rows.sort(key=lambda r: r["active"], reverse=True)
     rows.sort(key=lambda r: not r["current"])

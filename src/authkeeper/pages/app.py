@@ -161,8 +161,10 @@ class PagesApp:
         """What the plugins add to the core page ``where``: ``sections`` (their templates, in
         order), ``section_forms`` (their forms' ids) and the values those templates read."""
         found = [section for section in self.sections if section.where == where]
-        context: dict[str, Any] = {"sections": [s.template for s in found],
-                                   "section_forms": [form for s in found for form in s.forms]}
+        context: dict[str, Any] = {
+            "sections": [s.template for s in found],
+            "section_forms": [form for s in found for form in s.forms],
+        }
         for section in found:
             if section.context is not None:
                 context.update(await section.context(page))
@@ -198,13 +200,21 @@ class PagesApp:
         # so that even a 404 knows who is asking (and offers the account, not the sign-in).
         call = page.call
         credentials = self.auth.credentials
-        credentials.settle(call, await credentials.from_cookies(call.request, (SESSION,), refresh=not call.dont_remember()))
+        credentials.settle(
+            call, await credentials.from_cookies(call.request, (SESSION,), refresh=not call.dont_remember())
+        )
         page.links = await self.header_links(page)
         if route is None:
             if exists:
-                return self.error_page(page, 405, title="Not allowed", message="This address does not take that kind of request.")
-            return self.error_page(page, 404, title="Page not found",
-                                   message="We could not find that page. Check the address, or go back to the start.")
+                return self.error_page(
+                    page, 405, title="Not allowed", message="This address does not take that kind of request."
+                )
+            return self.error_page(
+                page,
+                404,
+                title="Page not found",
+                message="We could not find that page. Check the address, or go back to the start.",
+            )
         page.params = params
         if method == "POST":
             await self.read_form(page)
@@ -214,7 +224,10 @@ class PagesApp:
                 return self.forbidden(page, "This form was sent from another site, so we did not act on it.")
             session = page.session
             if not csrf.check(self.ctx.secrets, page.seed, session.id if session else None, page.form.get(csrf.FIELD)):
-                return self.forbidden(page, "This form has expired or was not sent from this site. Go back, reload the page and try again.")
+                return self.forbidden(
+                    page,
+                    "This form has expired or was not sent from this site. Go back, reload the page and try again.",
+                )
         if route.access != "public" and page.user is None:
             return page.redirect(page.url("/sign-in", next=page.here() if method == "GET" else ""))
         if route.access == "fresh":
@@ -233,7 +246,9 @@ class PagesApp:
         if exc.status == 429:
             wait = retry_after(exc)
             response = self.error_page(
-                page, 429, title="Slow down",
+                page,
+                429,
+                title="Slow down",
                 message="There were too many attempts from your network in a short time.",
                 retry=f"Try again in {wait_words(wait)}." if wait else "Wait a few minutes, then try again.",
             )
@@ -246,12 +261,21 @@ class PagesApp:
             return self.error_page(page, 404, title="Page not found", message="We could not find that page.")
         if exc.status >= 500:
             return self.server_error(page)
-        return self.error_page(page, exc.status, title="Something is not right", message=describe(exc, self.ctx.settings, messages=self.messages).message)
+        return self.error_page(
+            page,
+            exc.status,
+            title="Something is not right",
+            message=describe(exc, self.ctx.settings, messages=self.messages).message,
+        )
 
     def server_error(self, page: Page) -> Response:
         try:
-            return self.error_page(page, 500, title="Something went wrong",
-                                   message="The problem is on our side, not yours. Try again in a moment.")
+            return self.error_page(
+                page,
+                500,
+                title="Something went wrong",
+                message="The problem is on our side, not yours. Try again in a moment.",
+            )
         except Exception:  # the page itself failed (a template, the session): plain words
             log.exception("the error page failed")
             return HTMLResponse(
@@ -297,7 +321,7 @@ class PagesApp:
 
     def static_file(self, path: str) -> Response:
         return Response(
-            self.static[path], media_type=_STATIC[path],
+            self.static[path],
+            media_type=_STATIC[path],
             headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
         )
-

@@ -59,13 +59,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "PASSWORD_TOO_LONG": ("password", "Use at most {max} characters."),
     "PASSWORD_TOO_COMMON": ("password", "This password is too common and easy to guess. Choose another."),
     "PASSWORD_SAME_AS_EMAIL": ("password", "Your password must not be your email address."),
-    "PASSWORD_TOO_SIMILAR": ("password", "This password is too close to your email, your name or the site's name. Choose another."),
+    "PASSWORD_TOO_SIMILAR": (
+        "password",
+        "This password is too close to your email, your name or the site's name. Choose another.",
+    ),
     "INVALID_PASSWORD": ("current_password", "That is not your current password."),
     "CREDENTIAL_ACCOUNT_NOT_FOUND": (FORM, "This account has no password. Use “Forgot password” to set one."),
     # Sign-up and sign-in.
     "INVALID_EMAIL_OR_PASSWORD": (FORM, "That email and password do not match. Check them and try again."),
     "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL": (
-        "email", "An account with this email already exists. Sign in, or use another email."
+        "email",
+        "An account with this email already exists. Sign in, or use another email.",
     ),
     "EMAIL_NOT_VERIFIED": (FORM, "Confirm your email address first: follow the link we sent you."),
     "EMAIL_PASSWORD_SIGN_UP_DISABLED": (FORM, "Sign-up is closed. Ask an administrator for an account."),
@@ -91,7 +95,9 @@ _WHERE = re.compile(r"^\[body\.([A-Za-z_.]+)\]\s*(.*)$")
 
 
 def describe(
-    exc: errors.AuthError, settings: Settings, aliases: dict[str, str] | None = None,
+    exc: errors.AuthError,
+    settings: Settings,
+    aliases: dict[str, str] | None = None,
     messages: PageMessages | None = None,
 ) -> FieldError:
     """The field an error belongs to and what to tell the person, for this form.
@@ -132,8 +138,7 @@ NOTICES: dict[str, str] = {
     "signed-up": "Welcome! Your account is ready.",
     "signed-up-verify": "Your account is created. We sent you a link to confirm your email address.",
     "check-email-verify": "Check your inbox: follow the link we sent to confirm your email address.",
-    "reset-sent": "If an account uses that address, we sent it a link to choose a new password. "
-    "Check your inbox.",
+    "reset-sent": "If an account uses that address, we sent it a link to choose a new password. Check your inbox.",
     "password-reset": "Your password is changed and every session is signed out. Sign in with the new password.",
     "profile-saved": "Your profile is saved.",
     "verification-sent": "We sent a new confirmation link. Check your inbox.",

@@ -95,9 +95,7 @@ class Page:
         """A form value (empty when absent), too long refused as the API refuses it."""
         value = self.form.get(name, "")
         if len(value) > max_length:
-            raise errors.AuthError(
-                errors.VALIDATION_ERROR, f"[body.{name}] Too long: at most {max_length} characters"
-            )
+            raise errors.AuthError(errors.VALIDATION_ERROR, f"[body.{name}] Too long: at most {max_length} characters")
         return value.strip() if strip else value
 
     def secret(self, name: str) -> str:
@@ -166,7 +164,11 @@ class Page:
         found = describe(exc, self.ctx.settings, aliases, self.app.messages)
         target = found.field if found.field in form.fields else FORM
         key = form.id if target == FORM else target
-        focus = target if target != FORM else next((f for f in form.fields if f in keep), form.fields[0] if form.fields else None)
+        focus = (
+            target
+            if target != FORM
+            else next((f for f in form.fields if f in keep), form.fields[0] if form.fields else None)
+        )
         values = {name: self.form.get(name, "") for name in keep}
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else {}
         response = self.render(

@@ -50,12 +50,24 @@ async def sign_in_submit(page: Page) -> Response:
     try:
         await page.limit("/sign-in/email")
         result = await sign_in.sign_in_email(
-            page.ctx, email=page.text("email"), password=page.secret("password"), client=page.call.client,
-            remember=remember, callback_url=page.url("/verify-email"), presented=page.call.presented,
+            page.ctx,
+            email=page.text("email"),
+            password=page.secret("password"),
+            client=page.call.client,
+            remember=remember,
+            callback_url=page.url("/verify-email"),
+            presented=page.call.presented,
         )
     except errors.AuthError as exc:
-        return page.fail("sign_in.html", exc, SIGN_IN, keep=("email",), next=page.safe_next(), remember=remember,
-                         unverified=exc.code == errors.EMAIL_NOT_VERIFIED.code)
+        return page.fail(
+            "sign_in.html",
+            exc,
+            SIGN_IN,
+            keep=("email",),
+            next=page.safe_next(),
+            remember=remember,
+            unverified=exc.code == errors.EMAIL_NOT_VERIFIED.code,
+        )
     if apply_sign_in(page.call, result, remember) is not None:
         assert isinstance(result, Interruption)
         return page.redirect(page.url(result.page or "/sign-in", next=page.safe_next()))
@@ -73,7 +85,9 @@ async def sign_up_submit(page: Page) -> Response:
     try:
         await page.limit("/sign-up/email")
         data = sign_up.SignUpInput(
-            name=page.text("name", 255), email=page.text("email"), password=page.secret("password"),
+            name=page.text("name", 255),
+            email=page.text("email"),
+            password=page.secret("password"),
             callback_url=page.url("/verify-email"),
         )
         result = await sign_up.sign_up(page.ctx, data, page.call.client)
@@ -175,8 +189,9 @@ async def reauth_submit(page: Page) -> Response:
     remember = not call.dont_remember()
     try:
         await page.limit("/sign-in/email")
-        session = await sign_in.reauthenticate(page.ctx, page.my_session, page.me, page.secret("password"),
-                                               call.client, remember=remember)
+        session = await sign_in.reauthenticate(
+            page.ctx, page.my_session, page.me, page.secret("password"), call.client, remember=remember
+        )
     except errors.AuthError as exc:
         aliases = {"current_password": "password"}
         if exc.code == errors.INVALID_EMAIL_OR_PASSWORD.code:

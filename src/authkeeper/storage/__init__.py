@@ -29,5 +29,13 @@ def open_store(settings: Settings, schemas: Sequence[PluginSchema], store: Store
     return store
 
 
-__all__ = ["DuplicateError", "MemoryStore", "SchemaBound", "SqlStore", "StorageURLError", "Store", "create_store",
-           "open_store"]
+__all__ = [
+    "DuplicateError",
+    "MemoryStore",
+    "SchemaBound",
+    "SqlStore",
+    "StorageURLError",
+    "Store",
+    "create_store",
+    "open_store",
+]

@@ -33,9 +33,14 @@ _writing: contextvars.ContextVar[Database | None] = contextvars.ContextVar("auth
 
 
 class MemoryStore:
-    def __init__(self, additional_fields: Sequence[AdditionalField] = (),
-                 schemas: Sequence[PluginSchema] = (), *, _db: Database | None = None,
-                 _work: Work | None = None) -> None:
+    def __init__(
+        self,
+        additional_fields: Sequence[AdditionalField] = (),
+        schemas: Sequence[PluginSchema] = (),
+        *,
+        _db: Database | None = None,
+        _work: Work | None = None,
+    ) -> None:
         self._db = _db or Database(build_tables(additional_fields, schemas))
         self._work = _work
 
@@ -108,8 +113,7 @@ class MemoryStore:
         row = self._one("user", {"email": email})
         return self._user(row) if row else None
 
-    async def update_user(self, user_id: str, change: UserUpdate, *,
-                          expected: UserUpdate | None = None) -> User | None:
+    async def update_user(self, user_id: str, change: UserUpdate, *, expected: UserUpdate | None = None) -> User | None:
         values = change.columns()
         rows.check_fields(self.t.user, values)
         where: dict[str, Any] = {"id": user_id, **(expected.columns() if expected else {})}
@@ -129,7 +133,7 @@ class MemoryStore:
 
     async def list_users(self, *, limit: int = 100, offset: int = 0) -> list[User]:
         found = sorted(self._read().rows("user").values(), key=lambda r: r["createdAt"])
-        return [self._user(r) for r in found[offset:offset + limit]]
+        return [self._user(r) for r in found[offset : offset + limit]]
 
     async def count_users(self) -> int:
         return len(self._read().rows("user"))
@@ -214,8 +218,17 @@ class MemoryStore:
     async def create_verification(self, identifier: str, value: str, expires_at: datetime) -> None:
         now = utcnow()
         async with self._write() as w:
-            w.insert("verification", {"id": generate_id(), "identifier": identifier, "value": value,
-                                      "expiresAt": expires_at, "createdAt": now, "updatedAt": now})
+            w.insert(
+                "verification",
+                {
+                    "id": generate_id(),
+                    "identifier": identifier,
+                    "value": value,
+                    "expiresAt": expires_at,
+                    "createdAt": now,
+                    "updatedAt": now,
+                },
+            )
 
     def _live(self, found: list[Row], now: datetime) -> Verification | None:
         live = [r for r in found if r["expiresAt"] > now]
@@ -233,8 +246,9 @@ class MemoryStore:
 
     async def delete_verifications(self, *, prefix: str, value: str | None = None) -> int:
         async with self._write() as w:
-            found = w.scan("verification", lambda r: r["identifier"].startswith(prefix)
-                           and (value is None or r["value"] == value))
+            found = w.scan(
+                "verification", lambda r: r["identifier"].startswith(prefix) and (value is None or r["value"] == value)
+            )
             for row in found:
                 w.delete("verification", row)
         return len(found)
@@ -309,8 +323,15 @@ class MemoryStore:
         found = await self.select(table, where, limit=1)
         return found[0] if found else None
 
-    async def select(self, table: str, where: Where | None = None, *, order_by: str | None = None,
-                     descending: bool = False, limit: int | None = None) -> list[dict[str, Any]]:
+    async def select(
+        self,
+        table: str,
+        where: Where | None = None,
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
         name = self._plugin_table(table)
         rows.check_fields(self.t.by_name[name], [*(where or {}), *([order_by] if order_by else [])])
         found = self._read().scan(name, matcher(where))
@@ -318,8 +339,9 @@ class MemoryStore:
             found = sorted(found, key=lambda r: (0,) if r[order_by] is None else (1, r[order_by]), reverse=descending)
         return [dict(r) for r in found[:limit]]
 
-    async def update(self, table: str, where: Where, values: Mapping[str, Any], *,
-                     expected: Where | None = None) -> int:
+    async def update(
+        self, table: str, where: Where, values: Mapping[str, Any], *, expected: Where | None = None
+    ) -> int:
         name = self._plugin_table(table)
         rows.check_fields(self.t.by_name[name], [*where, *(expected or {})])
         match_where, match_expected = matcher(where), matcher(expected)

@@ -43,12 +43,12 @@ class _Shape:
     def of(cls, table: sa.Table) -> _Shape:
         unique = [tuple(c.name for c in table.primary_key.columns)]
         unique += [(c.name,) for c in table.c if c.unique]
-        unique += [tuple(c.name for c in con.columns) for con in table.constraints
-                   if isinstance(con, sa.UniqueConstraint)]
+        unique += [
+            tuple(c.name for c in con.columns) for con in table.constraints if isinstance(con, sa.UniqueConstraint)
+        ]
         unique += [tuple(c.name for c in ix.columns) for ix in table.indexes if ix.unique]
         defaults = {
-            c.name: c.default.arg for c in table.c
-            if isinstance(c.default, sa.ColumnDefault) and c.default.is_scalar
+            c.name: c.default.arg for c in table.c if isinstance(c.default, sa.ColumnDefault) and c.default.is_scalar
         }
         return cls(
             table=table,

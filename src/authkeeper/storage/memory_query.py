@@ -12,8 +12,14 @@ from ..core.queries import AnyOf, AuditQuery, Compare, Operator, UserQuery, Wher
 from .memory_data import Row
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "lte": operator.le,
-    "gt": operator.gt, "ge": operator.ge, "gte": operator.ge,
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "lt": operator.lt,
+    "le": operator.le,
+    "lte": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "gte": operator.ge,
 }
 
 
@@ -77,19 +83,21 @@ def search_users(users: list[Row], q: UserQuery) -> tuple[list[Row], int]:
     def keep(row: Row) -> bool:
         if q.search_value:
             name = q.search_field or "email"
-            if name in row and not _like(str(row[name]).lower() if row[name] is not None else None,
-                                         q.search_operator, q.search_value.lower()):
+            if name in row and not _like(
+                str(row[name]).lower() if row[name] is not None else None, q.search_operator, q.search_value.lower()
+            ):
                 return False
         for name, op, target in q.filters:
             if name in row and not _filter(row[name], op, target):
                 return False
-        return not (q.listed and q.listed.field in row
-                    and not _listed(row[q.listed.field], q.listed.item, q.listed.default))
+        return not (
+            q.listed and q.listed.field in row and not _listed(row[q.listed.field], q.listed.item, q.listed.default)
+        )
 
     found = [row for row in users if keep(row)]
     sort = q.sort_by if q.sort_by in columns else "createdAt"
     found = _order(found, sort or "createdAt", q.sort_direction == "desc")
-    return found[q.offset:q.offset + q.limit], len(found)
+    return found[q.offset : q.offset + q.limit], len(found)
 
 
 def list_audit(events: list[Row], q: AuditQuery) -> tuple[list[Row], int]:
@@ -103,4 +111,4 @@ def list_audit(events: list[Row], q: AuditQuery) -> tuple[list[Row], int]:
         return not (q.until and row["createdAt"] >= q.until)
 
     found = _order([row for row in events if keep(row)], "createdAt", True)
-    return found[q.offset:q.offset + q.limit], len(found)
+    return found[q.offset : q.offset + q.limit], len(found)

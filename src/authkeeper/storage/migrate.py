@@ -50,7 +50,9 @@ def _pending(conn: sa.Connection, settings: Settings, schemas: Sequence[PluginSc
     versions = {row[0] for row in conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}")}
     missing = sorted(heads(schemas) - versions)
     if missing:
-        return [f"the database schema lacks revision {', '.join(missing)} (it is at {', '.join(sorted(versions)) or 'none'})"]
+        return [
+            f"the database schema lacks revision {', '.join(missing)} (it is at {', '.join(sorted(versions)) or 'none'})"
+        ]
     found: list[str] = []
     for table in build_tables(settings.user.additional_fields, schemas).metadata.sorted_tables:
         if table.name not in existing:
@@ -182,8 +184,9 @@ def _read_only_engine(settings: Settings) -> AsyncEngine:
     path = _sqlite_path(settings.database.url)
     if path is not None:
         return create_async_engine(f"sqlite+aiosqlite:///file:{path.resolve()}?mode=ro&uri=true")
-    return create_async_engine(url, connect_args={"server_settings": {
-        "timezone": "UTC", "default_transaction_read_only": "on"}})
+    return create_async_engine(
+        url, connect_args={"server_settings": {"timezone": "UTC", "default_transaction_read_only": "on"}}
+    )
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -226,8 +229,12 @@ def _plan(conn: sa.Connection, settings: Settings, schemas: Sequence[PluginSchem
         planned = [render(conn, ddl) for _kind, ddl, _line in statements(conn, declared, state)]
         lines.append(f"-- revision {rev.revision}" + ("" if planned else ": nothing this database lacks"))
         lines += planned
-    extra = [render(conn, ddl) for _k, ddl, _l in statements(
-        conn, _everything(build_tables(settings.user.additional_fields, schemas).metadata), state)]
+    extra = [
+        render(conn, ddl)
+        for _k, ddl, _l in statements(
+            conn, _everything(build_tables(settings.user.additional_fields, schemas).metadata), state
+        )
+    ]
     if extra:
         lines.append("-- additional fields")
         lines += extra

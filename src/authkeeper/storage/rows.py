@@ -27,9 +27,9 @@ def user(row: Mapping[Any, Any], flags: frozenset[str], prefix: str = "") -> Use
         return row[prefix + k]
 
     extra = {
-        k[len(prefix):]: v
+        k[len(prefix) :]: v
         for k, v in row.items()
-        if k.startswith(prefix) and k[len(prefix):] not in USER_CORE_COLUMNS
+        if k.startswith(prefix) and k[len(prefix) :] not in USER_CORE_COLUMNS
     }
     for flag in flags:
         if flag in extra and extra[flag] is None:
@@ -51,9 +51,9 @@ def session(row: Mapping[Any, Any], prefix: str = "") -> Session:
         return row[prefix + k]
 
     extra = {
-        k[len(prefix):]: v
+        k[len(prefix) :]: v
         for k, v in row.items()
-        if k.startswith(prefix) and k[len(prefix):] not in SESSION_CORE_COLUMNS
+        if k.startswith(prefix) and k[len(prefix) :] not in SESSION_CORE_COLUMNS
     }
     return Session(
         id=get("id"),
@@ -83,15 +83,24 @@ def account(row: Mapping[Any, Any]) -> Account:
 
 def verification(row: Mapping[Any, Any]) -> Verification:
     return Verification(
-        id=row["id"], identifier=row["identifier"], value=row["value"],
-        expires_at=row["expiresAt"], created_at=row["createdAt"], updated_at=row["updatedAt"],
+        id=row["id"],
+        identifier=row["identifier"],
+        value=row["value"],
+        expires_at=row["expiresAt"],
+        created_at=row["createdAt"],
+        updated_at=row["updatedAt"],
     )
 
 
 def audit_event(row: Mapping[Any, Any]) -> AuditEvent:
     return AuditEvent(
-        id=row["id"], created_at=row["createdAt"], event=row["event"], actor_id=row["actorId"],
-        user_id=row["userId"], ip_address=row["ipAddress"], user_agent=row["userAgent"],
+        id=row["id"],
+        created_at=row["createdAt"],
+        event=row["event"],
+        actor_id=row["actorId"],
+        user_id=row["userId"],
+        ip_address=row["ipAddress"],
+        user_agent=row["userAgent"],
         details=json.loads(row["details"] or "{}"),
     )
 
@@ -138,8 +147,13 @@ def session_values(s: Session) -> dict[str, Any]:
 
 def audit_values(e: AuditEvent) -> dict[str, Any]:
     return {
-        "id": e.id or generate_id(), "createdAt": e.created_at, "event": e.event, "actorId": e.actor_id,
-        "userId": e.user_id, "ipAddress": e.ip_address, "userAgent": e.user_agent,
+        "id": e.id or generate_id(),
+        "createdAt": e.created_at,
+        "event": e.event,
+        "actorId": e.actor_id,
+        "userId": e.user_id,
+        "ipAddress": e.ip_address,
+        "userAgent": e.user_agent,
         "details": json.dumps(e.details, separators=(",", ":")),
     }
 

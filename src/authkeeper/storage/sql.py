@@ -84,7 +84,9 @@ def make_engine(settings: DatabaseSettings) -> AsyncEngine:
     # columns (no time zone) holding UTC, and PostgreSQL converts to and from them, and
     # compares them with timestamptz values, in the session's TimeZone.
     return create_async_engine(
-        url, pool_size=settings.pool_size, max_overflow=settings.pool_size,
+        url,
+        pool_size=settings.pool_size,
+        max_overflow=settings.pool_size,
         connect_args={"server_settings": {"timezone": "UTC"}},
     )
 

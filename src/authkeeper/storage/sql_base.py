@@ -51,8 +51,13 @@ class SqlBase:
     """One store: the engine's own (each call a connection of its own), or bound to the
     connection of one transaction (:meth:`transaction`)."""
 
-    def __init__(self, engine: AsyncEngine, tables: Tables, conn: AsyncConnection | None = None,
-                 prepared: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        tables: Tables,
+        conn: AsyncConnection | None = None,
+        prepared: dict[str, Any] | None = None,
+    ) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._conn = conn

@@ -39,8 +39,13 @@ class SqlRecords(SqlBase):
         return found[0] if found else None
 
     async def select(
-        self, table: str, where: Where | None = None, *, order_by: str | None = None,
-        descending: bool = False, limit: int | None = None,
+        self,
+        table: str,
+        where: Where | None = None,
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
         t = self._table(table)
         stmt = sa.select(t).where(*where_clause(t, where))

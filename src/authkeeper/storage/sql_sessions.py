@@ -62,9 +62,11 @@ class SqlSessions(SqlBase):
                         return None
 
                     self._pg_pool = await asyncpg.create_pool(
-                        url.render_as_string(hide_password=False), min_size=1,
+                        url.render_as_string(hide_password=False),
+                        min_size=1,
                         max_size=self.engine.pool.size(),  # type: ignore[attr-defined]
-                        reset=no_reset, server_settings={"timezone": "UTC"},
+                        reset=no_reset,
+                        server_settings={"timezone": "UTC"},
                     )
         row = await self._pg_pool.fetchrow(self._prepared["find_session_sql"], token)
         if row is None:
@@ -132,8 +134,12 @@ class SqlSessions(SqlBase):
         async with self._write() as conn:
             await conn.execute(
                 sa.insert(self.t.verification).values(
-                    id=generate_id(), identifier=identifier, value=value, expiresAt=expires_at,
-                    createdAt=now, updatedAt=now,
+                    id=generate_id(),
+                    identifier=identifier,
+                    value=value,
+                    expiresAt=expires_at,
+                    createdAt=now,
+                    updatedAt=now,
                 )
             )
 
@@ -149,8 +155,8 @@ class SqlSessions(SqlBase):
         # DELETE ... RETURNING is atomic: of two concurrent consumers only one sees the row.
         async with self._write() as conn:
             found = (
-                await conn.execute(sa.delete(v).where(v.c.identifier == identifier).returning(*v.c))
-            ).mappings().all()
+                (await conn.execute(sa.delete(v).where(v.c.identifier == identifier).returning(*v.c))).mappings().all()
+            )
         live = [rows.verification(r) for r in found if r["expiresAt"] > now]
         return max(live, key=lambda r: r.created_at) if live else None
 

@@ -40,14 +40,10 @@ class SqlUsers(SqlBase):
 
     async def find_user_by_email(self, email: str) -> User | None:
         async with self._read() as conn:
-            row = (
-                await conn.execute(sa.select(self.t.user).where(self.t.user.c.email == email))
-            ).mappings().first()
+            row = (await conn.execute(sa.select(self.t.user).where(self.t.user.c.email == email))).mappings().first()
         return self._user(row) if row else None
 
-    async def update_user(
-        self, user_id: str, change: UserUpdate, *, expected: UserUpdate | None = None
-    ) -> User | None:
+    async def update_user(self, user_id: str, change: UserUpdate, *, expected: UserUpdate | None = None) -> User | None:
         u = self.t.user
         values = change.columns()
         check_fields(u, values)
@@ -85,8 +81,9 @@ class SqlUsers(SqlBase):
             col = u.c.get(q.search_field or "email")
             if col is not None:
                 pattern = like_escape(q.search_value.lower())
-                pattern = {"contains": f"%{pattern}%", "starts_with": f"{pattern}%",
-                           "ends_with": f"%{pattern}"}[q.search_operator]
+                pattern = {"contains": f"%{pattern}%", "starts_with": f"{pattern}%", "ends_with": f"%{pattern}"}[
+                    q.search_operator
+                ]
                 conds.append(sa.func.lower(col).like(pattern, escape="\\"))
         for name, op, value in q.filters:
             col = u.c.get(name)
@@ -163,7 +160,11 @@ def _condition(col: sa.ColumnElement[Any], op: Operator, value: Any) -> sa.Colum
         return col.is_(True) if wants_true else sa.or_(col.is_(False), col.is_(None))
     # Built lazily: SQLAlchemy refuses ``<`` against True/False, so only the asked one is made.
     compare = {
-        "eq": operator.eq, "ne": operator.ne, "lt": operator.lt,
-        "lte": operator.le, "gt": operator.gt, "gte": operator.ge,
+        "eq": operator.eq,
+        "ne": operator.ne,
+        "lt": operator.lt,
+        "lte": operator.le,
+        "gt": operator.gt,
+        "gte": operator.ge,
     }[op]
     return compare(col, value)  # type: ignore[no-any-return]

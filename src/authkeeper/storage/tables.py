@@ -80,8 +80,7 @@ class Tables:
 CORE_TABLES = frozenset({"user", "session", "account", "verification", "lockout", "auditEvent"})
 
 
-def build_tables(additional_fields: Sequence[AdditionalField] = (),
-                 schemas: Sequence[PluginSchema] = ()) -> Tables:
+def build_tables(additional_fields: Sequence[AdditionalField] = (), schemas: Sequence[PluginSchema] = ()) -> Tables:
     """The core's tables merged with the plugins' ``schemas`` (their columns in their order,
     then the additional fields) and their own tables."""
     md = sa.MetaData()
@@ -107,9 +106,7 @@ def build_tables(additional_fields: Sequence[AdditionalField] = (),
         sa.Column("updatedAt", ts, nullable=False),
         sa.Column("ipAddress", sa.Text),
         sa.Column("userAgent", sa.Text),
-        sa.Column(
-            "userId", sa.Text, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True
-        ),
+        sa.Column("userId", sa.Text, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True),
         # Who holds the session as the user (``core.models.DELEGATED_BY``): the core's, so that a
         # delegated session stays restricted whichever plugins are installed.
         sa.Column("impersonatedBy", sa.Text),
@@ -120,9 +117,7 @@ def build_tables(additional_fields: Sequence[AdditionalField] = (),
         sa.Column("id", sa.Text, primary_key=True),
         sa.Column("accountId", sa.Text, nullable=False),
         sa.Column("providerId", sa.Text, nullable=False),
-        sa.Column(
-            "userId", sa.Text, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True
-        ),
+        sa.Column("userId", sa.Text, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True),
         sa.Column("accessToken", sa.Text),
         sa.Column("refreshToken", sa.Text),
         sa.Column("idToken", sa.Text),
@@ -173,11 +168,19 @@ def build_tables(additional_fields: Sequence[AdditionalField] = (),
         schema.tables(md)
     for spec in additional_fields:
         if spec.name in user.c:
-            raise ValueError(f"user.additional_fields: {spec.name!r} is a column of the core or of a plugin; "
-                             "name the field otherwise")
+            raise ValueError(
+                f"user.additional_fields: {spec.name!r} is a column of the core or of a plugin; "
+                "name the field otherwise"
+            )
         user.append_column(column_for(spec))
     return Tables(
-        md, user, session, account, verification, lockout, audit,
+        md,
+        user,
+        session,
+        account,
+        verification,
+        lockout,
+        audit,
         by_name={t.name: t for t in md.sorted_tables if t.name not in CORE_TABLES},
         user_flags=frozenset(name for schema in schemas for name in schema.user_flags),
     )

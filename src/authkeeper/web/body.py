@@ -33,7 +33,9 @@ def check_text(value: Any, where: str = "body", depth: int = 0) -> None:
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError:
-                raise errors.AuthError(errors.VALIDATION_ERROR, "Invalid input: unpaired surrogate", field=_at(where)) from None
+                raise errors.AuthError(
+                    errors.VALIDATION_ERROR, "Invalid input: unpaired surrogate", field=_at(where)
+                ) from None
     elif isinstance(value, dict | list):
         if depth >= MAX_DEPTH:
             raise errors.AuthError(errors.BAD_REQUEST, "Request body is nested too deeply")

@@ -37,9 +37,9 @@ def mounted_path(scope: Scope, strip_prefix: str = "") -> str:
     path: str = scope["path"]
     root: str = scope.get("root_path", "")
     if root and path.startswith(root):
-        path = path[len(root):]
+        path = path[len(root) :]
     if strip_prefix and path.startswith(strip_prefix):
-        path = path[len(strip_prefix):]
+        path = path[len(strip_prefix) :]
     return path or "/"
 
 

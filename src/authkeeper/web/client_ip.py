@@ -40,7 +40,7 @@ def _hop(item: str) -> Address | None:
     text = item.strip()
     if text.startswith("["):
         end = text.find("]")
-        port = text[end + 1:]
+        port = text[end + 1 :]
         if end < 0 or (port and not (port[:1] == ":" and port[1:].isascii() and port[1:].isdigit())):
             return None
         text = text[: end + 1]

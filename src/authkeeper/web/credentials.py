@@ -228,7 +228,10 @@ class CredentialResolver:
         split = self._by_kinds.get(key)
         if split is None:
             chosen = [b for b in self.backends if b.kind in key]
-            split = (tuple(b for b in chosen if not b.transport.ambient), tuple(b for b in chosen if b.transport.ambient))
+            split = (
+                tuple(b for b in chosen if not b.transport.ambient),
+                tuple(b for b in chosen if b.transport.ambient),
+            )
             self._by_kinds[key] = split
         return split
 
@@ -270,8 +273,9 @@ class CredentialResolver:
                 call.via = item.backend.transport.name
             item.backend.strategy.respond(call, item)
 
-    async def authenticate(self, request: HTTPConnection, kinds: Sequence[str] = (SESSION,), *, unsafe: bool,
-                           refresh: bool = False) -> Credential | None:
+    async def authenticate(
+        self, request: HTTPConnection, kinds: Sequence[str] = (SESSION,), *, unsafe: bool, refresh: bool = False
+    ) -> Credential | None:
         """The caller's credential for a host app's own route (FastAPI or Starlette), or None;
         nothing is written back. A header credential wins; else, for an ``unsafe`` request
         whose cookie presents a token, the origin check (raises AuthError) comes first."""

@@ -60,12 +60,16 @@ class OriginRefusals:
             if len(self._seen) >= self.max_pairs:
                 if not self._full_logged:
                     self._full_logged = True
-                    log.warning("more origin refusals: %d pairs of origins logged, further ones are not", self.max_pairs)
+                    log.warning(
+                        "more origin refusals: %d pairs of origins logged, further ones are not", self.max_pairs
+                    )
                 return
             self._seen.add(pair)
         log.warning(
             "refused a request from origin %r: expected %r (the base URL's origin) or a trusted origin; "
-            "set base_url (AUTHKEEPER_BASE_URL) or trusted_origins if that origin is yours", pair[0], expected,
+            "set base_url (AUTHKEEPER_BASE_URL) or trusted_origins if that origin is yours",
+            pair[0],
+            expected,
         )
 
 

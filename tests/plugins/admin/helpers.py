@@ -61,7 +61,9 @@ class World:
     async def make_user(self, email: str, role: str | None = None, name: str | None = None, **extra: Any) -> User:
         if role is not None:
             extra["role"] = role
-        return await create_user(self.ctx, name=name or email.split("@")[0], email=email, password=PASSWORD, extra=extra)
+        return await create_user(
+            self.ctx, name=name or email.split("@")[0], email=email, password=PASSWORD, extra=extra
+        )
 
     def anonymous(self) -> Client:
         http = self.app.new_client()

@@ -12,8 +12,16 @@ from authkeeper.plugins.admin.access import STATEMENTS
 
 def user(role: object = "user", email: str = "ann@example.com", user_id: str = "u1") -> User:
     now = datetime.now(UTC)
-    return User(id=user_id, name="A", email=email, email_verified=True, image=None, created_at=now, updated_at=now,
-                extra={"role": role})
+    return User(
+        id=user_id,
+        name="A",
+        email=email,
+        email_verified=True,
+        image=None,
+        created_at=now,
+        updated_at=now,
+        extra={"role": role},
+    )
 
 
 def test_parse_roles() -> None:
@@ -25,8 +33,9 @@ def test_parse_roles() -> None:
 def test_default_roles() -> None:
     ac = AccessControl(AdminSettings())
     everything_but = {a for a in STATEMENTS["user"] if a != "impersonate-admins"}
-    assert ac.allows(["admin"], {"user": sorted(everything_but), "session": ["list", "revoke", "delete"],
-                                 "audit": ["list"]})
+    assert ac.allows(
+        ["admin"], {"user": sorted(everything_but), "session": ["list", "revoke", "delete"], "audit": ["list"]}
+    )
     assert not ac.allows(["admin"], {"user": ["impersonate-admins"]})
     assert ac.allows(["moderator"], {"user": ["list", "ban", "get"], "session": ["list", "revoke"], "audit": ["list"]})
     for action in ("create", "set-role", "impersonate", "delete", "set-password", "update"):
@@ -77,9 +86,14 @@ def test_rank_rules() -> None:
 
 
 def test_strict_ranks() -> None:
-    roles: dict[str, dict[str, tuple[str, ...]]] = {**AdminSettings().roles, "superadmin": {**AdminSettings().roles["admin"],
-                                                     "user": (*AdminSettings().roles["admin"]["user"], "impersonate-admins")},
-             "empty": {"user": ()}}
+    roles: dict[str, dict[str, tuple[str, ...]]] = {
+        **AdminSettings().roles,
+        "superadmin": {
+            **AdminSettings().roles["admin"],
+            "user": (*AdminSettings().roles["admin"]["user"], "impersonate-admins"),
+        },
+        "empty": {"user": ()},
+    }
     ac = AccessControl(dataclasses.replace(AdminSettings(), roles=roles, admin_user_ids=("root",)))
     admin, other_admin = Actor.of(ac, user("admin", user_id="a")), user("admin", user_id="b")
     # Equal grants are not enough, whichever roles carry them.

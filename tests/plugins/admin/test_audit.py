@@ -36,8 +36,11 @@ async def test_every_admin_action_is_audited(world: World) -> None:
     await world.admin.post("/admin/stop-impersonating")
     await world.admin.post("/admin/remove-user", {"userId": new_id})
 
-    by_admin = [(e.event, e.user_id) for e in reversed(await world.audit(user_id=admin_id))
-                if e.actor_id == admin_id and e.user_id != admin_id]
+    by_admin = [
+        (e.event, e.user_id)
+        for e in reversed(await world.audit(user_id=admin_id))
+        if e.actor_id == admin_id and e.user_id != admin_id
+    ]
     assert by_admin == [
         ("user-created", new_id),
         ("role-changed", ann),
@@ -53,8 +56,11 @@ async def test_every_admin_action_is_audited(world: World) -> None:
         ("user-removed", new_id),
     ]
     # Oldest first, so the newest of each kind is kept.
-    events = {e.event: e for e in reversed(await world.audit(user_id=admin_id))
-              if e.actor_id == admin_id and e.user_id != admin_id}
+    events = {
+        e.event: e
+        for e in reversed(await world.audit(user_id=admin_id))
+        if e.actor_id == admin_id and e.user_id != admin_id
+    }
     assert events["user-banned"].details["reason"] == "spam"
     assert events["user-banned"].details["expires_at"].endswith("Z")
     assert events["role-changed"].details == {"old_role": "moderator", "new_role": "user"}
@@ -106,15 +112,32 @@ BASE = datetime(2030, 1, 1, tzinfo=UTC)
 async def seed(world: World) -> None:
     """Twelve known events an hour apart, on top of the sign-ups and sign-ins of the world."""
     rows = [
-        ("user-banned", "u1"), ("user-unbanned", "u1"), ("role-changed", "u2"), ("user-banned", "u2"),
-        ("sign-in", "u1"), ("sign-in", "u2"), ("user-removed", "u3"), ("password-changed", "u1"),
-        ("user-banned", "u3"), ("session-revoked", "u1"), ("role-changed", "u1"), ("sign-out", "u2"),
+        ("user-banned", "u1"),
+        ("user-unbanned", "u1"),
+        ("role-changed", "u2"),
+        ("user-banned", "u2"),
+        ("sign-in", "u1"),
+        ("sign-in", "u2"),
+        ("user-removed", "u3"),
+        ("password-changed", "u1"),
+        ("user-banned", "u3"),
+        ("session-revoked", "u1"),
+        ("role-changed", "u1"),
+        ("sign-out", "u2"),
     ]
     for i, (event, user_id) in enumerate(rows):
-        await world.ctx.store.add_audit(AuditEvent(
-            id=f"seed{i:02d}", created_at=BASE + timedelta(hours=i), event=event, actor_id="boss",
-            user_id=user_id, ip_address="10.0.0.1", user_agent="test", details={"n": i},
-        ))
+        await world.ctx.store.add_audit(
+            AuditEvent(
+                id=f"seed{i:02d}",
+                created_at=BASE + timedelta(hours=i),
+                event=event,
+                actor_id="boss",
+                user_id=user_id,
+                ip_address="10.0.0.1",
+                user_agent="test",
+                details={"n": i},
+            )
+        )
 
 
 @pytest.fixture
@@ -136,8 +159,14 @@ async def test_audit_events_shape_and_order(seeded: World) -> None:
     assert (body["total"], body["limit"], body["offset"]) == (6, 100, 0)
     first = body["events"][0]
     assert first == {
-        "id": "seed10", "createdAt": "2030-01-01T10:00:00.000Z", "event": "role-changed", "actorId": "boss",
-        "userId": "u1", "ipAddress": "10.0.0.1", "userAgent": "test", "details": {"n": 10},
+        "id": "seed10",
+        "createdAt": "2030-01-01T10:00:00.000Z",
+        "event": "role-changed",
+        "actorId": "boss",
+        "userId": "u1",
+        "ipAddress": "10.0.0.1",
+        "userAgent": "test",
+        "details": {"n": 10},
     }
     assert [e["id"] for e in body["events"]] == ["seed10", "seed09", "seed07", "seed04", "seed01", "seed00"]
 
@@ -160,9 +189,14 @@ async def test_audit_events_filters(seeded: World) -> None:
 
 
 async def test_audit_events_bad_parameters(seeded: World) -> None:
-    for params, name in [({"limit": 501}, "limit"), ({"limit": 0}, "limit"), ({"offset": -1}, "offset"),
-                         ({"event": "user-exploded"}, "event"), ({"since": "yesterday"}, "since"),
-                         ({"until": "2030-13-45"}, "until")]:
+    for params, name in [
+        ({"limit": 501}, "limit"),
+        ({"limit": 0}, "limit"),
+        ({"offset": -1}, "offset"),
+        ({"event": "user-exploded"}, "event"),
+        ({"since": "yesterday"}, "since"),
+        ({"until": "2030-13-45"}, "until"),
+    ]:
         r = await seeded.admin.get("/admin/audit-events", params)
         assert (r.status_code, r.json()["code"]) == (400, "VALIDATION_ERROR"), params
         assert f"[query.{name}]" in r.json()["message"]
@@ -181,10 +215,17 @@ async def test_cleanup_prunes_old_events(make_world: Callable[..., Any]) -> None
     world: World = await make_world(audit=AuditSettings(retention_days=30))
     now = datetime.now(UTC)
     for i, age in enumerate((400, 31, 29)):
-        await world.ctx.store.add_audit(AuditEvent(
-            id=f"old{i}", created_at=now - timedelta(days=age), event="sign-in", actor_id=None, user_id="x",
-            ip_address=None, user_agent=None,
-        ))
+        await world.ctx.store.add_audit(
+            AuditEvent(
+                id=f"old{i}",
+                created_at=now - timedelta(days=age),
+                event="sign-in",
+                actor_id=None,
+                user_id="x",
+                ip_address=None,
+                user_agent=None,
+            )
+        )
     removed = await world.app.auth.cleanup()
     assert removed["audit_events"] == 2
     left = {e.id for e in await world.audit(user_id="x")}
@@ -193,9 +234,16 @@ async def test_cleanup_prunes_old_events(make_world: Callable[..., Any]) -> None
 
 async def test_retention_zero_keeps_everything(make_world: Callable[..., Any]) -> None:
     world: World = await make_world(audit=AuditSettings(retention_days=0))
-    await world.ctx.store.add_audit(AuditEvent(
-        id="ancient", created_at=datetime(2001, 1, 1, tzinfo=UTC), event="sign-in", actor_id=None, user_id="x",
-        ip_address=None, user_agent=None,
-    ))
+    await world.ctx.store.add_audit(
+        AuditEvent(
+            id="ancient",
+            created_at=datetime(2001, 1, 1, tzinfo=UTC),
+            event="sign-in",
+            actor_id=None,
+            user_id="x",
+            ip_address=None,
+            user_agent=None,
+        )
+    )
     assert (await world.app.auth.cleanup())["audit_events"] == 0
     assert len(await world.audit(user_id="x")) == 1

@@ -40,7 +40,9 @@ async def test_wrong_password_does_not_reveal_a_ban(world: World) -> None:
     wrong = await anon.post("/sign-in/email", {"email": "ann@example.com", "password": "not her passphrase"})
     unknown = await anon.post("/sign-in/email", {"email": "nobody@example.com", "password": "not her passphrase"})
     assert wrong.status_code == unknown.status_code == 401
-    assert wrong.json() == unknown.json() == {"message": "Invalid email or password", "code": "INVALID_EMAIL_OR_PASSWORD"}
+    assert (
+        wrong.json() == unknown.json() == {"message": "Invalid email or password", "code": "INVALID_EMAIL_OR_PASSWORD"}
+    )
 
 
 async def test_custom_banned_message(make_world) -> None:  # type: ignore[no-untyped-def]
@@ -75,8 +77,12 @@ async def test_an_expired_ban_is_lifted_once_and_never_over_a_new_ban(db_url: st
     clock.advance(601)
     stale = await world.ctx.store.find_user_by_id(world.plain_user.id)
     # Sign-ins at once after the expiry (fewer than the lockout's five): lifted once, one audit row.
-    results = await asyncio.gather(*[world.anonymous().post("/sign-in/email", {"email": "ann@example.com",
-                                                                               "password": PASSWORD}) for _ in range(4)])
+    results = await asyncio.gather(
+        *[
+            world.anonymous().post("/sign-in/email", {"email": "ann@example.com", "password": PASSWORD})
+            for _ in range(4)
+        ]
+    )
     assert all(r.status_code == 200 for r in results), [r.text for r in results]
     lifted = [e for e in await world.audit(user_id=world.plain_user.id) if e.event == "user-unbanned"]
     assert len(lifted) == 1

@@ -13,11 +13,19 @@ from pathlib import Path
 PASSWORD = "a fine passphrase\n"
 
 
-def run(args: list[str], cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("AUTHKEEPER_") and k != "DATABASE_URL"}
     return subprocess.run(
-        [sys.executable, "-m", "authkeeper", *args], cwd=cwd, env={**base, **(env or {})},
-        capture_output=True, text=True, timeout=60, input=stdin, check=False,
+        [sys.executable, "-m", "authkeeper", *args],
+        cwd=cwd,
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        input=stdin,
+        check=False,
     )
 
 
@@ -74,7 +82,13 @@ def test_roles_bans_and_the_audit_log(tmp_path: Path) -> None:
     assert users(tmp_path)["ann@example.com"]["banReason"] == "No reason"
 
     rows = audit(tmp_path, "--user", "ann@example.com")
-    assert [r["event"] for r in rows][:5] == ["user-banned", "user-unbanned", "user-banned", "role-changed", "role-changed"]
+    assert [r["event"] for r in rows][:5] == [
+        "user-banned",
+        "user-unbanned",
+        "user-banned",
+        "role-changed",
+        "role-changed",
+    ]
     assert all(r["userId"] == ann_id for r in rows)
     banned = rows[2]
     assert banned["actorId"] == "cli" and banned["details"]["reason"] == "spam"  # type: ignore[index]
@@ -111,8 +125,11 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
     ok(["migrate"], tmp_path)
     ok(["users", "create", "ann@example.com"], tmp_path, PASSWORD)
     fails(["users", "set-role", "ann@example.com", "emperor"], tmp_path, "unknown role 'emperor'", "moderator")
-    fails(["users", "create", "bob@example.com", "--role", "emperor", "--password", "a fine passphrase"], tmp_path,
-          "unknown role")
+    fails(
+        ["users", "create", "bob@example.com", "--role", "emperor", "--password", "a fine passphrase"],
+        tmp_path,
+        "unknown role",
+    )
     fails(["users", "set-role", "nobody@example.com", "admin"], tmp_path, "no user with email")
     fails(["users", "ban", "nobody@example.com"], tmp_path, "no user with email")
     fails(["users", "ban", "ann@example.com", "--expires-in", "-3"], tmp_path, "--expires-in")

@@ -8,20 +8,43 @@ from tests.plugins.admin.helpers import PASSWORD, World
 
 pytestmark = pytest.mark.anyio
 
-USER_KEYS = {"id", "name", "email", "emailVerified", "image", "createdAt", "updatedAt", "role", "banned",
-             "banReason", "banExpires", "twoFactorEnabled"}
+USER_KEYS = {
+    "id",
+    "name",
+    "email",
+    "emailVerified",
+    "image",
+    "createdAt",
+    "updatedAt",
+    "role",
+    "banned",
+    "banReason",
+    "banExpires",
+    "twoFactorEnabled",
+}
 
 
 async def test_create_user(world: World) -> None:
-    r = await world.admin.post("/admin/create-user", {
-        "email": "New@Example.com", "password": PASSWORD, "name": "New", "role": "moderator",
-        "data": {"emailVerified": True, "image": "https://example.com/a.png"},
-    })
+    r = await world.admin.post(
+        "/admin/create-user",
+        {
+            "email": "New@Example.com",
+            "password": PASSWORD,
+            "name": "New",
+            "role": "moderator",
+            "data": {"emailVerified": True, "image": "https://example.com/a.png"},
+        },
+    )
     assert r.status_code == 200, r.text
     user = r.json()["user"]
     assert set(user) >= USER_KEYS
     assert (user["email"], user["name"], user["role"], user["emailVerified"], user["banned"]) == (
-        "new@example.com", "New", "moderator", True, False)
+        "new@example.com",
+        "New",
+        "moderator",
+        True,
+        False,
+    )
     assert user["createdAt"].endswith("Z")
     # The new user can sign in with that password.
     await world.sign_in("new@example.com")
@@ -51,10 +74,16 @@ async def test_create_user_defaults_and_errors(world: World) -> None:
 
 
 async def test_create_user_with_several_roles_and_a_ban(world: World) -> None:
-    r = await world.admin.post("/admin/create-user", {
-        "email": "multi@example.com", "name": "M", "password": PASSWORD, "role": ["moderator", "user"],
-        "data": {"banned": True, "banReason": "spam"},
-    })
+    r = await world.admin.post(
+        "/admin/create-user",
+        {
+            "email": "multi@example.com",
+            "name": "M",
+            "password": PASSWORD,
+            "role": ["moderator", "user"],
+            "data": {"banned": True, "banReason": "spam"},
+        },
+    )
     assert r.status_code == 200, r.text
     assert r.json()["user"]["role"] == "moderator,user"
     assert r.json()["user"]["banned"] is True
@@ -76,15 +105,22 @@ async def test_list_users_shape(world: World) -> None:
     body = r.json()
     assert set(body) == {"users", "total"}  # limit/offset echoed only when given
     assert body["total"] == 3 and {u["email"] for u in body["users"]} == {
-        "admin@example.com", "mod@example.com", "ann@example.com"}
+        "admin@example.com",
+        "mod@example.com",
+        "ann@example.com",
+    }
     r = await world.admin.get("/admin/list-users", {"limit": "2", "offset": "1"})
     assert (r.json()["limit"], r.json()["offset"], len(r.json()["users"]), r.json()["total"]) == (2, 1, 2, 3)
 
 
 async def test_update_user(world: World) -> None:
-    r = await world.admin.post("/admin/update-user", {
-        "userId": world.plain_user.id, "data": {"name": "Ann B", "email": "ann.b@example.com", "emailVerified": True},
-    })
+    r = await world.admin.post(
+        "/admin/update-user",
+        {
+            "userId": world.plain_user.id,
+            "data": {"name": "Ann B", "email": "ann.b@example.com", "emailVerified": True},
+        },
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert (body["name"], body["email"], body["emailVerified"]) == ("Ann B", "ann.b@example.com", True)
@@ -94,9 +130,13 @@ async def test_update_user(world: World) -> None:
     assert (r.status_code, r.json()["code"]) == (400, "PASSWORD_CANNOT_BE_UPDATED_VIA_UPDATE_USER")
     r = await world.admin.post("/admin/update-user", {"userId": world.plain_user.id, "data": {"id": "mine"}})
     assert (r.status_code, r.json()["code"]) == (400, "USER_ID_CANNOT_BE_UPDATED")
-    r = await world.admin.post("/admin/update-user", {"userId": world.plain_user.id, "data": {"email": "mod@example.com"}})
+    r = await world.admin.post(
+        "/admin/update-user", {"userId": world.plain_user.id, "data": {"email": "mod@example.com"}}
+    )
     assert (r.status_code, r.json()["code"]) == (400, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL")
-    r = await world.admin.post("/admin/update-user", {"userId": world.plain_user.id, "data": {"twoFactorEnabled": False}})
+    r = await world.admin.post(
+        "/admin/update-user", {"userId": world.plain_user.id, "data": {"twoFactorEnabled": False}}
+    )
     assert (r.status_code, r.json()["code"]) == (400, "FIELD_NOT_ALLOWED")
     r = await world.admin.post("/admin/update-user", {"userId": "nobody", "data": {"name": "X"}})
     assert (r.status_code, r.json()["code"]) == (404, "USER_NOT_FOUND")
@@ -183,11 +223,15 @@ async def test_remove_user(world: World) -> None:
 
 
 async def test_set_user_password(world: World) -> None:
-    r = await world.admin.post("/admin/set-user-password", {"userId": world.plain_user.id, "newPassword": "another fine phrase"})
+    r = await world.admin.post(
+        "/admin/set-user-password", {"userId": world.plain_user.id, "newPassword": "another fine phrase"}
+    )
     assert r.json() == {"status": True}
     anon = world.anonymous()
     assert (await anon.post("/sign-in/email", {"email": "ann@example.com", "password": PASSWORD})).status_code == 401
-    assert (await anon.post("/sign-in/email", {"email": "ann@example.com", "password": "another fine phrase"})).status_code == 200
+    assert (
+        await anon.post("/sign-in/email", {"email": "ann@example.com", "password": "another fine phrase"})
+    ).status_code == 200
     r = await world.admin.post("/admin/set-user-password", {"userId": world.plain_user.id, "newPassword": "password"})
     assert (r.status_code, r.json()["code"]) == (400, "PASSWORD_TOO_COMMON")
 
@@ -212,8 +256,9 @@ async def test_has_permission(world: World) -> None:
     r = await world.user.post("/admin/has-permission", {"permissions": {"user": ["list"]}})
     assert r.json() == {"error": None, "success": False}
     # Over HTTP the caller's own permissions count, whatever userId/role the body names.
-    r = await world.user.post("/admin/has-permission", {"permissions": {"user": ["list"]}, "role": "admin",
-                                                       "userId": world.admin_user.id})
+    r = await world.user.post(
+        "/admin/has-permission", {"permissions": {"user": ["list"]}, "role": "admin", "userId": world.admin_user.id}
+    )
     assert r.json()["success"] is False
     r = await world.user.post("/admin/has-permission", {})
     assert (r.status_code, r.json()["code"]) == (400, "INVALID_PERMISSION_CHECK")
@@ -230,8 +275,12 @@ async def test_additional_fields_and_default_role(make_world) -> None:  # type: 
 
     roles = {**AdminSettings().roles, "member": {}}
     world: World = await make_world(
-        user=UserSettings(additional_fields=(AdditionalField(name="plan", default="free"),
-                                             AdditionalField(name="internal", returned=False))),
+        user=UserSettings(
+            additional_fields=(
+                AdditionalField(name="plan", default="free"),
+                AdditionalField(name="internal", returned=False),
+            )
+        ),
         admin=dataclasses.replace(AdminSettings(), roles=roles, default_role="member"),
     )
     r = await world.admin.post("/admin/create-user", {"email": "p@example.com", "name": "P", "data": {"plan": "pro"}})

@@ -24,7 +24,9 @@ PASSWORD = "a fine passphrase"
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     settings = fast_settings(f"sqlite:///{tmp_path / 'app.db'}")
-    settings = dataclasses.replace(settings, admin=dataclasses.replace(AdminSettings(), admin_emails=("boss@example.com",)))  # type: ignore[call-arg]  # plugin sections are keywords of Settings.__init__ only at runtime
+    settings = dataclasses.replace(
+        settings, admin=dataclasses.replace(AdminSettings(), admin_emails=("boss@example.com",))
+    )  # type: ignore[call-arg]  # plugin sections are keywords of Settings.__init__ only at runtime
     await migrate(settings)
     auth = Authkeeper(settings)
     app = FastAPI()
@@ -41,34 +43,49 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     async def staff(user: User = Depends(staff_roles)) -> dict[str, str]:
         return {"email": user.email}
 
-    @app.post("/ban-something", dependencies=[Depends(deps.require_permission({"user": ["ban"], "session": ["revoke"]}))])
+    @app.post(
+        "/ban-something", dependencies=[Depends(deps.require_permission({"user": ["ban"], "session": ["revoke"]}))]
+    )
     async def ban_something() -> dict[str, bool]:
         return {"ok": True}
 
-    for email, role in (("root@example.com", "admin"), ("mod@example.com", "moderator"), ("ann@example.com", "user"),
-                        ("boss@example.com", "user"), ("both@example.com", "user,moderator")):
-        await create_user(auth.ctx, name=email, email=email, password=PASSWORD, extra={"role": role},
-                          email_verified=True)
+    for email, role in (
+        ("root@example.com", "admin"),
+        ("mod@example.com", "moderator"),
+        ("ann@example.com", "user"),
+        ("boss@example.com", "user"),
+        ("both@example.com", "user,moderator"),
+    ):
+        await create_user(
+            auth.ctx, name=email, email=email, password=PASSWORD, extra={"role": role}, email_verified=True
+        )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ORIGIN) as http:
         yield http
     await auth.shutdown()
 
 
 async def as_user(client: httpx.AsyncClient, email: str) -> dict[str, str]:
-    r = await client.post("/api/auth/sign-in/email", json={"email": email, "password": PASSWORD}, headers={"origin": ORIGIN})
+    r = await client.post(
+        "/api/auth/sign-in/email", json={"email": email, "password": PASSWORD}, headers={"origin": ORIGIN}
+    )
     assert r.status_code == 200, r.text
     client.cookies.clear()
     return {"authorization": f"Bearer {r.json()['token']}"}
 
 
-@pytest.mark.parametrize("email,admin_only,staff,ban", [
-    ("root@example.com", 200, 200, 200),
-    ("boss@example.com", 200, 200, 200),  # an admin by admin_emails
-    ("mod@example.com", 403, 200, 200),
-    ("both@example.com", 403, 200, 200),
-    ("ann@example.com", 403, 403, 403),
-])
-async def test_roles_and_permissions(client: httpx.AsyncClient, email: str, admin_only: int, staff: int, ban: int) -> None:
+@pytest.mark.parametrize(
+    "email,admin_only,staff,ban",
+    [
+        ("root@example.com", 200, 200, 200),
+        ("boss@example.com", 200, 200, 200),  # an admin by admin_emails
+        ("mod@example.com", 403, 200, 200),
+        ("both@example.com", 403, 200, 200),
+        ("ann@example.com", 403, 403, 403),
+    ],
+)
+async def test_roles_and_permissions(
+    client: httpx.AsyncClient, email: str, admin_only: int, staff: int, ban: int
+) -> None:
     headers = await as_user(client, email)
     r = await client.get("/admin-only", headers=headers)
     assert r.status_code == admin_only

@@ -32,8 +32,10 @@ async def test_start_sets_the_cookies(world: World) -> None:
     assert body["user"]["email"] == "ann@example.com"
     assert body["session"]["userId"] == world.plain_user.id
     assert body["session"]["impersonatedBy"] == world.admin_user.id
-    lifetime = (datetime.fromisoformat(body["session"]["expiresAt"][:-1]) -
-                datetime.fromisoformat(body["session"]["createdAt"][:-1])).total_seconds()
+    lifetime = (
+        datetime.fromisoformat(body["session"]["expiresAt"][:-1])
+        - datetime.fromisoformat(body["session"]["createdAt"][:-1])
+    ).total_seconds()
     assert lifetime == 3600
 
     headers = r.headers.get_list("set-cookie")
@@ -89,7 +91,9 @@ async def test_stop_errors(world: World) -> None:
     # The impersonation token used as a bearer token carries no admin_session cookie.
     r = await world.admin.post("/admin/impersonate-user", {"userId": world.plain_user.id})
     bearer = world.anonymous()
-    r = await bearer.post("/admin/stop-impersonating", headers={"authorization": f"Bearer {r.json()['session']['token']}"})
+    r = await bearer.post(
+        "/admin/stop-impersonating", headers={"authorization": f"Bearer {r.json()['session']['token']}"}
+    )
     assert (r.status_code, r.json()["code"]) == (500, "FAILED_TO_FIND_ADMIN_SESSION")
 
 

@@ -58,9 +58,13 @@ async def test_like_wildcards_are_literal(crowd: World) -> None:
 async def test_filters(crowd: World) -> None:
     found, total = await emails(crowd, filterField="role", filterValue="moderator", sortBy="email")
     assert (found, total) == (["mod@example.com", "yann@example.org"], 2)
-    found, _ = await emails(crowd, filterField="role", filterValue="moderator", filterOperator="contains", sortBy="email")
+    found, _ = await emails(
+        crowd, filterField="role", filterValue="moderator", filterOperator="contains", sortBy="email"
+    )
     assert found == ["mod@example.com", "wendy@corp.example", "yann@example.org"]
-    await crowd.admin.post("/admin/ban-user", {"userId": (await crowd.ctx.store.find_user_by_email("zoe@example.com")).id})
+    await crowd.admin.post(
+        "/admin/ban-user", {"userId": (await crowd.ctx.store.find_user_by_email("zoe@example.com")).id}
+    )
     assert await emails(crowd, filterField="banned", filterValue="true") == (["zoe@example.com"], 1)
     _, total = await emails(crowd, filterField="banned", filterValue="false")
     assert total == 7

@@ -18,27 +18,67 @@ pytestmark = pytest.mark.anyio
 # (method, path, body or query built from the world, code when refused, allowed for a moderator)
 Case = tuple[str, str, Callable[[World], dict[str, Any]], str, bool]
 CASES: list[Case] = [
-    ("POST", "/admin/create-user", lambda w: {"email": "x@example.com", "name": "X", "password": PASSWORD},
-     "YOU_ARE_NOT_ALLOWED_TO_CREATE_USERS", False),
+    (
+        "POST",
+        "/admin/create-user",
+        lambda w: {"email": "x@example.com", "name": "X", "password": PASSWORD},
+        "YOU_ARE_NOT_ALLOWED_TO_CREATE_USERS",
+        False,
+    ),
     ("GET", "/admin/list-users", lambda w: {}, "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS", True),
     ("GET", "/admin/get-user", lambda w: {"id": w.plain_user.id}, "YOU_ARE_NOT_ALLOWED_TO_GET_USER", True),
-    ("POST", "/admin/update-user", lambda w: {"userId": w.plain_user.id, "data": {"name": "Z"}},
-     "YOU_ARE_NOT_ALLOWED_TO_UPDATE_USERS", False),
-    ("POST", "/admin/set-role", lambda w: {"userId": w.plain_user.id, "role": "user"},
-     "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE", False),
+    (
+        "POST",
+        "/admin/update-user",
+        lambda w: {"userId": w.plain_user.id, "data": {"name": "Z"}},
+        "YOU_ARE_NOT_ALLOWED_TO_UPDATE_USERS",
+        False,
+    ),
+    (
+        "POST",
+        "/admin/set-role",
+        lambda w: {"userId": w.plain_user.id, "role": "user"},
+        "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE",
+        False,
+    ),
     ("POST", "/admin/ban-user", lambda w: {"userId": w.plain_user.id}, "YOU_ARE_NOT_ALLOWED_TO_BAN_USERS", True),
     ("POST", "/admin/unban-user", lambda w: {"userId": w.plain_user.id}, "YOU_ARE_NOT_ALLOWED_TO_BAN_USERS", True),
-    ("POST", "/admin/list-user-sessions", lambda w: {"userId": w.plain_user.id},
-     "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS_SESSIONS", True),
-    ("POST", "/admin/revoke-user-session", lambda w: {"sessionToken": "sid_none:none"},
-     "YOU_ARE_NOT_ALLOWED_TO_REVOKE_USERS_SESSIONS", True),
-    ("POST", "/admin/revoke-user-sessions", lambda w: {"userId": w.plain_user.id},
-     "YOU_ARE_NOT_ALLOWED_TO_REVOKE_USERS_SESSIONS", True),
+    (
+        "POST",
+        "/admin/list-user-sessions",
+        lambda w: {"userId": w.plain_user.id},
+        "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS_SESSIONS",
+        True,
+    ),
+    (
+        "POST",
+        "/admin/revoke-user-session",
+        lambda w: {"sessionToken": "sid_none:none"},
+        "YOU_ARE_NOT_ALLOWED_TO_REVOKE_USERS_SESSIONS",
+        True,
+    ),
+    (
+        "POST",
+        "/admin/revoke-user-sessions",
+        lambda w: {"userId": w.plain_user.id},
+        "YOU_ARE_NOT_ALLOWED_TO_REVOKE_USERS_SESSIONS",
+        True,
+    ),
     ("POST", "/admin/remove-user", lambda w: {"userId": w.plain_user.id}, "YOU_ARE_NOT_ALLOWED_TO_DELETE_USERS", False),
-    ("POST", "/admin/set-user-password", lambda w: {"userId": w.plain_user.id, "newPassword": "a new fine phrase"},
-     "YOU_ARE_NOT_ALLOWED_TO_SET_USERS_PASSWORD", False),
-    ("POST", "/admin/impersonate-user", lambda w: {"userId": w.plain_user.id},
-     "YOU_ARE_NOT_ALLOWED_TO_IMPERSONATE_USERS", False),
+    (
+        "POST",
+        "/admin/set-user-password",
+        lambda w: {"userId": w.plain_user.id, "newPassword": "a new fine phrase"},
+        "YOU_ARE_NOT_ALLOWED_TO_SET_USERS_PASSWORD",
+        False,
+    ),
+    (
+        "POST",
+        "/admin/impersonate-user",
+        lambda w: {"userId": w.plain_user.id},
+        "YOU_ARE_NOT_ALLOWED_TO_IMPERSONATE_USERS",
+        False,
+    ),
     ("GET", "/admin/audit-events", lambda w: {}, "YOU_ARE_NOT_ALLOWED_TO_LIST_AUDIT_EVENTS", True),
 ]
 IDS = [c[1] for c in CASES]
@@ -49,8 +89,9 @@ async def call(client: Client, method: str, path: str, data: dict[str, Any]) -> 
 
 
 @pytest.mark.parametrize(("method", "path", "data", "code", "_mod"), CASES, ids=IDS)
-async def test_plain_user_is_refused_everywhere(world: World, method: str, path: str,
-                                                data: Callable[[World], dict[str, Any]], code: str, _mod: bool) -> None:
+async def test_plain_user_is_refused_everywhere(
+    world: World, method: str, path: str, data: Callable[[World], dict[str, Any]], code: str, _mod: bool
+) -> None:
     r = await call(world.user, method, path, data(world))
     assert (r.status_code, r.json()["code"]) == (403, code), r.text
     # Refused before the input is looked at: a bad body gets the same answer.
@@ -59,8 +100,9 @@ async def test_plain_user_is_refused_everywhere(world: World, method: str, path:
 
 
 @pytest.mark.parametrize(("method", "path", "data", "code", "allowed"), CASES, ids=IDS)
-async def test_moderator_gets_their_share(world: World, method: str, path: str,
-                                          data: Callable[[World], dict[str, Any]], code: str, allowed: bool) -> None:
+async def test_moderator_gets_their_share(
+    world: World, method: str, path: str, data: Callable[[World], dict[str, Any]], code: str, allowed: bool
+) -> None:
     r = await call(world.mod, method, path, data(world))
     if allowed:
         assert r.status_code == 200, r.text
@@ -68,13 +110,18 @@ async def test_moderator_gets_their_share(world: World, method: str, path: str,
         assert (r.status_code, r.json()["code"]) == (403, code), r.text
 
 
-@pytest.mark.parametrize(("method", "path", "data", "_code", "_mod"), [
-    *CASES,
-    ("POST", "/admin/stop-impersonating", lambda w: {}, "", False),
-    ("POST", "/admin/has-permission", lambda w: {"permissions": {"user": ["list"]}}, "", False),
-], ids=[*IDS, "/admin/stop-impersonating", "/admin/has-permission"])
-async def test_no_session_is_401(world: World, method: str, path: str, data: Callable[[World], dict[str, Any]],
-                                 _code: str, _mod: bool) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "data", "_code", "_mod"),
+    [
+        *CASES,
+        ("POST", "/admin/stop-impersonating", lambda w: {}, "", False),
+        ("POST", "/admin/has-permission", lambda w: {"permissions": {"user": ["list"]}}, "", False),
+    ],
+    ids=[*IDS, "/admin/stop-impersonating", "/admin/has-permission"],
+)
+async def test_no_session_is_401(
+    world: World, method: str, path: str, data: Callable[[World], dict[str, Any]], _code: str, _mod: bool
+) -> None:
     r = await call(world.anonymous(), method, path, data(world))
     assert r.status_code == 401
     assert r.json() == {"message": "Unauthorized", "code": "UNAUTHORIZED"}
@@ -117,8 +164,10 @@ async def test_a_role_manager_grants_no_more_than_they_hold(make_world) -> None:
     for role in ("admin", "moderator", ["user", "admin"]):
         r = await boss.post("/admin/set-role", {"userId": world.plain_user.id, "role": role})
         assert (r.status_code, r.json()["code"]) == (403, "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE"), role
-    r = await boss.post("/admin/set-role", {"userId": (await world.ctx.store.find_user_by_email("boss@example.com")).id,
-                                            "role": "admin"})
+    r = await boss.post(
+        "/admin/set-role",
+        {"userId": (await world.ctx.store.find_user_by_email("boss@example.com")).id, "role": "admin"},
+    )
     assert r.status_code == 403
     # Nor may they touch someone who outranks them: demote or ban the admin.
     r = await boss.post("/admin/set-role", {"userId": world.admin_user.id, "role": "user"})
@@ -162,15 +211,23 @@ async def test_update_user_needs_set_role_for_the_role(make_world) -> None:  # t
     assert (user.extra["role"], user.extra["banned"]) == ("user", False)
 
 
-@pytest.mark.parametrize("field,value", [
-    ("role", "admin"), ("emailVerified", True), ("banned", False), ("twoFactorEnabled", True),
-    ("banReason", "x"), ("banExpires", None),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("role", "admin"),
+        ("emailVerified", True),
+        ("banned", False),
+        ("twoFactorEnabled", True),
+        ("banReason", "x"),
+        ("banExpires", None),
+    ],
+)
 async def test_users_cannot_set_protected_fields_themselves(world: World, field: str, value: Any) -> None:
     r = await world.user.post("/update-user", {field: value})
     assert (r.status_code, r.json()["code"]) == (400, "FIELD_NOT_ALLOWED"), r.text
-    r = await world.anonymous().post("/sign-up/email", {"email": f"{field.lower()}@example.com", "password": PASSWORD,
-                                                        "name": "Eve", field: value})
+    r = await world.anonymous().post(
+        "/sign-up/email", {"email": f"{field.lower()}@example.com", "password": PASSWORD, "name": "Eve", field: value}
+    )
     assert (r.status_code, r.json()["code"]) == (400, "FIELD_NOT_ALLOWED"), r.text
     user = await world.ctx.store.find_user_by_id(world.plain_user.id)
     assert (user.extra["role"], user.email_verified, user.extra["twoFactorEnabled"]) == ("user", False, False)

@@ -53,11 +53,21 @@ async def snapshot(world: World, user_id: str) -> tuple[Any, ...]:
 
 # (path, body from (world, target id, handle), code)
 ADMIN_ACTIONS: list[tuple[str, Callable[[str, str], dict[str, Any]], str]] = [
-    ("/admin/update-user", lambda t, h: {"userId": t, "data": {"email": "eve@example.com", "emailVerified": True}},
-     "YOU_ARE_NOT_ALLOWED_TO_UPDATE_USERS"),
-    ("/admin/update-user", lambda t, h: {"userId": t, "data": {"name": "Pwned"}}, "YOU_ARE_NOT_ALLOWED_TO_UPDATE_USERS"),
-    ("/admin/set-user-password", lambda t, h: {"userId": t, "newPassword": NEW_PASSWORD},
-     "YOU_ARE_NOT_ALLOWED_TO_SET_USERS_PASSWORD"),
+    (
+        "/admin/update-user",
+        lambda t, h: {"userId": t, "data": {"email": "eve@example.com", "emailVerified": True}},
+        "YOU_ARE_NOT_ALLOWED_TO_UPDATE_USERS",
+    ),
+    (
+        "/admin/update-user",
+        lambda t, h: {"userId": t, "data": {"name": "Pwned"}},
+        "YOU_ARE_NOT_ALLOWED_TO_UPDATE_USERS",
+    ),
+    (
+        "/admin/set-user-password",
+        lambda t, h: {"userId": t, "newPassword": NEW_PASSWORD},
+        "YOU_ARE_NOT_ALLOWED_TO_SET_USERS_PASSWORD",
+    ),
     ("/admin/set-role", lambda t, h: {"userId": t, "role": "user"}, "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE"),
     ("/admin/ban-user", lambda t, h: {"userId": t}, "YOU_ARE_NOT_ALLOWED_TO_BAN_USERS"),
     ("/admin/list-user-sessions", lambda t, h: {"userId": t}, "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS_SESSIONS"),
@@ -71,8 +81,9 @@ ACTION_IDS = [f"{p}:{i}" for i, (p, _, _) in enumerate(ADMIN_ACTIONS)]
 
 # -- item 1: admin over admin ---------------------------------------------------------------
 @pytest.mark.parametrize(("path", "body", "code"), ADMIN_ACTIONS, ids=ACTION_IDS)
-async def test_an_admin_cannot_act_on_an_equal_admin(world: World, path: str,
-                                                     body: Callable[[str, str], dict[str, Any]], code: str) -> None:
+async def test_an_admin_cannot_act_on_an_equal_admin(
+    world: World, path: str, body: Callable[[str, str], dict[str, Any]], code: str
+) -> None:
     bob, bob_client = await second_admin(world)
     before = await snapshot(world, bob.id)
     handle = await handle_of(world, bob.id)
@@ -93,8 +104,9 @@ async def test_an_admin_cannot_unban_an_equal_admin(world: World) -> None:
 
 async def test_the_takeover_chain_fails(world: World) -> None:
     bob, bob_client = await second_admin(world)
-    await world.admin.post("/admin/update-user", {"userId": bob.id,
-                                                  "data": {"email": "eve@example.com", "emailVerified": True}})
+    await world.admin.post(
+        "/admin/update-user", {"userId": bob.id, "data": {"email": "eve@example.com", "emailVerified": True}}
+    )
     await world.admin.post("/admin/set-user-password", {"userId": bob.id, "newPassword": NEW_PASSWORD})
     for email in ("eve@example.com", "bob@example.com"):
         r = await world.anonymous().post("/sign-in/email", {"email": email, "password": NEW_PASSWORD})
@@ -180,9 +192,12 @@ async def test_moderators_read_only_the_sessions_of_users_below(world: World) ->
 
 # -- impersonate-admins -----------------------------------------------------------------------
 async def test_impersonate_admins_reaches_equals_and_admins_but_not_above(make_world) -> None:  # type: ignore[no-untyped-def]
-    world: World = await make_world(admin=admin_settings(
-        superadmin=SUPERADMIN, support={"user": ("get", "impersonate", "impersonate-admins")},
-    ))
+    world: World = await make_world(
+        admin=admin_settings(
+            superadmin=SUPERADMIN,
+            support={"user": ("get", "impersonate", "impersonate-admins")},
+        )
+    )
     bob, _ = await second_admin(world)
     await world.make_user("root@example.com", "superadmin")
     root = await world.sign_in("root@example.com")
@@ -220,8 +235,9 @@ async def test_an_admin_cannot_grant_a_role_above_admin(make_world) -> None:  # 
     assert (r.status_code, r.json()["code"]) == (403, "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE")
     r = await world.admin.post("/admin/update-user", {"userId": ann, "data": {"role": "superadmin"}})
     assert (r.status_code, r.json()["code"]) == (403, "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE")
-    r = await world.admin.post("/admin/create-user", {"email": "s@example.com", "name": "S", "password": PASSWORD,
-                                                      "role": "superadmin"})
+    r = await world.admin.post(
+        "/admin/create-user", {"email": "s@example.com", "name": "S", "password": PASSWORD, "role": "superadmin"}
+    )
     assert (r.status_code, r.json()["code"]) == (403, "YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE")
     assert await world.ctx.store.find_user_by_email("s@example.com") is None
     assert (await world.ctx.store.find_user_by_id(ann)).extra["role"] == "user"
@@ -263,16 +279,19 @@ async def test_an_admins_email_change_ends_sessions_tells_the_old_address_and_un
     changed = [e for e in await world.audit(user_id=ann) if e.event == "email-changed"]
     assert changed[0].details["sessions_revoked"] == 1
     # With emailVerified in the same call (and the permission for it), it stays as given.
-    r = await world.admin.post("/admin/update-user", {"userId": ann, "data": {"email": "ann.c@example.com",
-                                                                             "emailVerified": True}})
+    r = await world.admin.post(
+        "/admin/update-user", {"userId": ann, "data": {"email": "ann.c@example.com", "emailVerified": True}}
+    )
     assert (r.json()["email"], r.json()["emailVerified"]) == ("ann.c@example.com", True)
 
 
 # -- item 5: minting admins through admin_emails ------------------------------------------------
 def _clerk_settings() -> AdminSettings:
     return dataclasses.replace(
-        admin_settings(clerk={"user": ("create", "update", "list", "get")},
-                       manager={"user": ("create", "update", "list", "get", "set-role")}),
+        admin_settings(
+            clerk={"user": ("create", "update", "list", "get")},
+            manager={"user": ("create", "update", "list", "get", "set-role")},
+        ),
         admin_emails=("Boss@Example.com",),
     )
 
@@ -282,11 +301,15 @@ async def test_a_role_without_set_role_cannot_verify_or_use_admin_emails(make_wo
     await world.make_user("clerk@example.com", "clerk")
     clerk = await world.sign_in("clerk@example.com")
     refused = [
-        ("/admin/create-user", {"email": "x@example.com", "name": "X", "password": PASSWORD,
-                                "data": {"emailVerified": True}}),
+        (
+            "/admin/create-user",
+            {"email": "x@example.com", "name": "X", "password": PASSWORD, "data": {"emailVerified": True}},
+        ),
         ("/admin/create-user", {"email": "boss@example.com", "name": "Boss", "password": PASSWORD}),
-        ("/admin/create-user", {"email": " BOSS@example.COM", "name": "Boss", "password": PASSWORD,
-                                "data": {"emailVerified": True}}),
+        (
+            "/admin/create-user",
+            {"email": " BOSS@example.COM", "name": "Boss", "password": PASSWORD, "data": {"emailVerified": True}},
+        ),
         ("/admin/update-user", {"userId": world.plain_user.id, "data": {"email": "boss@example.com"}}),
         ("/admin/update-user", {"userId": world.plain_user.id, "data": {"emailVerified": True}}),
     ]
@@ -307,8 +330,10 @@ async def test_the_minted_account_does_not_become_admin(make_world) -> None:  # 
     world: World = await make_world(admin=_clerk_settings())
     await world.make_user("clerk@example.com", "clerk")
     clerk = await world.sign_in("clerk@example.com")
-    await clerk.post("/admin/create-user", {"email": "boss@example.com", "name": "Boss", "password": PASSWORD,
-                                            "data": {"emailVerified": True}})
+    await clerk.post(
+        "/admin/create-user",
+        {"email": "boss@example.com", "name": "Boss", "password": PASSWORD, "data": {"emailVerified": True}},
+    )
     r = await clerk.post("/admin/create-user", {"email": "plain@example.com", "name": "P", "password": PASSWORD})
     plain_id = r.json()["user"]["id"]
     await clerk.post("/admin/update-user", {"userId": plain_id, "data": {"email": "boss@example.com"}})

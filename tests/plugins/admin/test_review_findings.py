@@ -39,13 +39,19 @@ async def impersonating_an_admin(make_world: Callable[..., Any]) -> tuple[World,
     return world, helper, bob
 
 
-@pytest.mark.parametrize(("path", "body"), [
-    ("/admin/set-user-password", lambda bob: {"userId": bob.id, "newPassword": NEW}),
-    ("/admin/create-user", lambda bob: {"email": "evil@example.com", "name": "E", "password": NEW, "role": "admin"}),
-    ("/admin/update-user", lambda bob: {"userId": bob.id, "data": {"email": "evil@example.com"}}),
-    ("/admin/set-role", lambda bob: {"userId": bob.id, "role": "user"}),
-    ("/admin/list-users", None),
-])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/admin/set-user-password", lambda bob: {"userId": bob.id, "newPassword": NEW}),
+        (
+            "/admin/create-user",
+            lambda bob: {"email": "evil@example.com", "name": "E", "password": NEW, "role": "admin"},
+        ),
+        ("/admin/update-user", lambda bob: {"userId": bob.id, "data": {"email": "evil@example.com"}}),
+        ("/admin/set-role", lambda bob: {"userId": bob.id, "role": "user"}),
+        ("/admin/list-users", None),
+    ],
+)
 async def test_no_admin_action_through_an_impersonation_session(
     make_world: Callable[..., Any], path: str, body: Any
 ) -> None:
@@ -54,7 +60,9 @@ async def test_no_admin_action_through_an_impersonation_session(
     world, helper, bob = await impersonating_an_admin(make_world)
     r = await (helper.get(path) if body is None else helper.post(path, body(bob)))
     assert (r.status_code, r.json()["code"]) == (403, "NOT_ALLOWED_WHILE_IMPERSONATING"), r.text
-    assert (await world.anonymous().post("/sign-in/email", {"email": "bob@example.com", "password": PASSWORD})).status_code == 200
+    assert (
+        await world.anonymous().post("/sign-in/email", {"email": "bob@example.com", "password": PASSWORD})
+    ).status_code == 200
     assert await world.ctx.store.find_user_by_email("evil@example.com") is None
 
 
@@ -102,8 +110,9 @@ async def test_impersonations_end_when_the_impersonators_sessions_do(world: Worl
 
 
 async def test_a_look_alike_of_a_listed_address_needs_set_role(make_world: Callable[..., Any]) -> None:
-    settings = dataclasses.replace(with_roles(clerk={"user": ("create", "update", "list", "get")}),
-                                   admin_emails=("boss@example.com",))
+    settings = dataclasses.replace(
+        with_roles(clerk={"user": ("create", "update", "list", "get")}), admin_emails=("boss@example.com",)
+    )
     world: World = await make_world(admin=settings)
     await world.make_user("clerk@example.com", "clerk")
     clerk = await world.sign_in("clerk@example.com")
@@ -131,17 +140,30 @@ async def test_an_older_change_email_row_is_no_link(world: World) -> None:
     ctx = world.ctx
     ann = world.plain_user
     nonce = "legacynonce0000000000000000000000"
-    await ctx.store.create_verification(links.CHANGE_EMAIL + nonce, json.dumps({"userId": ann.id, "newEmail": "thief@example.com"}),
-                                        ctx.now() + timedelta(seconds=3600))
-    token = encode_jwt(ctx.settings.secret, {"email": ann.email, "updateTo": "thief@example.com",
-                                             "requestType": "change-email-verification", "userId": ann.id, "jti": nonce}, 3600)
+    await ctx.store.create_verification(
+        links.CHANGE_EMAIL + nonce,
+        json.dumps({"userId": ann.id, "newEmail": "thief@example.com"}),
+        ctx.now() + timedelta(seconds=3600),
+    )
+    token = encode_jwt(
+        ctx.settings.secret,
+        {
+            "email": ann.email,
+            "updateTo": "thief@example.com",
+            "requestType": "change-email-verification",
+            "userId": ann.id,
+            "jti": nonce,
+        },
+        3600,
+    )
     await world.anonymous().get("/verify-email", {"token": token})
     assert (await ctx.store.find_user_by_id(ann.id)).email == "ann@example.com"  # type: ignore[union-attr]
 
 
 async def test_concurrent_reset_requests_leave_one_link(make_world: Callable[..., Any], db_url: str) -> None:
     world: World = await make_world(db_url=db_url, rate_limit=RateLimitSettings(enabled=False))
-    await asyncio.gather(*(world.anonymous().post("/request-password-reset", {"email": "ann@example.com"})
-                           for _ in range(20)))
+    await asyncio.gather(
+        *(world.anonymous().post("/request-password-reset", {"email": "ann@example.com"}) for _ in range(20))
+    )
     removed = await world.ctx.store.delete_verifications(prefix=links.RESET, value=world.plain_user.id)
     assert removed == 1

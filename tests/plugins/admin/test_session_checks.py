@@ -109,7 +109,10 @@ async def test_the_check_runs_in_the_integration_too(world: World) -> None:
     token = (await world.user.session())["session"]["token"]
     await world.ctx.store.update_user(world.plain_user.id, UserUpdate(fields={"banned": True}))
     scope: dict[str, Any] = {
-        "type": "http", "method": "GET", "path": "/me", "headers": [(b"authorization", f"Bearer {token}".encode())],
+        "type": "http",
+        "method": "GET",
+        "path": "/me",
+        "headers": [(b"authorization", f"Bearer {token}".encode())],
         "query_string": b"",
     }
     assert await authenticate(world.app.auth, Request(scope)) is None

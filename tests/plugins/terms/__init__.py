@@ -54,7 +54,8 @@ register_section("terms", TermsSettings)
 
 def tables(md: sa.MetaData) -> None:
     sa.Table(
-        "termsAcceptance", md,
+        "termsAcceptance",
+        md,
         sa.Column("id", sa.Text, primary_key=True),
         sa.Column("userId", sa.Text, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True),
         sa.Column("version", sa.Text, nullable=False),
@@ -82,8 +83,9 @@ async def refuse_domains(ctx: AuthContext, pending: PendingSignIn) -> Interrupti
 async def accept(ctx: AuthContext, user_id: str, client: Any) -> str:
     version = ctx.settings.section(TermsSettings).version
     async with ctx.store.transaction() as tx:
-        await tx.insert("termsAcceptance", {"id": generate_id(), "userId": user_id, "version": version,
-                                            "acceptedAt": ctx.now()})
+        await tx.insert(
+            "termsAcceptance", {"id": generate_id(), "userId": user_id, "version": version, "acceptedAt": ctx.now()}
+        )
         await tx.update_user(user_id, UserUpdate(fields={"termsVersion": version}, updated_at=ctx.now()))
         await audit.record(tx, ACCEPTED, user_id=user_id, client=client, version=version)  # type: ignore[arg-type]
     return version
@@ -106,8 +108,7 @@ async def status_endpoint(call: Call) -> Response:
 
 async def terms_page(page: Page) -> Response:
     current = page.ctx.settings.section(TermsSettings).version
-    return page.render("terms/terms.html", current=current,
-                       accepted=current in await accepted(page.ctx, page.me.id))
+    return page.render("terms/terms.html", current=current, accepted=current in await accepted(page.ctx, page.me.id))
 
 
 async def terms_post(page: Page) -> Response:

@@ -32,14 +32,17 @@ def test_new_codes_have_no_look_alikes_and_enough_entropy() -> None:
     assert bits >= 49.5, bits
 
 
-@pytest.mark.parametrize("typed", [
-    lambda c: c.upper(),
-    lambda c: f"  {c[:5]} {c[6:]} ",
-    lambda c: c.replace("-", " - ").upper(),
-    lambda c: f"{c[:2]}-{c[2:5]}{c[6:8]}-{c[8:]}",
-    lambda c: c.replace("-", ""),
-    lambda c: c.replace("-", "\u2013"),  # an en dash, as some fonts or notes apps turn it
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        lambda c: c.upper(),
+        lambda c: f"  {c[:5]} {c[6:]} ",
+        lambda c: c.replace("-", " - ").upper(),
+        lambda c: f"{c[:2]}-{c[2:5]}{c[6:8]}-{c[8:]}",
+        lambda c: c.replace("-", ""),
+        lambda c: c.replace("-", "\u2013"),  # an en dash, as some fonts or notes apps turn it
+    ],
+)
 async def test_typed_codes_are_normalised(app: TestApp, typed: object) -> None:
     clock = freeze(app)
     enrolled = await enroll(app, clock)

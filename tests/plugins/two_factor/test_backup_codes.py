@@ -74,9 +74,7 @@ async def test_one_code_ten_concurrent_requests(db_url: str, make_app: Callable[
     enrolled = await enroll(app, clock)
     code = enrolled.backup_codes[0]
     # Signed in: ten requests with the same code at once.
-    results = await asyncio.gather(
-        *[app.post("/two-factor/verify-backup-code", {"code": code}) for _ in range(10)]
-    )
+    results = await asyncio.gather(*[app.post("/two-factor/verify-backup-code", {"code": code}) for _ in range(10)])
     statuses = sorted(r.status_code for r in results)
     assert statuses == [200] + [401] * 9, [r.text for r in results]
     # Ten browsers in ten challenges, all with the same code: one session.
@@ -84,9 +82,7 @@ async def test_one_code_ten_concurrent_requests(db_url: str, make_app: Callable[
     before = len(await app.auth.store.list_sessions(uid, app.ctx.now()))
     clients = [await challenged(app) for _ in range(10)]
     code = enrolled.backup_codes[1]
-    results = await asyncio.gather(
-        *[post(c, app, "/two-factor/verify-backup-code", {"code": code}) for c in clients]
-    )
+    results = await asyncio.gather(*[post(c, app, "/two-factor/verify-backup-code", {"code": code}) for c in clients])
     assert sorted(r.status_code for r in results) == [200] + [401] * 9, [r.text for r in results]
     assert len(await app.auth.store.list_sessions(uid, app.ctx.now())) == before + 1
     record = await plugin_store(app.auth.store).get_two_factor(uid)
@@ -136,8 +132,12 @@ async def test_disable_session_closes_the_challenge_without_a_session(app: TestA
     clock = freeze(app)
     enrolled = await enroll(app, clock)
     client = await challenged(app)
-    r = await post(client, app, "/two-factor/verify-backup-code",
-                   {"code": enrolled.backup_codes[0], "disableSession": True, "trustDevice": True})
+    r = await post(
+        client,
+        app,
+        "/two-factor/verify-backup-code",
+        {"code": enrolled.backup_codes[0], "disableSession": True, "trustDevice": True},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["token"] is None and r.json()["user"]["email"] == EMAIL
     cookies = set_cookies(r)

@@ -24,7 +24,7 @@ from authkeeper.core.changes import UserUpdate
 from authkeeper.core.crypto import symmetric, totp
 from authkeeper.core.crypto.random import generate_id
 from authkeeper.core.models import ClientInfo
-from authkeeper.plugins.two_factor import backup_codes, flows
+from authkeeper.plugins.two_factor import backup_codes, flows, otp
 from authkeeper.plugins.two_factor.store import plugin_store
 from authkeeper.storage.sql import SqlStore
 from tests.conftest import TestApp
@@ -250,9 +250,9 @@ async def test_a_stale_view_of_the_user_cannot_slip_email_codes_in(app: TestApp)
     await add_app(app)  # meanwhile, on the first device
     clock.advance(30)
     prover = flows.Prover(stale, session=session)
-    await flows.send_otp(app.ctx, prover)
+    await otp.send_otp(app.ctx, prover)
     with pytest.raises(errors.AuthError) as refused:
-        await flows.verify_otp(app.ctx, prover, last_code(app), client=ClientInfo(ip="127.0.0.1"))
+        await otp.verify_otp(app.ctx, prover, last_code(app), client=ClientInfo(ip="127.0.0.1"))
     assert refused.value.code == "OTP_NOT_ENABLED"
     assert await methods(app) == ["totp"]
     await other.aclose()
@@ -265,10 +265,15 @@ async def _better_auth_row(app: TestApp, uid: str, *, verified: bool | None) -> 
     store = cast(SqlStore, app.auth.store)
     table = store.t.by_name["twoFactor"]
     async with store.engine.begin() as conn:
-        await conn.execute(sa.insert(table).values(
-            id=generate_id(), userId=uid, secret=symmetric.encrypt(app.ctx.settings.secret, secret),
-            backupCodes=backup_codes.seal(app.ctx, ["aaaaa-bbbbb"]), verified=verified,
-        ))
+        await conn.execute(
+            sa.insert(table).values(
+                id=generate_id(),
+                userId=uid,
+                secret=symmetric.encrypt(app.ctx.settings.secret, secret),
+                backupCodes=backup_codes.seal(app.ctx, ["aaaaa-bbbbb"]),
+                verified=verified,
+            )
+        )
     return totp.secret_key(secret)
 
 

@@ -65,8 +65,9 @@ async def test_otp_at_sign_in(app: TestApp) -> None:
 
 async def test_five_wrong_tries_kill_the_code(make_app: Callable[..., Any]) -> None:
     # A larger challenge budget, so the code's own limit is what is tested.
-    app = await make_app(two_factor=TwoFactorSettings(challenge_max_attempts=20),
-                         mail=MailSettings(backend="none", outbox=True))
+    app = await make_app(
+        two_factor=TwoFactorSettings(challenge_max_attempts=20), mail=MailSettings(backend="none", outbox=True)
+    )
     clock = freeze(app)
     await enroll(app, clock, email_codes=True)
     client = await challenged(app)

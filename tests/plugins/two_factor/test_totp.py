@@ -42,8 +42,9 @@ async def an_admin(app: TestApp) -> str:
     impersonate (the admin plugin's session check)."""
     from authkeeper.flows.sign_up import create_user
 
-    admin = await create_user(app.ctx, name="Admin", email="admin@example.com", password=PASSWORD,
-                              extra={"role": "admin"})
+    admin = await create_user(
+        app.ctx, name="Admin", email="admin@example.com", password=PASSWORD, extra={"role": "admin"}
+    )
     return admin.id
 
 
@@ -217,8 +218,13 @@ async def test_no_session_and_no_cookie_is_refused(app: TestApp) -> None:
     assert r.json() == {"message": "Invalid two factor cookie", "code": "INVALID_TWO_FACTOR_COOKIE"}
     forged = app.new_client()
     bad_signature = base64.b64encode(bytes(32)).decode()  # well-formed, wrong
-    r = await post(forged, app, "/two-factor/verify-totp", {"code": "123456"},
-                   headers={"cookie": f"{COOKIE_2FA}=2fa-aaaaaaaaaaaaaaaaaaaa.{bad_signature}"})
+    r = await post(
+        forged,
+        app,
+        "/two-factor/verify-totp",
+        {"code": "123456"},
+        headers={"cookie": f"{COOKIE_2FA}=2fa-aaaaaaaaaaaaaaaaaaaa.{bad_signature}"},
+    )
     assert r.json()["code"] == "INVALID_TWO_FACTOR_COOKIE"
     await forged.aclose()
 
@@ -294,8 +300,12 @@ async def test_impersonation_cannot_touch_two_factor(app: TestApp) -> None:
     session = await create_session(app.ctx, user, ClientInfo(), extra={"impersonatedBy": await an_admin(app)})
     admin = app.new_client()
     cookie = {"cookie": f"{COOKIE_SESSION}={app.ctx.signer.sign_for_cookie(session.token)}"}
-    for path in ("/two-factor/enable", "/two-factor/disable", "/two-factor/get-totp-uri",
-                 "/two-factor/generate-backup-codes"):
+    for path in (
+        "/two-factor/enable",
+        "/two-factor/disable",
+        "/two-factor/get-totp-uri",
+        "/two-factor/generate-backup-codes",
+    ):
         r = await post(admin, app, path, {"password": PASSWORD}, headers=cookie)
         assert (r.status_code, r.json()["code"]) == (403, "NOT_ALLOWED_WHILE_IMPERSONATING"), path
     assert (await plugin_store(app.auth.store).get_two_factor(user.id)) is not None
@@ -334,8 +344,13 @@ async def test_sign_out_abandons_a_pending_challenge(app: TestApp) -> None:
     assert await app.auth.store.find_verification(challenge_id, app.ctx.now()) is None
     assert await app.auth.store.find_verification("2fa-attempts-" + challenge_id, app.ctx.now()) is None
     replay = app.new_client()
-    r = await post(replay, app, "/two-factor/verify-totp", {"code": code_now(app, enrolled.key)},
-                   headers={"cookie": f"{COOKIE_2FA}={raw}"})
+    r = await post(
+        replay,
+        app,
+        "/two-factor/verify-totp",
+        {"code": code_now(app, enrolled.key)},
+        headers={"cookie": f"{COOKIE_2FA}={raw}"},
+    )
     assert (r.status_code, r.json()["code"]) == (401, "INVALID_TWO_FACTOR_COOKIE")
     await client.aclose()
     await replay.aclose()
@@ -363,7 +378,9 @@ async def test_lockout_after_ten_failures_across_challenges(app: TestApp) -> Non
     await client2.aclose()
 
 
-async def test_concurrent_guesses_across_challenges_cannot_exceed_the_lockout(db_url: str, make_app: Callable[..., Any]) -> None:
+async def test_concurrent_guesses_across_challenges_cannot_exceed_the_lockout(
+    db_url: str, make_app: Callable[..., Any]
+) -> None:
     """Ten wrong codes lock the user; guesses sent at once on several challenges are counted
     before they are checked, so no more than ten are ever checked."""
     app = await make_app(db_url=db_url)
@@ -371,8 +388,9 @@ async def test_concurrent_guesses_across_challenges_cannot_exceed_the_lockout(db
     enrolled = await enroll(app, clock)
     bad = wrong_code(app, enrolled.key)
     clients = [await challenged(app) for _ in range(4)]
-    results = await asyncio.gather(*[post(c, app, "/two-factor/verify-totp", {"code": bad})
-                                     for c in clients for _ in range(4)])
+    results = await asyncio.gather(
+        *[post(c, app, "/two-factor/verify-totp", {"code": bad}) for c in clients for _ in range(4)]
+    )
     codes = [r.json()["code"] for r in results]
     assert codes.count("INVALID_CODE") == 10, codes
     assert codes.count("ACCOUNT_TEMPORARILY_LOCKED") == 6, codes

@@ -65,8 +65,13 @@ async def test_trusted_device_skips_the_challenge_and_rotates(app: TestApp) -> N
     assert await app.auth.store.find_verification(old_id, app.ctx.now()) is None
     # A copy of the old cookie is worth nothing now.
     copy = app.new_client()
-    r = await post(copy, app, "/sign-in/email", {"email": EMAIL, "password": PASSWORD},
-                   headers={"cookie": f"{COOKIE_TRUST}={first}"})
+    r = await post(
+        copy,
+        app,
+        "/sign-in/email",
+        {"email": EMAIL, "password": PASSWORD},
+        headers={"cookie": f"{COOKIE_TRUST}={first}"},
+    )
     assert r.json()["twoFactorRedirect"] is True
     # The rotated one still works.
     r = await sign_in(app, client)
@@ -91,8 +96,12 @@ async def test_password_change_with_revocation_forgets_trusted_devices(app: Test
     enrolled = await enroll(app, clock)
     client, _ = await trusted_browser(app, enrolled)
     new_password = "another fine passphrase"
-    r = await post(client, app, "/change-password",
-                   {"currentPassword": PASSWORD, "newPassword": new_password, "revokeOtherSessions": True})
+    r = await post(
+        client,
+        app,
+        "/change-password",
+        {"currentPassword": PASSWORD, "newPassword": new_password, "revokeOtherSessions": True},
+    )
     assert r.status_code == 200, r.text
     r = await post(client, app, "/sign-in/email", {"email": EMAIL, "password": new_password})
     assert r.json()["twoFactorRedirect"] is True
@@ -144,8 +153,13 @@ async def test_trusted_device_expires_and_is_per_user(app: TestApp) -> None:
     r = await app.post("/two-factor/enable", {"password": PASSWORD, "method": "otp"})
     assert r.status_code == 200
     bob = app.new_client()
-    r = await post(bob, app, "/sign-in/email", {"email": "bob@example.com", "password": PASSWORD},
-                   headers={"cookie": f"{COOKIE_TRUST}={raw}"})
+    r = await post(
+        bob,
+        app,
+        "/sign-in/email",
+        {"email": "bob@example.com", "password": PASSWORD},
+        headers={"cookie": f"{COOKIE_TRUST}={raw}"},
+    )
     assert r.json()["twoFactorRedirect"] is True
     # After 30 days Ann is challenged again.
     clock.advance(2592000 + 1)

@@ -66,9 +66,7 @@ class PasswordHasher:
         workers: threads in the pool (0: one per core).
     """
 
-    def __init__(
-        self, *, memory_kib: int = 19456, time_cost: int = 2, parallelism: int = 1, workers: int = 0
-    ) -> None:
+    def __init__(self, *, memory_kib: int = 19456, time_cost: int = 2, parallelism: int = 1, workers: int = 0) -> None:
         self._argon2 = _Argon2(
             time_cost=time_cost,
             memory_cost=memory_kib,
@@ -108,9 +106,7 @@ class PasswordHasher:
         return await asyncio.get_running_loop().run_in_executor(self._pool, self.hash_sync, password)
 
     async def verify(self, stored: str, password: str) -> bool:
-        return await asyncio.get_running_loop().run_in_executor(
-            self._pool, self.verify_sync, stored, password
-        )
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self.verify_sync, stored, password)
 
     async def burn(self, password: str) -> None:
         """Spend what a real verification costs, for unknown users (no timing oracle)."""

@@ -40,7 +40,7 @@ def encrypt(secret: str, plaintext: str, *, nonce: bytes | None = None) -> str:
 def _strip_envelope(data: str) -> str:
     if not data.startswith(ENVELOPE_PREFIX):
         return data
-    version, sep, rest = data[len(ENVELOPE_PREFIX):].partition("$")
+    version, sep, rest = data[len(ENVELOPE_PREFIX) :].partition("$")
     if not sep or not version.isdigit():
         raise DecryptionError("malformed envelope")
     # authkeeper's secrets carry no version numbers: every secret is tried below.

@@ -38,7 +38,7 @@ def generate_secret() -> str:
 def secret_key(secret: str) -> bytes:
     """The HMAC key of a stored (decrypted) secret."""
     if secret.startswith(BASE32_PREFIX):
-        encoded = secret[len(BASE32_PREFIX):].upper()
+        encoded = secret[len(BASE32_PREFIX) :].upper()
         return base64.b32decode(encoded + "=" * (-len(encoded) % 8))
     return secret.encode("utf-8")
 
@@ -49,7 +49,7 @@ def hotp(key: bytes, counter: int, *, digits: int = DEFAULT_DIGITS, digest: str 
         raise ValueError("digits must be between 1 and 10")
     mac = hmac.new(key, counter.to_bytes(8, "big"), getattr(hashlib, digest)).digest()
     offset = mac[-1] & 0x0F
-    binary = int.from_bytes(mac[offset:offset + 4], "big") & 0x7FFFFFFF
+    binary = int.from_bytes(mac[offset : offset + 4], "big") & 0x7FFFFFFF
     return str(binary % 10**digits).zfill(digits)
 
 
@@ -127,7 +127,7 @@ def otpauth_uri(
 ) -> str:
     """The provisioning URI authenticator apps read (byte for byte what Better Auth builds)::
 
-        otpauth://totp/<issuer>:<account>?secret=<base32>&issuer=<issuer>&digits=6&period=30
+    otpauth://totp/<issuer>:<account>?secret=<base32>&issuer=<issuer>&digits=6&period=30
     """
     label = f"{_uri_component(issuer)}:{_uri_component(account)}"
     params = (("secret", base32_nopad(key)), ("issuer", issuer), ("digits", str(digits)), ("period", str(period)))

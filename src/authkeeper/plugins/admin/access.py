@@ -27,8 +27,16 @@ Grants = dict[str, frozenset[str]]
 
 STATEMENTS: dict[str, tuple[str, ...]] = {
     "user": (
-        "create", "list", "set-role", "ban", "impersonate", "impersonate-admins",
-        "delete", "set-password", "update", "get",
+        "create",
+        "list",
+        "set-role",
+        "ban",
+        "impersonate",
+        "impersonate-admins",
+        "delete",
+        "set-password",
+        "update",
+        "get",
     ),
     "session": ("list", "revoke", "delete"),
     "audit": ("list",),
@@ -150,8 +158,7 @@ class Actor:
         if session is not None and session.extra.get("impersonatedBy"):
             details["impersonated_by"] = str(session.extra["impersonatedBy"])
         impersonating = session is not None and bool(session.extra.get("impersonatedBy"))
-        return cls(access, user.id, user, access.roles_of(user), session, details=details,
-                   impersonating=impersonating)
+        return cls(access, user.id, user, access.roles_of(user), session, details=details, impersonating=impersonating)
 
     @classmethod
     def operator(cls, access: AccessControl, name: str = CLI_ACTOR) -> Actor:

@@ -55,8 +55,17 @@ async def ban_user(
         if updated is None:
             raise user_not_found()
         count = await sessions.end_all(ctx, tx, target.id)
-        await audit.record(tx, AdminEvent.USER_BANNED, user_id=target.id, actor_id=actor.id, client=client,
-                           reason=reason, expires_at=iso(expires), sessions_revoked=count, **actor.details)
+        await audit.record(
+            tx,
+            AdminEvent.USER_BANNED,
+            user_id=target.id,
+            actor_id=actor.id,
+            client=client,
+            reason=reason,
+            expires_at=iso(expires),
+            sessions_revoked=count,
+            **actor.details,
+        )
     return updated
 
 
@@ -72,8 +81,9 @@ async def unban_user(ctx: AuthContext, actor: Actor, user_id: str, client: Clien
         updated = await tx.update_user(target.id, _unbanned(ctx))
         if updated is None:
             raise user_not_found()
-        await audit.record(tx, AdminEvent.USER_UNBANNED, user_id=target.id, actor_id=actor.id, client=client,
-                           **actor.details)
+        await audit.record(
+            tx, AdminEvent.USER_UNBANNED, user_id=target.id, actor_id=actor.id, client=client, **actor.details
+        )
     return updated
 
 
@@ -90,8 +100,9 @@ async def lift_expired_ban(ctx: AuthContext, user: User, client: ClientInfo | No
         )
         if updated is None:
             return await tx.find_user_by_id(user.id) or user
-        await audit.record(tx, AdminEvent.USER_UNBANNED, user_id=user.id, actor_id=SYSTEM_ACTOR, client=client,
-                           expired=True)
+        await audit.record(
+            tx, AdminEvent.USER_UNBANNED, user_id=user.id, actor_id=SYSTEM_ACTOR, client=client, expired=True
+        )
     return updated
 
 
@@ -109,7 +120,12 @@ async def ban_stage(ctx: AuthContext, pending: PendingSignIn) -> Interruption | 
     try:
         pending.user = await ensure_not_banned(ctx, pending.user, pending.client)
     except errors.AuthError:
-        await audit.record(ctx.store, audit.Event.SIGN_IN_FAILED, user_id=pending.user.id, client=pending.client,
-                           reason_code=admin_errors.BANNED_USER.code)
+        await audit.record(
+            ctx.store,
+            audit.Event.SIGN_IN_FAILED,
+            user_id=pending.user.id,
+            client=pending.client,
+            reason_code=admin_errors.BANNED_USER.code,
+        )
         raise
     return None

@@ -39,8 +39,13 @@ def cmd_create(args: argparse.Namespace) -> None:
 
     async def run(auth: Any) -> Any:
         return await flows.create_user(
-            auth.ctx, flows.operator(auth.ctx), email=args.email, name=args.name or args.email.split("@")[0],
-            password=password, role=roles, data={"emailVerified": bool(args.verified)},
+            auth.ctx,
+            flows.operator(auth.ctx),
+            email=args.email,
+            name=args.name or args.email.split("@")[0],
+            password=password,
+            role=roles,
+            data={"emailVerified": bool(args.verified)},
         )
 
     asyncio.run(migrate_db(settings))
@@ -67,8 +72,9 @@ def cmd_ban(args: argparse.Namespace) -> None:
 
     async def run(auth: Any) -> Any:
         user = await user_by_email(auth, args.email)
-        return await bans.ban_user(auth.ctx, flows.operator(auth.ctx), user.id, reason=args.reason,
-                                   expires_in=args.expires_in)
+        return await bans.ban_user(
+            auth.ctx, flows.operator(auth.ctx), user.id, reason=args.reason, expires_in=args.expires_in
+        )
 
     user = run_reporting(settings, run)
     until = iso(user.extra.get("banExpires"))
@@ -100,7 +106,9 @@ def cmd_unlock(args: argparse.Namespace) -> None:
 def commands(groups: CliGroups) -> None:
     """``Plugin.cli``: the ``users`` commands that need roles and bans."""
     usub, common = groups.users, groups.common
-    create = usub.add_parser("create", help="create a user (password from --password, AUTHKEEPER_NEW_PASSWORD, stdin or a prompt)")
+    create = usub.add_parser(
+        "create", help="create a user (password from --password, AUTHKEEPER_NEW_PASSWORD, stdin or a prompt)"
+    )
     common(create)
     create.add_argument("email")
     create.add_argument("--name", help="display name (default: the email's local part)")
@@ -117,7 +125,9 @@ def commands(groups: CliGroups) -> None:
     common(ban)
     ban.add_argument("email")
     ban.add_argument("--reason", help="why (kept for admins; the user is never told)")
-    ban.add_argument("--expires-in", type=float, metavar="SECONDS", help="lift the ban after this many seconds (default: never)")
+    ban.add_argument(
+        "--expires-in", type=float, metavar="SECONDS", help="lift the ban after this many seconds (default: never)"
+    )
     ban.set_defaults(fn=cmd_ban)
     unban = usub.add_parser("unban", help="lift a user's ban")
     common(unban)

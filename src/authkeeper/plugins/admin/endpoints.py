@@ -70,8 +70,18 @@ class HasPermissionBody(Body):
     role: str | None = None
 
 
-LIST_USERS_QUERY = ("searchValue", "searchField", "searchOperator", "limit", "offset", "sortBy", "sortDirection",
-                    "filterField", "filterValue", "filterOperator")
+LIST_USERS_QUERY = (
+    "searchValue",
+    "searchField",
+    "searchOperator",
+    "limit",
+    "offset",
+    "sortBy",
+    "sortDirection",
+    "filterField",
+    "filterValue",
+    "filterOperator",
+)
 """What :func:`.queries.user_query` reads (documented in ``/openapi.json``)."""
 AUDIT_QUERY = ("userId", "event", "since", "until", "limit", "offset")
 """What :func:`.queries.audit_query` reads."""
@@ -96,7 +106,13 @@ def guarded(rule: Rule | None, model: type[Body] | None, handler: AdminHandler) 
 # -- users ------------------------------------------------------------------------------
 async def create_user(call: Call, actor: Actor, b: CreateUserBody) -> Response:
     user = await flows.create_user(
-        call.ctx, actor, email=b.email, name=b.name, password=b.password, role=b.role, data=b.data,
+        call.ctx,
+        actor,
+        email=b.email,
+        name=b.name,
+        password=b.password,
+        role=b.role,
+        data=b.data,
         client=call.client,
     )
     return call.json({"user": user_json(call, user)})
@@ -111,8 +127,9 @@ async def list_users(call: Call, actor: Actor, _: None) -> Response:
 async def get_user(call: Call, actor: Actor, _: None) -> Response:
     user_id = call.query("id")
     if user_id is None:
-        raise errors.AuthError(errors.VALIDATION_ERROR, "Invalid input: expected string, received undefined",
-                               field="id", source="query")
+        raise errors.AuthError(
+            errors.VALIDATION_ERROR, "Invalid input: expected string, received undefined", field="id", source="query"
+        )
     return call.json(user_json(call, await flows.get_user(call.ctx, actor, user_id)))
 
 
@@ -224,11 +241,19 @@ async def audit_events(call: Call, actor: Actor, _: None) -> Response:
 
 
 def endpoints() -> tuple[Endpoint, ...]:
-    def admin(method: str, path: str, rule: Rule | None, model: type[Body] | None, handler: AdminHandler,
-              query: tuple[str, ...] = (), statuses: tuple[int, ...] = (403, 404)) -> Endpoint:
+    def admin(
+        method: str,
+        path: str,
+        rule: Rule | None,
+        model: type[Body] | None,
+        handler: AdminHandler,
+        query: tuple[str, ...] = (),
+        statuses: tuple[int, ...] = (403, 404),
+    ) -> Endpoint:
         # 403: the permission; 404: the user named does not exist.
-        return Endpoint(method, path, guarded(rule, model, handler), auth="session", query=query,
-                        statuses=statuses, body_doc=model)
+        return Endpoint(
+            method, path, guarded(rule, model, handler), auth="session", query=query, statuses=statuses, body_doc=model
+        )
 
     return (
         admin("POST", "/admin/create-user", flows.CREATE, CreateUserBody, create_user, statuses=(403,)),

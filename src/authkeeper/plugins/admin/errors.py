@@ -22,9 +22,7 @@ YOU_ARE_NOT_ALLOWED_TO_LIST_USERS = define(
 YOU_ARE_NOT_ALLOWED_TO_LIST_USERS_SESSIONS = define(
     "YOU_ARE_NOT_ALLOWED_TO_LIST_USERS_SESSIONS", 403, "You are not allowed to list users sessions"
 )
-YOU_ARE_NOT_ALLOWED_TO_BAN_USERS = define(
-    "YOU_ARE_NOT_ALLOWED_TO_BAN_USERS", 403, "You are not allowed to ban users"
-)
+YOU_ARE_NOT_ALLOWED_TO_BAN_USERS = define("YOU_ARE_NOT_ALLOWED_TO_BAN_USERS", 403, "You are not allowed to ban users")
 YOU_ARE_NOT_ALLOWED_TO_IMPERSONATE_USERS = define(
     "YOU_ARE_NOT_ALLOWED_TO_IMPERSONATE_USERS", 403, "You are not allowed to impersonate users"
 )
@@ -37,15 +35,11 @@ YOU_ARE_NOT_ALLOWED_TO_DELETE_USERS = define(
 YOU_ARE_NOT_ALLOWED_TO_SET_USERS_PASSWORD = define(
     "YOU_ARE_NOT_ALLOWED_TO_SET_USERS_PASSWORD", 403, "You are not allowed to set users password"
 )
-YOU_ARE_NOT_ALLOWED_TO_GET_USER = define(
-    "YOU_ARE_NOT_ALLOWED_TO_GET_USER", 403, "You are not allowed to get user"
-)
+YOU_ARE_NOT_ALLOWED_TO_GET_USER = define("YOU_ARE_NOT_ALLOWED_TO_GET_USER", 403, "You are not allowed to get user")
 YOU_ARE_NOT_ALLOWED_TO_UPDATE_USERS = define(
     "YOU_ARE_NOT_ALLOWED_TO_UPDATE_USERS", 403, "You are not allowed to update users"
 )
-YOU_CANNOT_IMPERSONATE_ADMINS = define(
-    "YOU_CANNOT_IMPERSONATE_ADMINS", 403, "You cannot impersonate admins"
-)
+YOU_CANNOT_IMPERSONATE_ADMINS = define("YOU_CANNOT_IMPERSONATE_ADMINS", 403, "You cannot impersonate admins")
 YOU_ARE_NOT_ALLOWED_TO_LIST_AUDIT_EVENTS = define(
     "YOU_ARE_NOT_ALLOWED_TO_LIST_AUDIT_EVENTS", 403, "You are not allowed to list audit events"
 )
@@ -69,9 +63,7 @@ USER_ID_CANNOT_BE_UPDATED = define("USER_ID_CANNOT_BE_UPDATED", 400, "User id ca
 INVALID_PERMISSION_CHECK = define(
     "INVALID_PERMISSION_CHECK", 400, "invalid permission check. no permission(s) were passed."
 )
-YOU_ARE_NOT_IMPERSONATING_ANYONE = define(
-    "YOU_ARE_NOT_IMPERSONATING_ANYONE", 400, "You are not impersonating anyone"
-)
+YOU_ARE_NOT_IMPERSONATING_ANYONE = define("YOU_ARE_NOT_IMPERSONATING_ANYONE", 400, "You are not impersonating anyone")
 
 # Sign-in of a banned user (the message comes from ``AdminSettings.banned_user_message``).
 BANNED_USER = define("BANNED_USER", 403, "You have been banned from this application")

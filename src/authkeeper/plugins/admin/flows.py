@@ -9,18 +9,16 @@ a refusal comes before any input validation), and writes its audit event with
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from ...core import audit, errors, hooks
 from ...core.changes import UserUpdate
 from ...core.context import AuthContext
 from ...core.mail import notice_message
-from ...core.models import ClientInfo, User, iso, parse_iso
+from ...core.models import ClientInfo, User, iso
 from ...core.passwords import check_new_password
 from ...core.ports import DuplicateError, UserQuery
 from ...core.users import (
-    additional_values,
     check_email,
     check_image,
     check_name,
@@ -29,7 +27,6 @@ from ...flows import account, links, reset_password, sessions, sign_up
 from ...flows.sign_in import lockout_key
 from . import errors as admin_errors
 from .access import Actor
-from .constants import ADMIN_ROLES
 from .events import AdminEvent
 from .oversight import (
     list_audit,
@@ -66,43 +63,61 @@ from .rules import (
 )
 from .schema import BAN_FIELDS, ROLE
 from .settings import AdminSettings
+from .user_input import (
+    _additional,
+    _ban_values,
+    _invalid,
+    _refuse_fixed,
+    check_roles,
+    check_trust,
+    require_grant_admin,
+)
 
 # The rules, and the flows of oversight.py, are the admin flows' too (``flows.BAN``).
 __all__ = [
-    "BAN", "CREATE", "DELETE", "GET", "IMPERSONATE", "IMPERSONATE_ADMINS", "LIST", "LIST_AUDIT",
-    "LIST_SESSIONS", "REVOKE_SESSIONS", "SET_PASSWORD", "SET_ROLE", "UNLOCK", "UPDATE", "RolePolicy", "Rule",
-    "access_control", "actor_for", "check_roles", "check_trust", "create_user", "find_target", "get_user",
-    "has_permission", "list_audit", "list_user_sessions", "list_users", "lockout_state", "operator",
-    "remove_user", "require_grant_admin", "revoke_user_session", "revoke_user_sessions", "session_handle",
-    "set_role", "set_user_password", "unlock_user", "update_user", "user_not_found",
+    "BAN",
+    "CREATE",
+    "DELETE",
+    "GET",
+    "IMPERSONATE",
+    "IMPERSONATE_ADMINS",
+    "LIST",
+    "LIST_AUDIT",
+    "LIST_SESSIONS",
+    "REVOKE_SESSIONS",
+    "SET_PASSWORD",
+    "SET_ROLE",
+    "UNLOCK",
+    "UPDATE",
+    "RolePolicy",
+    "Rule",
+    "access_control",
+    "actor_for",
+    "check_roles",
+    "check_trust",
+    "create_user",
+    "find_target",
+    "get_user",
+    "has_permission",
+    "list_audit",
+    "list_user_sessions",
+    "list_users",
+    "lockout_state",
+    "operator",
+    "remove_user",
+    "require_grant_admin",
+    "revoke_user_session",
+    "revoke_user_sessions",
+    "session_handle",
+    "set_role",
+    "set_user_password",
+    "unlock_user",
+    "update_user",
+    "user_not_found",
 ]
-
-_NEVER_SET = frozenset({"createdAt", "updatedAt", "twoFactorEnabled"})
-"""User fields no admin sets by hand (two-factor is the user's own, through its flows)."""
-
-
-def _invalid(where: str, expected: str) -> errors.AuthError:
-    return errors.AuthError(errors.VALIDATION_ERROR, f"Invalid input: expected {expected}", field=where)
 
 
 # -- roles ------------------------------------------------------------------------------
-def check_roles(actor: Actor, value: object) -> tuple[str, ...]:
-    """Roles an admin asked to set (a name or a list of names): each must be defined, and a
-    non-admin may only grant what their own roles allow."""
-    names = value if isinstance(value, list | tuple) else [value]
-    if not names:
-        raise errors.AuthError(admin_errors.YOU_ARE_NOT_ALLOWED_TO_SET_NON_EXISTENT_VALUE)
-    for name in names:
-        if not isinstance(name, str):
-            raise errors.AuthError(admin_errors.INVALID_ROLE_TYPE)
-        if not actor.access.exists(name):
-            raise errors.AuthError(admin_errors.YOU_ARE_NOT_ALLOWED_TO_SET_NON_EXISTENT_VALUE)
-    roles = tuple(dict.fromkeys(names))
-    if not actor.may_grant(roles):
-        raise errors.AuthError(admin_errors.YOU_ARE_NOT_ALLOWED_TO_CHANGE_USERS_ROLE)
-    return roles
-
-
 async def set_role(
     ctx: AuthContext, actor: Actor, user_id: str, role: object, client: ClientInfo | None = None
 ) -> User:
@@ -114,67 +129,20 @@ async def set_role(
         updated = await tx.update_user(target.id, UserUpdate(updated_at=ctx.now(), fields={ROLE: ",".join(roles)}))
         if updated is None:
             raise user_not_found()
-        await audit.record(tx, AdminEvent.ROLE_CHANGED, user_id=target.id, actor_id=actor.id, client=client,
-                           old_role=target.extra.get("role"), new_role=",".join(roles), **actor.details)
+        await audit.record(
+            tx,
+            AdminEvent.ROLE_CHANGED,
+            user_id=target.id,
+            actor_id=actor.id,
+            client=client,
+            old_role=target.extra.get("role"),
+            new_role=",".join(roles),
+            **actor.details,
+        )
     return updated
 
 
-def check_trust(actor: Actor, email: str | None, verified: object) -> None:
-    """Marking an address verified, or giving a user an address in ``admin_emails``, needs
-    what set-role needs: either can make an admin. A listed address also needs the right to
-    grant the admin role (its owner becomes one once it is verified)."""
-    if verified is True:
-        actor.require(*SET_ROLE)
-    if email is not None and actor.access.lists_email(email):
-        actor.require(*SET_ROLE)
-        require_grant_admin(actor)
-
-
-def require_grant_admin(actor: Actor) -> None:
-    if not actor.may_grant(ADMIN_ROLES):
-        raise errors.AuthError(SET_ROLE[1])
-
-
 # -- users ------------------------------------------------------------------------------
-def _ban_values(data: Mapping[str, Any]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    if "banned" in data:
-        if not isinstance(data["banned"], bool):
-            raise _invalid("data.banned", "boolean")
-        values["banned"] = data["banned"]
-    if "banReason" in data:
-        if data["banReason"] is not None and not isinstance(data["banReason"], str):
-            raise _invalid("data.banReason", "string")
-        values["banReason"] = data["banReason"]
-    if "banExpires" in data:
-        values["banExpires"] = _date(data["banExpires"], "data.banExpires")
-    return values
-
-
-def _date(value: object, where: str) -> datetime | None:
-    if value is None:
-        return None
-    parsed = parse_iso(value) if isinstance(value, str) else None
-    if parsed is not None:
-        return parsed
-    raise _invalid(where, "an ISO 8601 date")
-
-
-def _refuse_fixed(data: Mapping[str, Any], *, creating: bool = False) -> None:
-    if not creating and "password" in data:
-        raise errors.AuthError(admin_errors.PASSWORD_CANNOT_BE_UPDATED_VIA_UPDATE_USER)
-    if not creating and "id" in data:
-        raise errors.AuthError(admin_errors.USER_ID_CANNOT_BE_UPDATED)
-    for key in data:
-        if key in _NEVER_SET or (creating and key in ("id", "password")):
-            raise errors.AuthError(errors.FIELD_NOT_ALLOWED, f"{key} is not allowed to be set")
-
-
-def _additional(ctx: AuthContext, data: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
-    names = {f.name for f in ctx.settings.user.additional_fields}
-    return additional_values(ctx.settings.user, {k: v for k, v in data.items() if k in names}, creating=creating)
-
-
 async def create_user(
     ctx: AuthContext,
     actor: Actor,
@@ -212,8 +180,16 @@ async def create_user(
     extra.update(_additional(ctx, data, creating=True))
     try:
         user = await sign_up.create_user(
-            ctx, name=name, email=email, password=password, image=image, extra=extra,
-            email_verified=verified, client=client, actor_id=actor.id, event=audit.Event.USER_CREATED,
+            ctx,
+            name=name,
+            email=email,
+            password=password,
+            image=image,
+            extra=extra,
+            email_verified=verified,
+            client=client,
+            actor_id=actor.id,
+            event=audit.Event.USER_CREATED,
         )
     except errors.AuthError as exc:
         if exc.code == errors.USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL.code:
@@ -296,35 +272,57 @@ async def update_user(
     if email_changed:
         await ctx.hooks.emit(ctx, hooks.EmailChanged(target.id, old=target.email, new=updated.email))
         app = ctx.settings.app_name
-        ctx.mail.send(notice_message(
-            app=app, to=target.email, subject="Your email address was changed",
-            text=f"An administrator changed the email of your {app} account to {updated.email}, and every "
-            "device was signed out. If you did not expect this, contact support.",
-        ))
+        ctx.mail.send(
+            notice_message(
+                app=app,
+                to=target.email,
+                subject="Your email address was changed",
+                text=f"An administrator changed the email of your {app} account to {updated.email}, and every "
+                "device was signed out. If you did not expect this, contact support.",
+            )
+        )
     return updated
 
 
 async def _record_changes(
-    ctx: AuthContext, tx: Any, actor: Actor, before: User, after: User, values: Mapping[str, Any],
+    ctx: AuthContext,
+    tx: Any,
+    actor: Actor,
+    before: User,
+    after: User,
+    values: Mapping[str, Any],
     client: ClientInfo | None,
 ) -> None:
     who: dict[str, Any] = {"user_id": before.id, "actor_id": actor.id, "client": client, **actor.details}
     if "role" in values and before.extra.get("role") != values["role"]:
-        await audit.record(tx, AdminEvent.ROLE_CHANGED, old_role=before.extra.get("role"),
-                           new_role=values["role"], **who)
+        await audit.record(
+            tx, AdminEvent.ROLE_CHANGED, old_role=before.extra.get("role"), new_role=values["role"], **who
+        )
     if values.get("banned") is True:
         # As Better Auth: a ban through update-user ends the user's sessions too.
         count = await sessions.end_all(ctx, tx, before.id)
-        await audit.record(tx, AdminEvent.USER_BANNED, reason=after.extra.get("banReason"),
-                           expires_at=iso(after.extra.get("banExpires")), sessions_revoked=count, **who)
+        await audit.record(
+            tx,
+            AdminEvent.USER_BANNED,
+            reason=after.extra.get("banReason"),
+            expires_at=iso(after.extra.get("banExpires")),
+            sessions_revoked=count,
+            **who,
+        )
     elif values.get("banned") is False and before.extra.get("banned"):
         await audit.record(tx, AdminEvent.USER_UNBANNED, **who)
     if "email" in values and values["email"] != before.email:
         # The old owner of the address is signed out, and the links mailed to it die.
         count = await sessions.end_all(ctx, tx, before.id)
         await links.revoke_all(tx, before.id)
-        await audit.record(tx, audit.Event.EMAIL_CHANGED, old_email=before.email, new_email=values["email"],
-                           sessions_revoked=count, **who)
+        await audit.record(
+            tx,
+            audit.Event.EMAIL_CHANGED,
+            old_email=before.email,
+            new_email=values["email"],
+            sessions_revoked=count,
+            **who,
+        )
 
 
 async def remove_user(ctx: AuthContext, actor: Actor, user_id: str, client: ClientInfo | None = None) -> None:
@@ -349,19 +347,33 @@ async def set_user_password(
         # lockout): a stolen admin session must not set it.
         raise errors.AuthError(admin_errors.YOU_ARE_NOT_ALLOWED_TO_SET_USERS_PASSWORD)
     actor.require_manage(target, SET_PASSWORD[1])
-    check_new_password(ctx.settings.password, new_password, email=target.email, context=(target.name, ctx.settings.app_name))
+    check_new_password(
+        ctx.settings.password, new_password, email=target.email, context=(target.name, ctx.settings.app_name)
+    )
     password_hash = await ctx.hasher.hash(new_password)
     async with ctx.store.transaction() as tx:
         await reset_password.store_password(ctx, tx, target.id, password_hash)
         count = await sessions.end_all(ctx, tx, target.id)
-        await audit.record(tx, audit.Event.PASSWORD_CHANGED, user_id=target.id, actor_id=actor.id, client=client,
-                           by_admin=True, sessions_revoked=count, **actor.details)
+        await audit.record(
+            tx,
+            audit.Event.PASSWORD_CHANGED,
+            user_id=target.id,
+            actor_id=actor.id,
+            client=client,
+            by_admin=True,
+            sessions_revoked=count,
+            **actor.details,
+        )
     await ctx.hooks.emit(ctx, hooks.PasswordChanged(target.id, how="admin"))
     if ctx.settings.lockout.enabled:
         await ctx.store.clear_failures(lockout_key(target.email))
     app = ctx.settings.app_name
-    ctx.mail.send(notice_message(
-        app=app, to=target.email, subject=f"Your {app} password was changed",
-        text=f"An administrator set a new password for your {app} account, and every device was signed "
-        "out. If you did not expect this, contact support.",
-    ))
+    ctx.mail.send(
+        notice_message(
+            app=app,
+            to=target.email,
+            subject=f"Your {app} password was changed",
+            text=f"An administrator set a new password for your {app} account, and every device was signed "
+            "out. If you did not expect this, contact support.",
+        )
+    )

@@ -60,11 +60,23 @@ async def impersonate(ctx: AuthContext, actor: Actor, user_id: str, client: Clie
     duration = ctx.settings.section(AdminSettings).impersonation_session_duration
     async with ctx.store.transaction() as tx:
         session = await sessions.create_session(
-            ctx, target, client or ClientInfo(), remember=False, extra={"impersonatedBy": actor.id},
-            expires_in=duration, store=tx,
+            ctx,
+            target,
+            client or ClientInfo(),
+            remember=False,
+            extra={"impersonatedBy": actor.id},
+            expires_in=duration,
+            store=tx,
         )
-        await audit.record(tx, AdminEvent.IMPERSONATION_STARTED, user_id=target.id, actor_id=actor.id,
-                           client=client, session_id=session.id, expires_at=iso(session.expires_at))
+        await audit.record(
+            tx,
+            AdminEvent.IMPERSONATION_STARTED,
+            user_id=target.id,
+            actor_id=actor.id,
+            client=client,
+            session_id=session.id,
+            expires_at=iso(session.expires_at),
+        )
     await ctx.hooks.emit(ctx, SessionIssued(target.id, session.id, "impersonation"))
     return Switched(session, target)
 
@@ -88,8 +100,14 @@ async def stop_impersonating(
         raise errors.AuthError(admin_errors.FAILED_TO_FIND_ADMIN_SESSION)
     async with ctx.store.transaction() as tx:
         await tx.delete_session(current.token)
-        await audit.record(tx, AdminEvent.IMPERSONATION_STOPPED, user_id=current.user_id, actor_id=admin.id,
-                           client=client, session_id=current.id)
+        await audit.record(
+            tx,
+            AdminEvent.IMPERSONATION_STOPPED,
+            user_id=current.user_id,
+            actor_id=admin.id,
+            client=client,
+            session_id=current.id,
+        )
     return Switched(resolved.session, resolved.user, remember=not dont_remember)
 
 

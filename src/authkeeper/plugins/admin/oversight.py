@@ -43,8 +43,16 @@ async def unlock_user(ctx: AuthContext, actor: Actor, user_id: str, client: Clie
         found = await ctx.store.get_failures(key)
         counted.append(found[0] if found else 0)
         await ctx.store.clear_failures(key)
-    await audit.record(ctx.store, AdminEvent.ACCOUNT_UNLOCKED, user_id=target.id, actor_id=actor.id, client=client,
-                       sign_in_failures=counted[0], two_factor_failures=counted[1], **actor.details)
+    await audit.record(
+        ctx.store,
+        AdminEvent.ACCOUNT_UNLOCKED,
+        user_id=target.id,
+        actor_id=actor.id,
+        client=client,
+        sign_in_failures=counted[0],
+        two_factor_failures=counted[1],
+        **actor.details,
+    )
     return target
 
 
@@ -64,12 +72,10 @@ async def list_user_sessions(ctx: AuthContext, actor: Actor, user_id: str) -> li
     return await ctx.store.list_sessions(target.id, ctx.now())
 
 
-async def revoke_user_session(
-    ctx: AuthContext, actor: Actor, token: str, client: ClientInfo | None = None
-) -> bool:
+async def revoke_user_session(ctx: AuthContext, actor: Actor, token: str, client: ClientInfo | None = None) -> bool:
     """Revoke one session by its admin handle (or its raw token); False when none matched."""
     actor.require(*REVOKE_SESSIONS)
-    handle = token[len(sessions.HANDLE_PREFIX):] if token.startswith(sessions.HANDLE_PREFIX) else ""
+    handle = token[len(sessions.HANDLE_PREFIX) :] if token.startswith(sessions.HANDLE_PREFIX) else ""
     if SESSION_HANDLE_SEPARATOR in handle:
         session_id, _, user_id = handle.partition(SESSION_HANDLE_SEPARATOR)
         target = await ctx.store.find_user_by_id(user_id)
@@ -82,8 +88,15 @@ async def revoke_user_session(
     async with ctx.store.transaction() as tx:
         done = await tx.delete_session_by_id(session_id, target.id)
         if done:
-            await audit.record(tx, audit.Event.SESSION_REVOKED, user_id=target.id, actor_id=actor.id,
-                               client=client, scope="one", **actor.details)
+            await audit.record(
+                tx,
+                audit.Event.SESSION_REVOKED,
+                user_id=target.id,
+                actor_id=actor.id,
+                client=client,
+                scope="one",
+                **actor.details,
+            )
     return done
 
 

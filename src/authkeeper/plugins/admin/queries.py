@@ -23,11 +23,20 @@ from .constants import (
 )
 
 _CORE_FIELDS = {
-    "id": "string", "name": "string", "email": "string", "emailVerified": "boolean", "image": "string",
-    "createdAt": "date", "updatedAt": "date",
+    "id": "string",
+    "name": "string",
+    "email": "string",
+    "emailVerified": "boolean",
+    "image": "string",
+    "createdAt": "date",
+    "updatedAt": "date",
 }
 _PLUGIN_FIELDS = {
-    "role": "string", "banned": "boolean", "banReason": "string", "banExpires": "date", "twoFactorEnabled": "boolean",
+    "role": "string",
+    "banned": "boolean",
+    "banReason": "string",
+    "banExpires": "date",
+    "twoFactorEnabled": "boolean",
 }
 """The types of Better Auth's plugin columns; one is listed only while its plugin is installed
 (a filter on an absent field is refused, not dropped)."""
@@ -105,8 +114,9 @@ def _coerce(name: str, kind: str, value: str) -> Any:
     return value
 
 
-def user_query(params: QueryParams, settings: Settings,
-               installed: frozenset[str] = frozenset(_PLUGIN_FIELDS)) -> tuple[UserQuery, dict[str, int]]:
+def user_query(
+    params: QueryParams, settings: Settings, installed: frozenset[str] = frozenset(_PLUGIN_FIELDS)
+) -> tuple[UserQuery, dict[str, int]]:
     """The search and the ``limit``/``offset`` to echo (only those given and non-zero)."""
     fields = user_fields(settings, installed)
     search_field = _choice(params, "searchField", ("email", "name"), "email")

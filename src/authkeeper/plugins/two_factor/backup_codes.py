@@ -52,8 +52,10 @@ def unseal(ctx: AuthContext, sealed: str) -> str:
     try:
         return symmetric.decrypt(ctx.secrets, sealed)
     except symmetric.DecryptionError:
-        log.error("a stored two-factor secret opens with none of the configured secrets: "
-                  "was the server secret changed without listing the old one in previous_secrets?")
+        log.error(
+            "a stored two-factor secret opens with none of the configured secrets: "
+            "was the server secret changed without listing the old one in previous_secrets?"
+        )
         raise errors.AuthError(tf_errors.SECRET_UNREADABLE) from None
 
 
@@ -120,7 +122,8 @@ async def use(ctx: AuthContext, user_id: str, code: str, client: ClientInfo | No
         left = [c for c in codes if c != wanted]
         async with ctx.store.transaction() as tx:
             if await plugin_store(tx).swap_backup_codes(user_id, record.backup_codes, seal(ctx, left)):
-                await audit.record(tx, TwoFactorEvent.BACKUP_CODE_USED, user_id=user_id, client=client,
-                                   remaining=len(left))
+                await audit.record(
+                    tx, TwoFactorEvent.BACKUP_CODE_USED, user_id=user_id, client=client, remaining=len(left)
+                )
                 return True
     return False

@@ -13,7 +13,7 @@ from ...core.models import Session
 from ...http.api import user_json
 from ...web.body import Body
 from ...web.call import Call, Endpoint
-from . import challenge, flows
+from . import challenge, flows, otp
 from .challenge import ChallengeGone
 from .constants import TRUST_DEVICE_COOKIE, TWO_FACTOR_COOKIE
 from .settings import TwoFactorSettings
@@ -100,8 +100,16 @@ def _answer(call: Call, prover: flows.Prover, passed: flows.Passed) -> Response:
 # -- settings -------------------------------------------------------------------------------
 async def enable(call: Call) -> Response:
     b: EnableBody = call.body
-    done = await flows.enable(call.ctx, call.user, call.session, password=b.password, method=b.method,
-                              issuer=b.issuer, client=call.client, remember=_remember(call))
+    done = await flows.enable(
+        call.ctx,
+        call.user,
+        call.session,
+        password=b.password,
+        method=b.method,
+        issuer=b.issuer,
+        client=call.client,
+        remember=_remember(call),
+    )
     if done.session is not None:
         call.set_session_cookie(done.session.token, remember=_remember(call))
     if done.method == "otp":
@@ -111,8 +119,9 @@ async def enable(call: Call) -> Response:
 
 async def disable(call: Call) -> Response:
     b: PasswordBody = call.body
-    _, new = await flows.disable(call.ctx, call.user, call.session, password=b.password, client=call.client,
-                                 remember=_remember(call))
+    _, new = await flows.disable(
+        call.ctx, call.user, call.session, password=b.password, client=call.client, remember=_remember(call)
+    )
     apply_disable(call, new, _remember(call))
     return call.json({"status": True})
 
@@ -125,8 +134,9 @@ async def get_totp_uri(call: Call) -> Response:
 
 async def generate_backup_codes(call: Call) -> Response:
     b: PasswordBody = call.body
-    codes = await flows.regenerate_backup_codes(call.ctx, call.user, call.session, password=b.password,
-                                                client=call.client)
+    codes = await flows.regenerate_backup_codes(
+        call.ctx, call.user, call.session, password=b.password, client=call.client
+    )
     return call.json({"status": True, "backupCodes": codes})
 
 
@@ -135,14 +145,15 @@ async def generate_backup_codes(call: Call) -> Response:
 async def verify_totp(call: Call) -> Response:
     b: VerifyCodeBody = call.body
     prover = await _prover(call)
-    passed = await flows.verify_totp(call.ctx, prover, b.code, client=call.client, trust=bool(b.trustDevice),
-                                     remember=_remember(call))
+    passed = await flows.verify_totp(
+        call.ctx, prover, b.code, client=call.client, trust=bool(b.trustDevice), remember=_remember(call)
+    )
     return _answer(call, prover, passed)
 
 
 @_expire_spent_challenge
 async def send_otp(call: Call) -> Response:
-    await flows.send_otp(call.ctx, await _prover(call))
+    await otp.send_otp(call.ctx, await _prover(call))
     return call.json({"status": True})
 
 
@@ -150,8 +161,9 @@ async def send_otp(call: Call) -> Response:
 async def verify_otp(call: Call) -> Response:
     b: VerifyCodeBody = call.body
     prover = await _prover(call)
-    passed = await flows.verify_otp(call.ctx, prover, b.code, client=call.client, trust=bool(b.trustDevice),
-                                    remember=_remember(call))
+    passed = await otp.verify_otp(
+        call.ctx, prover, b.code, client=call.client, trust=bool(b.trustDevice), remember=_remember(call)
+    )
     return _answer(call, prover, passed)
 
 
@@ -159,9 +171,15 @@ async def verify_otp(call: Call) -> Response:
 async def verify_backup_code(call: Call) -> Response:
     b: VerifyBackupCodeBody = call.body
     prover = await _prover(call)
-    passed = await flows.verify_backup_code(call.ctx, prover, b.code, client=call.client,
-                                            trust=bool(b.trustDevice), disable_session=bool(b.disableSession),
-                                            remember=_remember(call))
+    passed = await flows.verify_backup_code(
+        call.ctx,
+        prover,
+        b.code,
+        client=call.client,
+        trust=bool(b.trustDevice),
+        disable_session=bool(b.disableSession),
+        remember=_remember(call),
+    )
     return _answer(call, prover, passed)
 
 
@@ -176,5 +194,12 @@ def endpoints() -> tuple[Endpoint, ...]:
         E("POST", "/two-factor/verify-totp", verify_totp, VerifyCodeBody, auth="optional", statuses=(401,)),
         E("POST", "/two-factor/send-otp", send_otp, SendOtpBody, auth="optional", statuses=(401,)),
         E("POST", "/two-factor/verify-otp", verify_otp, VerifyCodeBody, auth="optional", statuses=(401,)),
-        E("POST", "/two-factor/verify-backup-code", verify_backup_code, VerifyBackupCodeBody, auth="optional", statuses=(401,)),
+        E(
+            "POST",
+            "/two-factor/verify-backup-code",
+            verify_backup_code,
+            VerifyBackupCodeBody,
+            auth="optional",
+            statuses=(401,),
+        ),
     )

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Literal
 
-from ...core import audit, errors, words
+from ...core import audit, errors
 from ...core.changes import UserUpdate
 from ...core.context import AuthContext
-from ...core.crypto import keys, symmetric, totp
+from ...core.crypto import symmetric, totp
 from ...core.crypto.random import generate_id
 from ...core.hooks import SessionIssued, SessionsEnding
-from ...core.mail import Message, code_message
 from ...core.models import ClientInfo, Session, User
 from ...core.ports import Store
 from ...flows import sessions
@@ -27,7 +25,6 @@ from ...flows.sign_in import PendingSignIn, issue_session, verify_current_passwo
 from . import backup_codes, challenge
 from . import errors as tf_errors
 from .challenge import Challenge
-from .constants import OTP_DIGITS, OTP_PREFIX
 from .events import TwoFactorEvent
 from .schema import ENABLED
 from .settings import TwoFactorSettings
@@ -81,8 +78,9 @@ def _uri(ctx: AuthContext, user: User, record: TwoFactorRecord, issuer: str | No
     return totp.otpauth_uri(key, issuer=_issuer(ctx, issuer), account=user.email, digits=s.digits, period=s.period)
 
 
-async def _rotate(ctx: AuthContext, tx: Store, user: User, current: Session, client: ClientInfo,
-                  remember: bool) -> Session:
+async def _rotate(
+    ctx: AuthContext, tx: Store, user: User, current: Session, client: ClientInfo, remember: bool
+) -> Session:
     """A new session in place of ``current`` (after a change to how the user signs in)."""
     extra = {k: v for k, v in current.extra.items() if v is not None}
     new = await sessions.create_session(ctx, user, client, remember=remember, extra=extra, store=tx)
@@ -90,9 +88,17 @@ async def _rotate(ctx: AuthContext, tx: Store, user: User, current: Session, cli
     return new
 
 
-async def _set_enabled(ctx: AuthContext, user: User, current: Session, client: ClientInfo, remember: bool,
-                       method: Literal["totp", "otp"], *, keep_otp: bool = False,
-                       only_if_off: bool = False) -> tuple[User, Session]:
+async def _set_enabled(
+    ctx: AuthContext,
+    user: User,
+    current: Session,
+    client: ClientInfo,
+    remember: bool,
+    method: Literal["totp", "otp"],
+    *,
+    keep_otp: bool = False,
+    only_if_off: bool = False,
+) -> tuple[User, Session]:
     """Two-factor on with ``method`` enrolled, in one transaction (see ``challenge.methods_of``).
     ``totp`` activates the pending app, once (not a row turned off or activated meanwhile),
     recording emailed codes with it if the user had them (``keep_otp``). ``otp`` is recorded on
@@ -109,8 +115,9 @@ async def _set_enabled(ctx: AuthContext, user: User, current: Session, client: C
         else:
             await rows.update_two_factor(user.id, {"otpEnabled": True})
         if only_if_off:
-            updated = (await tx.update_user(user.id, changes, expected=UserUpdate(fields={ENABLED: False}))
-                       or await tx.update_user(user.id, changes, expected=UserUpdate(fields={ENABLED: None})))
+            updated = await tx.update_user(
+                user.id, changes, expected=UserUpdate(fields={ENABLED: False})
+            ) or await tx.update_user(user.id, changes, expected=UserUpdate(fields={ENABLED: None}))
             if updated is None:
                 raise errors.AuthError(tf_errors.OTP_NOT_ENABLED)
         else:
@@ -124,9 +131,17 @@ async def _set_enabled(ctx: AuthContext, user: User, current: Session, client: C
 
 
 # -- settings: enable, disable, URI, backup codes -----------------------------------------
-async def enable(ctx: AuthContext, user: User, current: Session, *, password: str,
-                 method: Literal["totp", "otp"], issuer: str | None, client: ClientInfo,
-                 remember: bool) -> Enabled:
+async def enable(
+    ctx: AuthContext,
+    user: User,
+    current: Session,
+    *,
+    password: str,
+    method: Literal["totp", "otp"],
+    issuer: str | None,
+    client: ClientInfo,
+    remember: bool,
+) -> Enabled:
     """``otp``: emailed codes, on at once (the session rotates; beside an app if there is one).
     ``totp``: a new secret and backup codes, inactive until the first code is verified
     (``verify_totp`` while signed in; emailed codes the user had stay)."""
@@ -141,17 +156,20 @@ async def enable(ctx: AuthContext, user: User, current: Session, *, password: st
         raise errors.AuthError(tf_errors.TOTP_ALREADY_ENABLED)
     codes = backup_codes.generate(ctx.settings.section(TwoFactorSettings).backup_code_count)
     record = TwoFactorRecord(
-        id=generate_id(), user_id=user.id,
+        id=generate_id(),
+        user_id=user.id,
         secret=symmetric.encrypt(ctx.settings.secret, totp.generate_secret()),
-        backup_codes=backup_codes.seal(ctx, codes), verified=False,
+        backup_codes=backup_codes.seal(ctx, codes),
+        verified=False,
         otp_enabled=existing is not None and existing.otp_enabled,
     )
     await store.put_two_factor(record)
     return Enabled("totp", user, totp_uri=_uri(ctx, user, record, issuer), backup_codes=codes)
 
 
-async def disable(ctx: AuthContext, user: User, current: Session, *, password: str, client: ClientInfo,
-                  remember: bool) -> tuple[User, Session]:
+async def disable(
+    ctx: AuthContext, user: User, current: Session, *, password: str, client: ClientInfo, remember: bool
+) -> tuple[User, Session]:
     """Turn two-factor off: the secret, backup codes and trusted devices go; the session rotates."""
     sessions.forbid_delegated(ctx, current)
     await verify_current_password(ctx, user, password, client=client, endpoint="two-factor-disable")
@@ -167,8 +185,9 @@ async def disable(ctx: AuthContext, user: User, current: Session, *, password: s
     return updated, new
 
 
-async def totp_uri(ctx: AuthContext, user: User, current: Session, *, password: str,
-                   client: ClientInfo | None = None) -> str:
+async def totp_uri(
+    ctx: AuthContext, user: User, current: Session, *, password: str, client: ClientInfo | None = None
+) -> str:
     """The provisioning URI again (Better Auth's get-totp-uri), with the password, while the
     authenticator is being set up. Once it is active the secret is never shown again
     (``TOTP_ALREADY_ENABLED``; Better Auth shows it): to move to a new app, turn two-factor off
@@ -183,8 +202,9 @@ async def totp_uri(ctx: AuthContext, user: User, current: Session, *, password: 
     return _uri(ctx, user, record)
 
 
-async def regenerate_backup_codes(ctx: AuthContext, user: User, current: Session, *, password: str,
-                                  client: ClientInfo | None = None) -> list[str]:
+async def regenerate_backup_codes(
+    ctx: AuthContext, user: User, current: Session, *, password: str, client: ClientInfo | None = None
+) -> list[str]:
     """A new set of backup codes; the old set stops working."""
     sessions.forbid_delegated(ctx, current)
     if not user.extra.get(ENABLED):
@@ -196,8 +216,9 @@ async def regenerate_backup_codes(ctx: AuthContext, user: User, current: Session
     codes = backup_codes.generate(ctx.settings.section(TwoFactorSettings).backup_code_count)
     async with ctx.store.transaction() as tx:
         await plugin_store(tx).update_two_factor(user.id, {"backupCodes": backup_codes.seal(ctx, codes)})
-        await audit.record(tx, TwoFactorEvent.BACKUP_CODES_REGENERATED, user_id=user.id, client=client,
-                           count=len(codes))
+        await audit.record(
+            tx, TwoFactorEvent.BACKUP_CODES_REGENERATED, user_id=user.id, client=client, count=len(codes)
+        )
     return codes
 
 
@@ -205,8 +226,17 @@ async def regenerate_backup_codes(ctx: AuthContext, user: User, current: Session
 Check = Callable[[], Awaitable[bool]]
 
 
-async def _through_challenge(ctx: AuthContext, found: Challenge, check: Check, failure: errors.ErrorCode, *,
-                             factor: str, client: ClientInfo, trust: bool, issue: bool = True) -> Passed:
+async def _through_challenge(
+    ctx: AuthContext,
+    found: Challenge,
+    check: Check,
+    failure: errors.ErrorCode,
+    *,
+    factor: str,
+    client: ClientInfo,
+    trust: bool,
+    issue: bool = True,
+) -> Passed:
     """Lockout, attempt budget, the check, then (once) the session the sign-in was waiting for."""
     user = found.user
     await challenge.count_attempt(ctx, found)
@@ -227,8 +257,9 @@ def _clean(code: str) -> str:
     return "".join(code.split())
 
 
-async def verify_totp(ctx: AuthContext, prover: Prover, code: str, *, client: ClientInfo,
-                      trust: bool = False, remember: bool = True) -> Passed:
+async def verify_totp(
+    ctx: AuthContext, prover: Prover, code: str, *, client: ClientInfo, trust: bool = False, remember: bool = True
+) -> Passed:
     store = plugin_store(ctx.store)
     record = await store.get_two_factor(prover.user.id)
     if record is None or (prover.challenge is not None and not record.verified):
@@ -242,8 +273,9 @@ async def verify_totp(ctx: AuthContext, prover: Prover, code: str, *, client: Cl
         return step is not None and await store.claim_totp_counter(prover.user.id, step)
 
     if prover.challenge is not None:
-        return await _through_challenge(ctx, prover.challenge, check, tf_errors.INVALID_CODE,
-                                        factor="totp", client=client, trust=trust)
+        return await _through_challenge(
+            ctx, prover.challenge, check, tf_errors.INVALID_CODE, factor="totp", client=client, trust=trust
+        )
     assert prover.session is not None
     activating = not record.verified
     if activating:
@@ -258,98 +290,16 @@ async def verify_totp(ctx: AuthContext, prover: Prover, code: str, *, client: Cl
     return Passed(user, new.token, new, remember)
 
 
-def _otp_digest(secret: str, identifier: str, code: str) -> str:
-    # Keyed (with the mailed-code key derived from the secret), so a database reader cannot
-    # try the 10^6 codes offline.
-    return keys.mac(secret, keys.MAILED_CODE, f"{identifier}:{code}")
-
-
-def _otp_message(ctx: AuthContext, to: str, code: str) -> Message:
-    app = ctx.settings.app_name
-    lifetime = words.duration(ctx.settings.section(TwoFactorSettings).otp_expires_in)
-    return code_message(
-        app=app, to=to, subject=f"Your {app} verification code", intro="Use this code to finish signing in:",
-        code=code, outro=f"It expires in {lifetime} and works once. If you did not try to sign in, "
-        "someone knows your password: change it.",
-    )
-
-
-async def _otp_allowed(ctx: AuthContext, prover: Prover) -> bool:
-    """Refuse emailed codes to a user who did not enrol them (OTP_NOT_ENABLED, before any mail,
-    attempt or lockout try): stricter than Better Auth, which mails a code to every two-factor
-    user. True when this code turns two-factor on: signed in with it off, Better Auth's way to
-    turn it on by email (which enrols emailed codes)."""
-    if prover.challenge is None and not prover.user.extra.get(ENABLED):
-        return True
-    if "otp" not in await challenge.methods_for(ctx, prover.user):
-        raise errors.AuthError(tf_errors.OTP_NOT_ENABLED)
-    return False
-
-
-async def send_otp(ctx: AuthContext, prover: Prover) -> None:
-    """Mail a fresh code (the previous one for the same sign-in or session stops working)."""
-    await _otp_allowed(ctx, prover)
-    identifier = OTP_PREFIX + prover.otp_key
-    code = generate_id(OTP_DIGITS, "0123456789")
-    expires = ctx.now() + timedelta(seconds=ctx.settings.section(TwoFactorSettings).otp_expires_in)
-    async with ctx.store.transaction() as tx:
-        await tx.consume_verification(identifier, ctx.now())
-        await tx.create_verification(identifier, f"{_otp_digest(ctx.settings.secret, identifier, code)}:0", expires)
-    ctx.mail.send(_otp_message(ctx, prover.user.email, code))
-
-
-async def _use_otp(ctx: AuthContext, identifier: str, code: str) -> bool:
-    """Count a try on the mailed code (it dies after ``otp_max_attempts`` wrong ones), then
-    check it; a right code is consumed."""
-    store = ctx.store
-    limit = ctx.settings.section(TwoFactorSettings).otp_max_attempts
-    for _ in range(limit + 2):
-        row = await store.find_verification(identifier, ctx.now())
-        if row is None:
-            raise errors.AuthError(tf_errors.OTP_HAS_EXPIRED)
-        digest, _, tries = row.value.rpartition(":")
-        used = int(tries) if tries.isdigit() else limit
-        if used >= limit:
-            await store.consume_verification(identifier, ctx.now())
-            raise errors.AuthError(tf_errors.TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE)
-        if await store.swap_verification_value(identifier, row.value, f"{digest}:{used + 1}"):
-            break
-    else:  # pragma: no cover - each lost swap is another request's counted try
-        raise errors.AuthError(tf_errors.TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE)
-    given = _clean(code)
-    if not keys.matches(ctx.secrets, keys.MAILED_CODE, f"{identifier}:{given}", digest):
-        return False
-    consumed = await store.consume_verification(identifier, ctx.now())
-    return consumed is not None and consumed.value.rpartition(":")[0] == digest
-
-
-async def verify_otp(ctx: AuthContext, prover: Prover, code: str, *, client: ClientInfo,
-                     trust: bool = False, remember: bool = True) -> Passed:
-    activating = await _otp_allowed(ctx, prover)
-    identifier = OTP_PREFIX + prover.otp_key
-    if await ctx.store.find_verification(identifier, ctx.now()) is None:
-        raise errors.AuthError(tf_errors.OTP_HAS_EXPIRED)
-
-    async def check() -> bool:
-        return await _use_otp(ctx, identifier, code)
-
-    if prover.challenge is not None:
-        return await _through_challenge(ctx, prover.challenge, check, tf_errors.INVALID_CODE,
-                                        factor="otp", client=client, trust=trust)
-    assert prover.session is not None
-    if activating:  # Better Auth: a verified emailed code turns two-factor on
-        sessions.forbid_delegated(ctx, prover.session)
-    if not await check():
-        raise errors.AuthError(tf_errors.INVALID_CODE)
-    if not activating:
-        return Passed(prover.user, prover.session.token, remember=remember)
-    user, new = await _set_enabled(ctx, prover.user, prover.session, client, remember, "otp", only_if_off=True)
-    return Passed(user, new.token, new, remember)
-
-
-async def verify_backup_code(ctx: AuthContext, prover: Prover, code: str, *, client: ClientInfo,
-                             trust: bool = False, disable_session: bool = False,
-                             remember: bool = True) -> Passed:
+async def verify_backup_code(
+    ctx: AuthContext,
+    prover: Prover,
+    code: str,
+    *,
+    client: ClientInfo,
+    trust: bool = False,
+    disable_session: bool = False,
+    remember: bool = True,
+) -> Passed:
     """Spend a backup code. With ``disable_session`` a sign-in's challenge is closed without
     a session (the code only proves who it is)."""
     if await plugin_store(ctx.store).get_two_factor(prover.user.id) is None:
@@ -359,9 +309,16 @@ async def verify_backup_code(ctx: AuthContext, prover: Prover, code: str, *, cli
         return await backup_codes.use(ctx, prover.user.id, code, client)
 
     if prover.challenge is not None:
-        return await _through_challenge(ctx, prover.challenge, check, tf_errors.INVALID_BACKUP_CODE,
-                                        factor="backup-code", client=client, trust=trust and not disable_session,
-                                        issue=not disable_session)
+        return await _through_challenge(
+            ctx,
+            prover.challenge,
+            check,
+            tf_errors.INVALID_BACKUP_CODE,
+            factor="backup-code",
+            client=client,
+            trust=trust and not disable_session,
+            issue=not disable_session,
+        )
     assert prover.session is not None
     if not await check():
         raise errors.AuthError(tf_errors.INVALID_BACKUP_CODE)

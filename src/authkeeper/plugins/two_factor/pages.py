@@ -20,7 +20,7 @@ from ...pages.messages import FORM
 from ...pages.page import Form, Page
 from ...pages.routes import Route, Section, get, post
 from . import backup_codes as codes
-from . import challenge, flows
+from . import challenge, flows, otp
 from .challenge import Challenge, ChallengeGone
 from .constants import TWO_FACTOR_COOKIE
 from .endpoints import apply_disable, apply_pass
@@ -35,7 +35,11 @@ ENABLE = Form("two-factor-enable", ("tf_password",))
 CODES = Form("two-factor-codes", ("codes_password",))
 DISABLE = Form("two-factor-disable", ("off_password",))
 
-_VERIFY_PATHS = {"totp": "/two-factor/verify-totp", "otp": "/two-factor/verify-otp", "backup": "/two-factor/verify-backup-code"}
+_VERIFY_PATHS = {
+    "totp": "/two-factor/verify-totp",
+    "otp": "/two-factor/verify-otp",
+    "backup": "/two-factor/verify-backup-code",
+}
 
 
 def masked(email: str) -> str:
@@ -77,7 +81,10 @@ async def _challenge_context(page: Page, found: Challenge, method: str | None) -
     if method not in methods:
         method = next((m for m in ("totp", "otp") if m in methods), "backup")
     return {
-        "method": method, "methods": methods, "email": masked(found.user.email), "next": page.safe_next(),
+        "method": method,
+        "methods": methods,
+        "email": masked(found.user.email),
+        "next": page.safe_next(),
         "trust_days": page.ctx.settings.section(TwoFactorSettings).trust_device_max_age // 86400,
         # After "Email me a code" the page is shown again (``notice=code-sent``): now it resends.
         "code_sent": page.query("notice") == "code-sent",
@@ -96,7 +103,9 @@ async def challenge_submit(page: Page) -> Response:
             found = await _challenge(page)
         except ChallengeGone:
             return _expired(page)
-        return page.fail("two_factor/challenge.html", limited, CHALLENGE, **await _challenge_context(page, found, method))
+        return page.fail(
+            "two_factor/challenge.html", limited, CHALLENGE, **await _challenge_context(page, found, method)
+        )
     try:
         found = await _challenge(page)
     except ChallengeGone:
@@ -108,7 +117,7 @@ async def challenge_submit(page: Page) -> Response:
         if method == "totp":
             passed = await flows.verify_totp(page.ctx, prover, code, client=client, trust=trust)
         elif method == "otp":
-            passed = await flows.verify_otp(page.ctx, prover, code, client=client, trust=trust)
+            passed = await otp.verify_otp(page.ctx, prover, code, client=client, trust=trust)
         else:
             passed = await flows.verify_backup_code(page.ctx, prover, code, client=client, trust=trust)
     except ChallengeGone as exc:
@@ -133,7 +142,7 @@ async def send_code(page: Page) -> Response:
     except ChallengeGone:
         return _expired(page)
     try:
-        await flows.send_otp(page.ctx, flows.Prover(found.user, challenge=found))
+        await otp.send_otp(page.ctx, flows.Prover(found.user, challenge=found))
     except errors.AuthError as exc:  # OTP_NOT_ENABLED: no emailed codes for this user
         return page.fail("two_factor/challenge.html", exc, CHALLENGE, **await _challenge_context(page, found, None))
     return page.redirect(page.url("/two-factor", method="otp", next=page.safe_next()), "code-sent")
@@ -143,7 +152,7 @@ async def send_code(page: Page) -> Response:
 def _secret_of(uri: str) -> str:
     """The base32 key of an ``otpauth://`` URI, grouped by four for typing by hand."""
     key = parse_qs(urlsplit(uri).query).get("secret", [""])[0]
-    return " ".join(key[i:i + 4] for i in range(0, len(key), 4))
+    return " ".join(key[i : i + 4] for i in range(0, len(key), 4))
 
 
 def setup_context(uri: str, codes: list[str]) -> dict[str, Any]:
@@ -157,8 +166,14 @@ async def enable(page: Page) -> Response:
     try:
         await page.limit("/two-factor/enable")
         done = await flows.enable(
-            page.ctx, page.me, page.my_session, password=page.secret("tf_password"), method=method, issuer=None,
-            client=page.call.client, remember=not page.call.dont_remember(),
+            page.ctx,
+            page.me,
+            page.my_session,
+            password=page.secret("tf_password"),
+            method=method,
+            issuer=None,
+            client=page.call.client,
+            remember=not page.call.dont_remember(),
         )
     except errors.AuthError as exc:
         return await security_page(page, exc, ENABLE, aliases={"current_password": "tf_password"})
@@ -176,8 +191,9 @@ async def activate(page: Page) -> Response:
     uri = page.form.get("totp_uri", "")
     prover = flows.Prover(page.me, session=page.my_session)
     try:
-        passed = await flows.verify_totp(page.ctx, prover, page.text("code", 64), client=page.call.client,
-                                         remember=not page.call.dont_remember())
+        passed = await flows.verify_totp(
+            page.ctx, prover, page.text("code", 64), client=page.call.client, remember=not page.call.dont_remember()
+        )
     except errors.AuthError as exc:
         if not uri.startswith("otpauth://totp/") or len(uri) > 1024:
             raise
@@ -189,8 +205,9 @@ async def activate(page: Page) -> Response:
 async def backup_codes(page: Page) -> Response:
     try:
         await page.limit("/two-factor/generate-backup-codes")
-        codes = await flows.regenerate_backup_codes(page.ctx, page.me, page.my_session,
-                                                    password=page.secret("codes_password"), client=page.call.client)
+        codes = await flows.regenerate_backup_codes(
+            page.ctx, page.me, page.my_session, password=page.secret("codes_password"), client=page.call.client
+        )
     except errors.AuthError as exc:
         return await security_page(page, exc, CODES, aliases={"current_password": "codes_password"})
     return page.render("two_factor/backup_codes.html", backup_codes=codes)
@@ -200,8 +217,14 @@ async def disable(page: Page) -> Response:
     remember = not page.call.dont_remember()
     try:
         await page.limit("/two-factor/disable")
-        _, new = await flows.disable(page.ctx, page.me, page.my_session, password=page.secret("off_password"),
-                                     client=page.call.client, remember=remember)
+        _, new = await flows.disable(
+            page.ctx,
+            page.me,
+            page.my_session,
+            password=page.secret("off_password"),
+            client=page.call.client,
+            remember=remember,
+        )
     except errors.AuthError as exc:
         return await security_page(page, exc, DISABLE, aliases={"current_password": "off_password"})
     apply_disable(page.call, new, remember)
@@ -240,8 +263,7 @@ async def profile_section(page: Page) -> dict[str, Any]:
 
 SECTIONS = (
     Section("account/profile", "two_factor/_profile.html", profile_section),
-    Section("account/security", "two_factor/_security.html", security_section,
-            forms=(ENABLE.id, CODES.id, DISABLE.id)),
+    Section("account/security", "two_factor/_security.html", security_section, forms=(ENABLE.id, CODES.id, DISABLE.id)),
 )
 
 MESSAGES: dict[str, tuple[str, str]] = {

@@ -16,6 +16,7 @@ def qr_svg(uri: str, *, scale: int = 4, border: int = 4, title: str | None = "Sc
     """
     code = segno.make(uri, error="m", micro=False)
     out = io.BytesIO()
-    code.save(out, kind="svg", scale=scale, border=border, xmldecl=False, svgns=True, title=title, nl=False,
-              omitsize=True)
+    code.save(
+        out, kind="svg", scale=scale, border=border, xmldecl=False, svgns=True, title=title, nl=False, omitsize=True
+    )
     return out.getvalue().decode("utf-8")

@@ -26,9 +26,7 @@ def _tables(md: sa.MetaData) -> None:
         sa.Column("id", sa.Text, primary_key=True),
         sa.Column("secret", sa.Text, nullable=False, index=True),
         sa.Column("backupCodes", sa.Text, nullable=False),
-        sa.Column(
-            "userId", sa.Text, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True
-        ),
+        sa.Column("userId", sa.Text, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True),
         sa.Column("verified", sa.Boolean),
         sa.Column("failedVerificationCount", sa.Integer),
         sa.Column("lockedUntil", UTCDateTime),

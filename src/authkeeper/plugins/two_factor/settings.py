@@ -34,14 +34,25 @@ class TwoFactorSettings:
 
     def problems(self) -> list[str]:
         """What is out of range, one line each (``Settings.problems`` prefixes ``two_factor.``)."""
-        found = [f"{key}: must be a positive number of seconds, not {value}" for key, value in {
-            "period": self.period, "otp_expires_in": self.otp_expires_in,
-            "challenge_expires_in": self.challenge_expires_in, "trust_device_max_age": self.trust_device_max_age,
-        }.items() if value <= 0]
-        found += [f"{key}: must be at least 1, not {value}" for key, value in {
-            "backup_code_count": self.backup_code_count, "otp_max_attempts": self.otp_max_attempts,
-            "challenge_max_attempts": self.challenge_max_attempts,
-        }.items() if value < 1]
+        found = [
+            f"{key}: must be a positive number of seconds, not {value}"
+            for key, value in {
+                "period": self.period,
+                "otp_expires_in": self.otp_expires_in,
+                "challenge_expires_in": self.challenge_expires_in,
+                "trust_device_max_age": self.trust_device_max_age,
+            }.items()
+            if value <= 0
+        ]
+        found += [
+            f"{key}: must be at least 1, not {value}"
+            for key, value in {
+                "backup_code_count": self.backup_code_count,
+                "otp_max_attempts": self.otp_max_attempts,
+                "challenge_max_attempts": self.challenge_max_attempts,
+            }.items()
+            if value < 1
+        ]
         if self.digits not in (6, 8):
             found.append(f"digits: must be 6 or 8, not {self.digits}")
         return found

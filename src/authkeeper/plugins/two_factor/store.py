@@ -32,10 +32,15 @@ class TwoFactorRecord:
 
 def _record(row: Mapping[str, Any]) -> TwoFactorRecord:
     return TwoFactorRecord(
-        id=row["id"], user_id=row["userId"], secret=row["secret"], backup_codes=row["backupCodes"],
+        id=row["id"],
+        user_id=row["userId"],
+        secret=row["secret"],
+        backup_codes=row["backupCodes"],
         verified=True if row["verified"] is None else bool(row["verified"]),
-        failed_count=int(row["failedVerificationCount"] or 0), locked_until=row["lockedUntil"],
-        last_totp_counter=row["lastTotpCounter"], otp_enabled=bool(row["otpEnabled"]),
+        failed_count=int(row["failedVerificationCount"] or 0),
+        locked_until=row["lockedUntil"],
+        last_totp_counter=row["lastTotpCounter"],
+        otp_enabled=bool(row["otpEnabled"]),
     )
 
 
@@ -53,12 +58,20 @@ class TwoFactorStore:
         """Replace the user's two-factor row (one per user)."""
         async with self.store.transaction() as tx:
             await tx.delete(TABLE, {"userId": record.user_id})
-            await tx.insert(TABLE, {
-                "id": record.id, "userId": record.user_id, "secret": record.secret,
-                "backupCodes": record.backup_codes, "verified": record.verified,
-                "failedVerificationCount": record.failed_count, "lockedUntil": record.locked_until,
-                "lastTotpCounter": record.last_totp_counter, "otpEnabled": record.otp_enabled,
-            })
+            await tx.insert(
+                TABLE,
+                {
+                    "id": record.id,
+                    "userId": record.user_id,
+                    "secret": record.secret,
+                    "backupCodes": record.backup_codes,
+                    "verified": record.verified,
+                    "failedVerificationCount": record.failed_count,
+                    "lockedUntil": record.locked_until,
+                    "lastTotpCounter": record.last_totp_counter,
+                    "otpEnabled": record.otp_enabled,
+                },
+            )
 
     async def update_two_factor(
         self, user_id: str, values: Mapping[str, Any], *, expected: Mapping[str, Any] | None = None

@@ -10,7 +10,8 @@ def _applied(ctx, step, heads, run_args):  # type: ignore[no-untyped-def]
     context.config.attributes.setdefault("applied", []).append(step.up_revision_id)
 
 
-context.configure(connection=connection, target_metadata=None, version_table="authkeeper_version",
-                  on_version_apply=_applied)
+context.configure(
+    connection=connection, target_metadata=None, version_table="authkeeper_version", on_version_apply=_applied
+)
 with context.begin_transaction():
     context.run_migrations()

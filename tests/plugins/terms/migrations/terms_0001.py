@@ -18,7 +18,8 @@ depends_on = "0001_core"
 def tables(md: sa.MetaData) -> None:
     sa.Table("user", md, sa.Column("id", sa.Text, primary_key=True))  # for the foreign key only
     sa.Table(
-        "termsAcceptance", md,
+        "termsAcceptance",
+        md,
         sa.Column("id", sa.Text, primary_key=True),
         sa.Column("userId", sa.Text, sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True),
         sa.Column("version", sa.Text, nullable=False),

@@ -17,7 +17,7 @@ from . import audit, users
 
 
 async def admin_link(ctx: AuthContext, page: Any) -> tuple[str, str] | None:
-    """"Admin" in the header, for a visitor who may list users."""
+    """ "Admin" in the header, for a visitor who may list users."""
     if page.call.resolved is None:
         return None
     actor = flows.actor_for(ctx, page.me, page.my_session)

@@ -43,8 +43,10 @@ async def audit_page(page: Page) -> Response:
     since, until = _day(page.query("since")), _day(page.query("until"), end=True)
     number = page_number(page)
     state = {
-        "event": event, "user": user,
-        "since": page.query("since")[:64] if since else "", "until": page.query("until")[:64] if until else "",
+        "event": event,
+        "user": user,
+        "since": page.query("since")[:64] if since else "",
+        "until": page.query("until")[:64] if until else "",
     }
     user_id: str | None = user or None
     missing_user = False
@@ -52,8 +54,14 @@ async def audit_page(page: Page) -> Response:
         found = await page.ctx.store.find_user_by_email(normalise_email(user))
         user_id = str(found.id) if found else None
         missing_user = found is None
-    query = AuditQuery(user_id=user_id, events=(event,) if event else (), since=since, until=until,
-                       limit=AUDIT_PAGE_SIZE, offset=(number - 1) * AUDIT_PAGE_SIZE)
+    query = AuditQuery(
+        user_id=user_id,
+        events=(event,) if event else (),
+        since=since,
+        until=until,
+        limit=AUDIT_PAGE_SIZE,
+        offset=(number - 1) * AUDIT_PAGE_SIZE,
+    )
     events: list[Any] = []
     total = 0
     if missing_user:
@@ -70,8 +78,19 @@ async def audit_page(page: Page) -> Response:
         return page.url("/admin/audit", **merged)
 
     return page.render(
-        "admin/audit.html", events=events, total=total, number=number, pages=pages, state=state, link=link,
-        names=names, event_names=event_names, missing_user=missing_user, plural=plural, can_audit=True,
-        first=(number - 1) * AUDIT_PAGE_SIZE + 1 if events else 0, last=(number - 1) * AUDIT_PAGE_SIZE + len(events),
+        "admin/audit.html",
+        events=events,
+        total=total,
+        number=number,
+        pages=pages,
+        state=state,
+        link=link,
+        names=names,
+        event_names=event_names,
+        missing_user=missing_user,
+        plural=plural,
+        can_audit=True,
+        first=(number - 1) * AUDIT_PAGE_SIZE + 1 if events else 0,
+        last=(number - 1) * AUDIT_PAGE_SIZE + len(events),
         filtered=any(state.values()),
     )

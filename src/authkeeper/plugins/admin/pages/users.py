@@ -25,7 +25,11 @@ from .common import PAGE_SIZE, actor, page_number, plural, user_names
 
 SORTS = {"createdAt": "Joined", "name": "Name", "email": "Email", "role": "Role"}
 BAN_DURATIONS = (
-    ("3600", "1 hour"), ("86400", "1 day"), ("604800", "7 days"), ("2592000", "30 days"), ("", "Until lifted"),
+    ("3600", "1 hour"),
+    ("86400", "1 day"),
+    ("604800", "7 days"),
+    ("2592000", "30 days"),
+    ("", "Until lifted"),
 )
 
 ROLE = Form("role", ("role",))
@@ -55,7 +59,9 @@ def user_query(page: Page) -> tuple[UserQuery, dict[str, str], int]:
     status = page.query("status") if page.query("status") in ("banned", "active") else ""
     verified = page.query("verified") if page.query("verified") in ("yes", "no") else ""
     sort = page.query("sort") if page.query("sort") in SORTS else "createdAt"
-    direction = page.query("dir") if page.query("dir") in ("asc", "desc") else ("desc" if sort == "createdAt" else "asc")
+    direction = (
+        page.query("dir") if page.query("dir") in ("asc", "desc") else ("desc" if sort == "createdAt" else "asc")
+    )
     number = page_number(page)
     filters: list[tuple[str, Any, Any]] = []
     if status:
@@ -63,11 +69,25 @@ def user_query(page: Page) -> tuple[UserQuery, dict[str, str], int]:
     if verified:
         filters.append(("emailVerified", "eq", verified == "yes"))
     query = UserQuery(
-        search_field=field, search_operator="contains", search_value=q or None, filters=tuple(filters),
+        search_field=field,
+        search_operator="contains",
+        search_value=q or None,
+        filters=tuple(filters),
         listed=Listed("role", role, page.ctx.settings.section(AdminSettings).default_role) if role else None,
-        sort_by=sort, sort_direction=direction, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE,  # type: ignore[arg-type]
+        sort_by=sort,
+        sort_direction=direction,  # type: ignore[arg-type]
+        limit=PAGE_SIZE,
+        offset=(number - 1) * PAGE_SIZE,
     )
-    state = {"q": q, "field": field, "role": role, "status": status, "verified": verified, "sort": sort, "dir": direction}
+    state = {
+        "q": q,
+        "field": field,
+        "role": role,
+        "status": status,
+        "verified": verified,
+        "sort": sort,
+        "dir": direction,
+    }
     return query, state, number
 
 
@@ -88,10 +108,20 @@ async def users_page(page: Page) -> Response:
         return link(sort=column, dir=flip)
 
     return page.render(
-        "admin/users.html", users=users, total=total, number=number, pages=pages, state=state,
-        roles=list(page.ctx.settings.section(AdminSettings).roles), sorts=SORTS, link=link, sort_link=sort_link,
-        first=(number - 1) * PAGE_SIZE + 1 if users else 0, last=(number - 1) * PAGE_SIZE + len(users),
-        access=who.access, can_audit=who.can(flows.LIST_AUDIT[0]),
+        "admin/users.html",
+        users=users,
+        total=total,
+        number=number,
+        pages=pages,
+        state=state,
+        roles=list(page.ctx.settings.section(AdminSettings).roles),
+        sorts=SORTS,
+        link=link,
+        sort_link=sort_link,
+        first=(number - 1) * PAGE_SIZE + 1 if users else 0,
+        last=(number - 1) * PAGE_SIZE + len(users),
+        access=who.access,
+        can_audit=who.can(flows.LIST_AUDIT[0]),
     )
 
 
@@ -100,10 +130,17 @@ async def user_context(page: Page, who: Actor, user_id: str, tab: str | None = N
     target = await flows.get_user(page.ctx, who, user_id)
     # Actions on the target, and its sessions, only for an actor ranking above it (as the flows check).
     manage = who.may_manage(target)
-    can = {name: who.can(rule[0]) and manage for name, rule in (
-        ("role", flows.SET_ROLE), ("ban", flows.BAN), ("sessions", flows.LIST_SESSIONS),
-        ("revoke", flows.REVOKE_SESSIONS), ("password", flows.SET_PASSWORD), ("delete", flows.DELETE),
-    )}
+    can = {
+        name: who.can(rule[0]) and manage
+        for name, rule in (
+            ("role", flows.SET_ROLE),
+            ("ban", flows.BAN),
+            ("sessions", flows.LIST_SESSIONS),
+            ("revoke", flows.REVOKE_SESSIONS),
+            ("password", flows.SET_PASSWORD),
+            ("delete", flows.DELETE),
+        )
+    }
     can["impersonate"] = impersonation.may_impersonate(who, target)
     can["audit"] = who.can(flows.LIST_AUDIT[0])
     can["unlock"] = who.can(flows.UNLOCK[0]) and manage
@@ -123,11 +160,23 @@ async def user_context(page: Page, who: Actor, user_id: str, tab: str | None = N
         actors = await user_names(page, {e.actor_id for e in events if e.actor_id and e.actor_id != target.id})
     failures, locked_until = await flows.lockout_state(page.ctx, target)
     return {
-        "target": target, "can": can, "self_view": self_view, "user_sessions": user_sessions, "events": events,
-        "actors": actors, "total_events": total_events, "tab": tab, "tabs": {name: TABS[name] for name in tabs},
-        "overview_sessions": OVERVIEW_SESSIONS, "failures": failures, "locked_until": locked_until,
-        "target_roles": who.access.roles_of(target), "roles": list(page.ctx.settings.section(AdminSettings).roles),
-        "durations": BAN_DURATIONS, "plural": plural, "can_audit": can["audit"],
+        "target": target,
+        "can": can,
+        "self_view": self_view,
+        "user_sessions": user_sessions,
+        "events": events,
+        "actors": actors,
+        "total_events": total_events,
+        "tab": tab,
+        "tabs": {name: TABS[name] for name in tabs},
+        "overview_sessions": OVERVIEW_SESSIONS,
+        "failures": failures,
+        "locked_until": locked_until,
+        "target_roles": who.access.roles_of(target),
+        "roles": list(page.ctx.settings.section(AdminSettings).roles),
+        "durations": BAN_DURATIONS,
+        "plural": plural,
+        "can_audit": can["audit"],
     }
 
 
@@ -161,8 +210,12 @@ async def ban(page: Page) -> Response:
     try:
         await page.limit("/admin/ban-user")
         await bans.ban_user(
-            page.ctx, who, page.params["id"], reason=page.text("ban_reason", 1000) or None,
-            expires_in=int(duration) if duration.isascii() and duration.isdigit() else None, client=page.call.client,
+            page.ctx,
+            who,
+            page.params["id"],
+            reason=page.text("ban_reason", 1000) or None,
+            expires_in=int(duration) if duration.isascii() and duration.isdigit() else None,
+            client=page.call.client,
         )
     except errors.AuthError as exc:
         return await _again(page, who, exc, BAN, keep=("ban_reason", "ban_duration"))

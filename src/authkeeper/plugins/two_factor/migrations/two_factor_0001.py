@@ -19,7 +19,8 @@ depends_on = "0001_core"
 def tables(md: sa.MetaData) -> None:
     sa.Table("user", md, sa.Column("id", sa.Text, primary_key=True))  # for the foreign key only
     sa.Table(
-        "twoFactor", md,
+        "twoFactor",
+        md,
         sa.Column("id", sa.Text, primary_key=True),
         sa.Column("secret", sa.Text, nullable=False, index=True),
         sa.Column("backupCodes", sa.Text, nullable=False),

@@ -21,7 +21,8 @@ ts = sa.DateTime(timezone=True)
 
 def tables(md: sa.MetaData) -> None:
     sa.Table(
-        "user", md,
+        "user",
+        md,
         sa.Column("id", sa.Text, primary_key=True),
         sa.Column("name", sa.Text, nullable=False),
         sa.Column("email", sa.Text, nullable=False, unique=True),
@@ -31,7 +32,8 @@ def tables(md: sa.MetaData) -> None:
         sa.Column("updatedAt", ts, nullable=False),
     )
     sa.Table(
-        "session", md,
+        "session",
+        md,
         sa.Column("id", sa.Text, primary_key=True),
         sa.Column("expiresAt", ts, nullable=False),
         sa.Column("token", sa.Text, nullable=False, unique=True),
@@ -43,7 +45,8 @@ def tables(md: sa.MetaData) -> None:
         sa.Column("impersonatedBy", sa.Text),  # who holds it as the user (Better Auth's column)
     )
     sa.Table(
-        "account", md,
+        "account",
+        md,
         sa.Column("id", sa.Text, primary_key=True),
         sa.Column("accountId", sa.Text, nullable=False),
         sa.Column("providerId", sa.Text, nullable=False),
@@ -59,7 +62,8 @@ def tables(md: sa.MetaData) -> None:
         sa.Column("updatedAt", ts, nullable=False),
     )
     sa.Table(
-        "verification", md,
+        "verification",
+        md,
         sa.Column("id", sa.Text, primary_key=True),
         sa.Column("identifier", sa.Text, nullable=False, index=True),
         sa.Column("value", sa.Text, nullable=False),
@@ -68,7 +72,8 @@ def tables(md: sa.MetaData) -> None:
         sa.Column("updatedAt", ts, nullable=False),
     )
     sa.Table(
-        "lockout", md,
+        "lockout",
+        md,
         sa.Column("key", sa.Text, primary_key=True),
         sa.Column("count", sa.Integer, nullable=False),
         sa.Column("windowStart", ts, nullable=False),

@@ -23,7 +23,8 @@ ts = sa.DateTime(timezone=True)
 def tables(md: sa.MetaData) -> None:
     # No foreign key on purpose: a removed user's history stays.
     sa.Table(
-        "auditEvent", md,
+        "auditEvent",
+        md,
         sa.Column("id", sa.Text, primary_key=True),
         sa.Column("createdAt", ts, nullable=False, index=True),
         sa.Column("event", sa.Text, nullable=False, index=True),
