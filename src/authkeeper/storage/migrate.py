@@ -24,6 +24,7 @@ from .tables import build_tables
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 _HERE = Path(__file__).parent / "migrations"
 CORE_HEAD = "0003_two_factor_otp"
@@ -110,10 +111,13 @@ async def migrate(settings: Settings, schemas: Sequence[PluginSchema] = (), *, t
             # (SQLite: the transaction is BEGIN IMMEDIATE, which already admits one writer.)
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
         cfg = _alembic_config(conn, schemas)
-        _refuse_unknown_revisions(conn, cfg)
+        from alembic.script import ScriptDirectory
+
+        script = ScriptDirectory.from_config(cfg)  # read once: the checks before and after share it
+        _refuse_unknown_revisions(conn, script)
         command.upgrade(cfg, to)
         changes.extend(cfg.attributes.get("changes", ()))  # what the revisions created
-        changes.extend(_own_code_revisions(cfg))
+        changes.extend(_own_code_revisions(cfg, script))
         if to == "heads":
             # Additional fields are configuration, not code: add their columns if missing.
             changes.extend(sync_schema(conn, build_tables(settings.user.additional_fields, schemas).metadata))
@@ -130,12 +134,9 @@ async def migrate(settings: Settings, schemas: Sequence[PluginSchema] = (), *, t
     return changes
 
 
-def _own_code_revisions(cfg: Config) -> list[str]:
+def _own_code_revisions(cfg: Config, script: ScriptDirectory) -> list[str]:
     """A line for each applied revision that runs code of its own (its changes are its own to
     tell; that it ran is ours)."""
-    from alembic.script import ScriptDirectory
-
-    script = ScriptDirectory.from_config(cfg)
     lines = []
     for revision_id in cfg.attributes.get("applied", ()):
         rev = script.get_revision(revision_id)
@@ -144,14 +145,11 @@ def _own_code_revisions(cfg: Config) -> list[str]:
     return lines
 
 
-def _refuse_unknown_revisions(conn: sa.Connection, cfg: Config) -> None:
+def _refuse_unknown_revisions(conn: sa.Connection, script: ScriptDirectory) -> None:
     """A version row no installed branch knows is a plugin that was removed (or one not yet
     installed here): say so, rather than Alembic's "Can't locate revision"."""
-    from alembic.script import ScriptDirectory
-
     if VERSION_TABLE not in sa.inspect(conn).get_table_names():
         return
-    script = ScriptDirectory.from_config(cfg)
     known = {rev.revision for rev in script.walk_revisions()}
     rows = [row[0] for row in conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}")]
     unknown = sorted(r for r in rows if r not in known)
