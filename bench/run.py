@@ -16,6 +16,10 @@ no performance:
 
     .venv/bin/python bench/run.py --baseline REV [--current REV] [--runs 3] [--duration 10] [--warmup 3] [--markdown]
 
+With ``--baseline HEAD --current HEAD --current-env AUTHKEEPER_JWT__ENABLED=true`` the same code
+runs on both sides and only the current one has the jwt plugin on: the get-session rows then
+show what the ``set-auth-jwt`` header costs (a token signed on every get-session).
+
 REV (``HEAD~3``, a sha, ``origin/main``) is exported with ``git archive`` (the work tree is not
 touched) and installed, not editable, into its own virtualenv under ``bench/.cache/``, reused
 for the same commit. The current side is the working tree, run from the project's ``.venv``
@@ -354,6 +358,8 @@ def prepare_user(server: Server) -> None:
         session, user = (data or {}).get("session") or {}, (data or {}).get("user") or {}
         if session.get("userId") != user_id or user.get("email") != server.email:
             raise BenchError(f"{server.label}: get-session did not return the user's session: {resp.text[:300]}")
+        if server.env.get("AUTHKEEPER_JWT__ENABLED") == "true" and not resp.headers.get("set-auth-jwt"):
+            raise BenchError(f"{server.label}: the jwt plugin is on but get-session sent no set-auth-jwt header")
         server.min_bytes["get-session"] = len(resp.content)
 
         resp = client.post(server.api("/sign-in/email"), content=sign_in_body(server), headers=headers)
@@ -757,6 +763,7 @@ class Side:
     archived: bool
     dirty: list[str] = field(default_factory=list)  # working tree: files changed since HEAD
     runs: list[Server] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # --baseline-env / --current-env: this side's own settings
 
     def describe(self) -> str:
         if self.archived:
@@ -891,7 +898,7 @@ def compare_run(side: Side, run: int, args: argparse.Namespace, account: CpuAcco
     server = Server(
         key=side.key, label=f"{side.key} {side.short()} run {run}", port=port,
         cmd=[str(side.python), "-m", "authkeeper", "serve", "--port", str(port), "--log-level", "warning"],
-        env={**clean, "DATABASE_URL": f"{pg}/{database}", **COMPARE_ENV},
+        env={**clean, "DATABASE_URL": f"{pg}/{database}", **COMPARE_ENV, **side.env},
         cwd=workdir, log=workdir / f"{side.key}-run{run}.log", account=account, settle=True,
     )
     asyncio.run(_databases(admin, create=True, names=[database]))
@@ -1021,6 +1028,8 @@ def compare_notes(args: argparse.Namespace, base: Side, cur: Side, load_before: 
         f"machine: nproc={env['nproc']}, CPU {env['cpu']}, Linux {env['kernel']}; Python {env['python']}",
         "settings (both sides): " + ", ".join(f"{k}={v}" for k, v in COMPARE_ENV.items() if k != "AUTHKEEPER_SECRET")
         + ", AUTHKEEPER_SECRET=<fixed>; hash threads: the default (one per core)",
+        *(f"settings of the {side.key} only: " + ", ".join(f"{k}={v}" for k, v in side.env.items())
+          for side in (base, cur) if side.env),
         (f"socket errors: {'; '.join(errors) or 'none'}; no non-2xx answer, and every answer at least the size of "
          f"the verified one"),
     ]
@@ -1043,11 +1052,23 @@ def compare_preflight(args: argparse.Namespace) -> None:
                              "(.venv/bin/python bench/run.py)") from None
 
 
+def side_env(pairs: list[str]) -> dict[str, str]:
+    """``--current-env KEY=VALUE`` (repeatable): settings of one side only."""
+    found: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.startswith("AUTHKEEPER_"):
+            raise BenchError(f"--baseline-env/--current-env take AUTHKEEPER_NAME=VALUE, not {pair!r}")
+        found[key] = value
+    return found
+
+
 def compare_main(args: argparse.Namespace) -> int:
     try:
         compare_preflight(args)
         base = archived_side("baseline", args.baseline)
         cur = archived_side("current", args.current) if args.current else working_tree_side()
+        base.env, cur.env = side_env(args.baseline_env), side_env(args.current_env)
     except BenchError as exc:
         log(f"bench: {exc}")
         return 2
@@ -1149,6 +1170,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "the working tree, instead of authkeeper with Better Auth")
     p.add_argument("--current", metavar="REV",
                    help="with --baseline: measure revision REV (archived like the baseline) instead of the working tree")
+    p.add_argument("--baseline-env", action="append", default=[], metavar="AUTHKEEPER_X=V",
+                   help="--baseline mode: a setting of the baseline side only (repeatable)")
+    p.add_argument("--current-env", action="append", default=[], metavar="AUTHKEEPER_X=V",
+                   help="--baseline mode: a setting of the current side only (repeatable), e.g. "
+                        "AUTHKEEPER_JWT__ENABLED=true to measure what the jwt plugin's set-auth-jwt costs")
     p.add_argument("--runs", type=int, default=3,
                    help="with --baseline: runs of each side, alternating baseline and current (default 3)")
     p.add_argument("--duration", type=float,

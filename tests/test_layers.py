@@ -7,7 +7,9 @@
 - ``pages`` import no JSON handler (nothing of ``http``) and no plugin;
 - a plugin is imported only by the composition root (``authkeeper``, ``authkeeper.auth``) and
   by itself; plugins never import each other;
-- ``integrations`` import no plugin.
+- ``integrations`` import no plugin;
+- ``verifier`` (for services that share no database with the server) imports nothing else of
+  authkeeper.
 """
 
 from __future__ import annotations
@@ -80,6 +82,8 @@ def violations(modules: dict[str, tuple[bool, str]]) -> list[str]:
 def _rule(name: str, mine: str, target: str, theirs: str) -> str | None:
     if theirs.startswith("plugins.") and name not in COMPOSITION_ROOT:
         return "only the composition root and the plugin itself import a plugin"
+    if mine == "verifier":
+        return "the verifier imports nothing else of authkeeper"
     if mine == "core":
         return "core imports nothing above it"
     if mine == "storage" and theirs not in ("core",):
@@ -111,6 +115,7 @@ def test_the_import_rules_hold() -> None:
         ("authkeeper.flows.probe", "def f():\n    from ..web import call\n", "flows import neither"),
         ("authkeeper.plugins.admin.probe", "from ..two_factor import challenge\n", "only the composition root"),
         ("authkeeper.storage.probe", "from ..flows import sessions\n", "storage imports only core"),
+        ("authkeeper.verifier.probe", "from ..core.models import User\n", "the verifier imports nothing else"),
     ],
 )
 def test_the_checker_catches_a_violation(module: str, source: str, expected: str) -> None:

@@ -30,6 +30,7 @@ from .http.openapi import openapi_endpoint
 from .plugins.base import Plugin
 from .storage import open_store
 from .storage.schema import PluginSchema, user_fields
+from .web.call import ResponseHook
 from .web.credentials import CredentialResolver, core_credentials
 from .web.ratelimit import Limiter, MemoryLimiter, RedisLimiter
 
@@ -41,6 +42,8 @@ def default_plugins(settings: Settings) -> list[Plugin]:
     second-factor challenge)."""
     from .plugins.admin import admin
     from .plugins.admin.settings import AdminSettings
+    from .plugins.jwt import jwt
+    from .plugins.jwt.settings import JwtSettings
     from .plugins.two_factor import two_factor
     from .plugins.two_factor.settings import TwoFactorSettings
 
@@ -49,7 +52,27 @@ def default_plugins(settings: Settings) -> list[Plugin]:
         found.append(admin())
     if settings.section(TwoFactorSettings).enabled:
         found.append(two_factor())
+    if settings.section(JwtSettings).enabled:
+        found.append(jwt(settings.section(JwtSettings)))
     return found
+
+
+def declare_sections() -> None:
+    """Declare the settings sections of the plugins authkeeper ships (``[admin]``,
+    ``[two_factor]``, ``[jwt]``) by importing their settings modules, so that a file or the
+    environment can set them before any plugin is built (``load_settings`` calls this)."""
+    from .plugins.admin import settings as _admin  # noqa: F401
+    from .plugins.jwt import settings as _jwt  # noqa: F401
+    from .plugins.two_factor import settings as _two_factor  # noqa: F401
+
+
+def known_plugins() -> list[Plugin]:
+    """Every plugin authkeeper ships, on or off (the CLI lists their commands either way)."""
+    from .plugins.admin import admin
+    from .plugins.jwt import jwt
+    from .plugins.two_factor import two_factor
+
+    return [admin(), two_factor(), jwt()]
 
 
 def schemas_of(plugins: list[Plugin]) -> list[PluginSchema]:
@@ -118,7 +141,13 @@ class Authkeeper:
         endpoints = core_endpoints() + [ep for plugin in self.plugins for ep in plugin.endpoints]
         if settings.openapi_enabled:
             endpoints.append(openapi_endpoint(settings, endpoints))
-        self.api = AuthApp(self.ctx, endpoints, limiter=limiter, rate_limit=rate_settings, credentials=self.credentials)
+        after: dict[str, list[ResponseHook]] = {}
+        for plugin in self.plugins:
+            for path, hook in plugin.after:
+                after.setdefault(path, []).append(hook)
+        self.api = AuthApp(
+            self.ctx, endpoints, limiter=limiter, rate_limit=rate_settings, credentials=self.credentials, after=after
+        )
         self._cleanup_task: asyncio.Task[None] | None = None
         self._owns_store = store is None
 
@@ -140,6 +169,7 @@ class Authkeeper:
             hooks.on_sessions_ending.extend(plugin.on_sessions_ending)
             hooks.on_signing_out.extend(plugin.on_signing_out)
             hooks.session_checks.extend(plugin.session_checks)
+            hooks.user_checks.extend(plugin.user_checks)
             if plugin.delegated is not None:
                 hooks.delegated.append(plugin.delegated)
             for kind, subscriber in plugin.subscribers:

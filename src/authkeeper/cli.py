@@ -315,11 +315,12 @@ def parser() -> argparse.ArgumentParser:
     lst.add_argument("--offset", type=int, default=0)
     lst.add_argument("--json", action="store_true", help="print JSON")
     lst.set_defaults(fn=cmd_users_list)
-    # The plugins' commands (admin: users create, set-role, ban, unban, unlock).
-    from .auth import default_plugins
+    # The plugins' commands (admin: users create, set-role, ban, unban, unlock; jwt: keys), on
+    # or off: a command of a plugin the settings turn off says so when it runs.
+    from .auth import known_plugins
 
     groups = CliGroups(root=sub, users=usub, common=common)
-    for plugin in default_plugins(Settings()):
+    for plugin in known_plugins():
         if plugin.cli is not None:
             plugin.cli(groups)
 

@@ -131,6 +131,11 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
             base[key] = value
 
 
+NOT_SETTINGS = frozenset({"config", "new_password"})
+"""``AUTHKEEPER_*`` variables that are read elsewhere, not settings: the config file's path, and
+the password ``authkeeper users create`` and ``set-password`` read instead of a prompt."""
+
+
 def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     hints = typing.get_type_hints(Settings)
     top = set(hints) - {"sections"}
@@ -155,7 +160,7 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
             _merge(out.setdefault(rest, {}), parsed)
         elif rest in top:
             out[rest] = value
-        elif rest not in ("config",):
+        elif rest not in NOT_SETTINGS:
             raise ConfigError(f"{name}: unknown setting")
     if environ.get("DATABASE_URL"):
         out.setdefault("database", {})["url"] = environ["DATABASE_URL"]
@@ -170,6 +175,9 @@ def load_settings(
 ) -> Settings:
     """Settings from the file and environment. In development, a missing secret is generated
     once and kept in ``.authkeeper-secret`` (mode 0600) so sessions survive restarts."""
+    from .auth import declare_sections
+
+    declare_sections()  # [admin], [two_factor], [jwt] are known before the file is read
     environ = os.environ if environ is None else environ
     data: dict[str, Any] = {}
     path = config_file or environ.get("AUTHKEEPER_CONFIG")

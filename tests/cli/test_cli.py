@@ -143,3 +143,11 @@ def test_the_development_banner_says_what_this_run_does(tmp_path: Path) -> None:
     text = banner(given, tmp_path / ".authkeeper-secret")
     assert "generated" not in text and "printed" not in text and "/__mailbox" not in text
     assert "SMTP 127.0.0.1:2525" in text
+
+
+def test_the_new_password_variable_is_no_setting() -> None:
+    """``users create`` reads AUTHKEEPER_NEW_PASSWORD (see ``commands.read_password``); the
+    settings loader must not refuse it as an unknown setting."""
+    from authkeeper.config import env_overrides
+
+    assert env_overrides({"AUTHKEEPER_NEW_PASSWORD": "a fine passphrase"}) == {}

@@ -97,6 +97,7 @@ def _server(tmp_path: Path) -> LiveServer:
             "AUTHKEEPER_OPENAPI": "true",
             "AUTHKEEPER_LOCKOUT": json.dumps({"max_failures": 1_000_000}),
             "AUTHKEEPER_ADMIN__ADMIN_EMAILS": ",".join(ADMIN_EMAILS),
+            "AUTHKEEPER_JWT__ENABLED": "true",  # /token and /jwks too
         },
     )
 

@@ -1,5 +1,6 @@
 """The official Better Auth client against a live server: tests/js/client.test.mjs (core
-endpoints) and tests/js/plugins.test.mjs (twoFactorClient and adminClient)."""
+endpoints), tests/js/plugins.test.mjs (twoFactorClient and adminClient) and tests/js/jwt.test.mjs
+(jwtClient, the tokens verified with jose)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from tests.conftest import LiveServer, start_server, stop_server
 JS_DIR = Path(__file__).resolve().parent.parent / "js"
 SUITE = JS_DIR / "client.test.mjs"
 PLUGINS_SUITE = JS_DIR / "plugins.test.mjs"
+JWT_SUITE = JS_DIR / "jwt.test.mjs"
 ADMIN_EMAIL = "suite-admin@example.com"
 """Listed in the plugin suite's server's ``admin_emails``; the suite signs it up itself."""
 
@@ -109,5 +111,17 @@ def test_official_client_plugins_suite(tmp_path: Path, db_url: str) -> None:
                 "AUTHKEEPER_ADMIN_PASSWORD": f"Suite-admin-{secrets.token_hex(8)}-Lighthouse",
             },
         )
+    finally:
+        stop_server(server)
+
+
+@pytest.mark.node
+def test_official_jwt_client_suite(tmp_path: Path, db_url: str) -> None:
+    """jwtClient and the jwt plugin (``/token``, ``/jwks``, ``set-auth-jwt``), the tokens
+    verified by jose alone, against a server with the plugin on, on SQLite and on PostgreSQL."""
+    node = _node()
+    server = start_server(tmp_path, env_extra={"DATABASE_URL": db_url, "AUTHKEEPER_JWT__ENABLED": "true"})
+    try:
+        _run_suite(node, JWT_SUITE, server)
     finally:
         stop_server(server)

@@ -5,19 +5,21 @@
 //   AUTHKEEPER_URL=http://127.0.0.1:8124 BETTER_AUTH_REFERENCE=1 node --test client.test.mjs
 //   AUTHKEEPER_URL=http://127.0.0.1:8124 BETTER_AUTH_REFERENCE=1 \
 //     AUTHKEEPER_ADMIN_EMAIL=admin@example.com node --test plugins.test.mjs
+//   AUTHKEEPER_URL=http://127.0.0.1:8124 BETTER_AUTH_REFERENCE=1 node --test jwt.test.mjs
 //
 // (BETTER_AUTH_REFERENCE=1 skips the "authkeeper only: …" tests, where authkeeper is stricter than
 // Better Auth on purpose; without it they fail here, which shows they test something.)
 //
 // It mirrors the configuration the suite needs: email and password with reset mails, email
 // verification mails, change-email and delete-user enabled, the bearer, twoFactor (codes by mail
-// too) and admin plugins (AUTHKEEPER_ADMIN_EMAIL signs up as an admin), and the same development
-// mailbox as authkeeper (GET /__mailbox?to=EMAIL → [{to, subject, text, url, at}]).
+// too), admin (AUTHKEEPER_ADMIN_EMAIL signs up as an admin) and jwt plugins (its keys in the
+// memory db's `jwks` model; for jwt.test.mjs), and the same development mailbox as authkeeper
+// (GET /__mailbox?to=EMAIL → [{to, subject, text, url, at}]).
 import http from "node:http";
 import { betterAuth } from "better-auth";
 import { memoryAdapter } from "better-auth/adapters/memory";
 import { toNodeHandler } from "better-auth/node";
-import { admin, bearer, twoFactor } from "better-auth/plugins";
+import { admin, bearer, jwt, twoFactor } from "better-auth/plugins";
 
 const port = Number(process.argv[2] || process.env.PORT || 8124);
 const baseURL = `http://127.0.0.1:${port}`;
@@ -28,7 +30,7 @@ function deliver(to, subject, url, text = `${subject}\n\n${url}\n`) {
 }
 
 const adminEmail = (process.env.AUTHKEEPER_ADMIN_EMAIL || "").trim().toLowerCase();
-const db = { user: [], session: [], account: [], verification: [], twoFactor: [] };
+const db = { user: [], session: [], account: [], verification: [], twoFactor: [], jwks: [] };
 
 const auth = betterAuth({
   baseURL,
@@ -63,6 +65,7 @@ const auth = betterAuth({
       },
     }),
     admin(),
+    jwt(),
   ],
 });
 

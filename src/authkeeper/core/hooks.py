@@ -62,6 +62,9 @@ SigningOutParticipant = Callable[["AuthContext", "Store", SigningOut], Awaitable
 SessionCheck = Callable[["AuthContext", Session, User], Awaitable[bool]]
 """Run each time a live session is resolved (by any credential, in the API, the pages and the
 integrations): False ends the session (admin refuses a banned user's)."""
+UserCheck = Callable[["AuthContext", User], Awaitable[bool]]
+"""Run when a credential that is no session (a JWT, an API key) names a user, and before a
+token is issued: False refuses it (admin refuses a banned user)."""
 
 
 # -- events: after the commit --------------------------------------------------------------
@@ -126,6 +129,7 @@ class Hooks:
     on_sessions_ending: list[SessionsEndingParticipant] = field(default_factory=list)
     on_signing_out: list[SigningOutParticipant] = field(default_factory=list)
     session_checks: list[SessionCheck] = field(default_factory=list)
+    user_checks: list[UserCheck] = field(default_factory=list)
     delegated: list[Callable[[Session], bool]] = field(default_factory=list)
     """Tell a session held by someone acting as the user (admin's impersonation): it never
     slides, is not listed among the user's sessions, and may not change their credentials."""
@@ -145,6 +149,12 @@ class Hooks:
     async def check_session(self, ctx: AuthContext, session: Session, user: User) -> bool:
         for check in self.session_checks:
             if not await check(ctx, session, user):
+                return False
+        return True
+
+    async def check_user(self, ctx: AuthContext, user: User) -> bool:
+        for check in self.user_checks:
+            if not await check(ctx, user):
                 return False
         return True
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
-from .models import User
+from .models import Session, User
 
 if TYPE_CHECKING:
     from .context import AuthContext
@@ -42,6 +43,38 @@ class SocialProviders(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A signed access token and when it ends."""
+
+    token: str
+    expires_at: datetime
+    expires_in: int
+    """Seconds from issue to ``expires_at``."""
+
+
+class TokenIssuer(Protocol):
+    """Signed, self-contained access tokens for other backends (the jwt plugin provides it: JWTs
+    verifiable with its JWKS). Refused (AuthError) for a session that may not hold one."""
+
+    async def issue(
+        self,
+        ctx: AuthContext,
+        user: User,
+        session: Session,
+        *,
+        claims: Mapping[str, Any] | None = None,
+        expires_in: int | None = None,
+    ) -> IssuedToken:
+        """A token for ``user`` signed in by ``session``, with ``claims`` added and a lifetime of
+        ``expires_in`` seconds (the configured one by default)."""
+        ...
+
+    async def verify(self, ctx: AuthContext, token: str) -> Mapping[str, Any] | None:
+        """The claims of a token this server issued and still vouches for, or None."""
+        ...
+
+
 class MissingService(LookupError):
     """A plugin needs a service that no plugin provides."""
 
@@ -58,6 +91,7 @@ class ServiceKey(Generic[T]):
 
 ACCESS_POLICY: ServiceKey[AccessPolicy] = ServiceKey("AccessPolicy")
 SOCIAL_PROVIDERS: ServiceKey[SocialProviders] = ServiceKey("SocialProviders")
+TOKEN_ISSUER: ServiceKey[TokenIssuer] = ServiceKey("TokenIssuer")
 
 
 class Services:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,7 +25,7 @@ from ..core.redaction import log_unhandled
 from ..core.settings import RateLimitSettings
 from ..flows import sessions
 from ..web.body import read_object, validate
-from ..web.call import Call, Endpoint, mounted_path
+from ..web.call import Call, Endpoint, ResponseHook, mounted_path
 from ..web.client_ip import client_info, parse_networks
 from ..web.cookies import CookieJar
 from ..web.credentials import CredentialResolver
@@ -76,6 +76,7 @@ class AuthApp:
         strip_prefix: str = "",
         rate_limit: RateLimitSettings | None = None,
         credentials: CredentialResolver | None = None,
+        after: Mapping[str, Sequence[ResponseHook]] | None = None,
     ) -> None:
         self.ctx = ctx
         s = ctx.settings
@@ -101,7 +102,9 @@ class AuthApp:
         self.proxies = parse_networks(s.trusted_proxies)
         self.proxy_headers = s.proxy_headers
         self.strip_prefix = strip_prefix
-        self._base_headers = security_headers(s.base_url.startswith("https://")) + _NO_STORE
+        self._base_headers = security_headers(s.base_url.startswith("https://"))
+        self.after: dict[str, tuple[ResponseHook, ...]] = {path: tuple(hooks) for path, hooks in (after or {}).items()}
+        """Path → the plugins' hooks that run after its handler answered successfully."""
 
     # -- helpers (the pages use them too) ----------------------------------------------
     def relative_path(self, scope: Scope) -> str:
@@ -181,7 +184,11 @@ class AuthApp:
                 sessions.require_fresh(self.ctx, call.resolved.session)
         if ep.body is not None:
             call.body = validate(ep.body, call.raw, form=call.is_form)
-        return await ep.handler(call)
+        response = await ep.handler(call)
+        if response.status_code < 400:
+            for hook in self.after.get(ep.path, ()):
+                await hook(call, response)
+        return response
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -193,6 +200,7 @@ class AuthApp:
         cors = origin is not None and origin != "null" and self.ctx.origins.is_trusted_origin(origin)
         call = self.new_call(request, path)
         extra: list[tuple[bytes, bytes]] = []
+        ep: Endpoint | None = None
         try:
             if method == "OPTIONS":
                 response = Response(status_code=204)
@@ -214,9 +222,18 @@ class AuthApp:
             extra += cors_headers(origin, preflight=False)
         for cookie in call.set_cookies:
             extra.append((b"set-cookie", cookie.encode("latin-1")))
+        exposed = call.exposed
         if call.new_session_value:
             extra.append((b"set-auth-token", call.new_session_value.encode("latin-1")))
-            extra.append((b"access-control-expose-headers", b"set-auth-token"))
+            exposed = ["set-auth-token", *(h for h in exposed if h != "set-auth-token")]
+        for name, value in call.headers.items():
+            extra.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+        if exposed:
+            extra.append((b"access-control-expose-headers", ", ".join(exposed).encode("latin-1")))
         response.raw_headers.extend(self._base_headers)
+        if ep is not None and ep.cache is not None and response.status_code == 200:
+            response.raw_headers.append((b"cache-control", ep.cache.encode("latin-1")))
+        else:
+            response.raw_headers.extend(_NO_STORE)
         response.raw_headers.extend(extra)
         await response(scope, receive, send)

@@ -1,5 +1,6 @@
 """FastAPI dependencies: ``current_user``, ``optional_user``, ``verified_user``,
-``require_role(*roles)`` and ``require_permission({resource: [actions]})``.
+``require_role(*roles)``, ``require_permission({resource: [actions]})``, and
+``credential(*kinds)`` for routes that also accept a plugin's credential (a JWT).
 
     auth = Authkeeper(settings)
     app = FastAPI(lifespan=auth.lifespan)
@@ -26,7 +27,9 @@ from ..core import errors
 from ..core.models import Session, User
 from ..core.services import ACCESS_POLICY, AccessPolicy
 from ..http.app import error_response
-from .starlette import authenticate
+from ..web.call import SESSION
+from ..web.credentials import Credential
+from .starlette import SAFE_METHODS, authenticate
 
 
 class AuthDependencies:
@@ -101,5 +104,28 @@ class AuthDependencies:
             if not policy.has_permission(self.auth.ctx, user, wanted):
                 raise errors.AuthError(errors.FORBIDDEN)
             return user
+
+        return dependency
+
+    def credential(self, *kinds: str, optional: bool = False) -> Callable[[Request], Awaitable[Credential | None]]:
+        """A dependency giving the caller's credential of one of ``kinds`` (``"session"``, and a
+        plugin's: ``"jwt"``), by the API's rules: a header credential wins, a cookie on an unsafe
+        request must come from a trusted origin. 401 ``UNAUTHORIZED`` without one (None with
+        ``optional``). A route that accepts JWTs says so here; ``current_user`` never does::
+
+            @app.get("/reports")
+            async def reports(who: Credential = Depends(users.credential("session", "jwt"))): ...
+        """
+        wanted = kinds or (SESSION,)
+        known = {backend.kind for backend in self.auth.credentials.backends}
+        unknown = [k for k in wanted if k not in known]
+        if unknown:  # at declaration: a route that names a kind no plugin provides stops start-up
+            raise ValueError(f"no installed plugin provides the credential kind {unknown[0]!r}")
+
+        async def dependency(request: Request) -> Credential | None:
+            found = await self.auth.credentials.authenticate(request, wanted, unsafe=request.method not in SAFE_METHODS)
+            if found is None and not optional:
+                raise errors.AuthError(errors.UNAUTHORIZED)
+            return found
 
         return dependency

@@ -4,7 +4,7 @@ plugin imports a plugin; they meet through what is declared here.
 
 - **settings**: a section class (``[two_factor]``), declared with
   :func:`authkeeper.core.settings.register_section` and read with ``settings.section(cls)``;
-- **endpoints** of the JSON API, **pages** and their **templates**, **rate-limit** defaults;
+- **endpoints** of the JSON API and hooks **after** an endpoint's answer, **pages** and their **templates**, **rate-limit** defaults;
 - **credentials** (a transport and a strategy of its own kind, :mod:`authkeeper.web.credentials`);
 - **sign-in stages**, ordered (admin's ban check is 10, two-factor's challenge 50);
 - **hooks** (:mod:`authkeeper.core.hooks`): participants in the transactions that end
@@ -26,6 +26,7 @@ from ..core.hooks import (
     SessionsEndingParticipant,
     SigningOutParticipant,
     Subscriber,
+    UserCheck,
 )
 from ..core.models import Session
 from ..core.services import ServiceKey
@@ -36,7 +37,7 @@ from ..storage.schema import PluginSchema
 if TYPE_CHECKING:
     from ..commands import CliGroups
     from ..pages.routes import Route, Section
-    from ..web.call import Endpoint
+    from ..web.call import Endpoint, ResponseHook
     from ..web.credentials import CredentialBackend
 
 CliCommands = Callable[["CliGroups"], None]
@@ -52,6 +53,9 @@ class Plugin:
     """Credentials the plugin adds (``authkeeper.web.credentials``): a transport (a header, a
     cookie) and a strategy of its own kind (``api-key``, ``jwt``). Resolved after the core's,
     and only for endpoints that name the kind in ``Endpoint.credentials``."""
+    after: tuple[tuple[str, ResponseHook], ...] = ()
+    """(endpoint path, hook): runs after that endpoint (the core's or a plugin's) answered
+    successfully, e.g. to add a header (the jwt plugin's ``set-auth-jwt`` on get-session)."""
     pages: tuple[Route, ...] = ()
     """Server-rendered pages (``authkeeper.pages.routes``), served beside the core's."""
     templates: str | None = None
@@ -84,6 +88,9 @@ class Plugin:
     """Run in the sign-out transaction (two-factor abandons a pending challenge)."""
     session_checks: tuple[SessionCheck, ...] = ()
     """Run each time a live session is resolved; False ends the session."""
+    user_checks: tuple[UserCheck, ...] = ()
+    """Run when a credential that is no session (a JWT, an API key) names a user, and before a
+    token is issued for one; False refuses (admin: a banned user)."""
     delegated: Callable[[Session], bool] | None = None
     """Tells a session held by someone acting as the user (admin's impersonation)."""
     subscribers: tuple[tuple[type[Event], Subscriber], ...] = ()

@@ -26,6 +26,10 @@ class Revision:
     """Adds the revision's new tables (complete, with indexes and foreign keys) to a metadata."""
     columns: Mapping[str, Callable[[], Iterable[sa.Column[Any]]]] = field(default_factory=dict)
     """Table name → the columns the revision adds to it (nullable)."""
+    indexes: Mapping[str, Callable[[], Iterable[sa.Index]]] = field(default_factory=dict)
+    """Table name → the indexes the revision gives it when someone else made it (Better Auth),
+    each created unless an index of that name is there. A table the revision creates gets the
+    indexes its definition in ``tables`` declares instead."""
 
 
 State = dict[str, set[str]]
@@ -43,6 +47,7 @@ def statements(conn: sa.Connection, revision: Revision, state: State) -> list[tu
     metadata = sa.MetaData()
     revision.tables(metadata)
     out: list[tuple[str, Any, str]] = []
+    existed = set(state)
     for table in metadata.sorted_tables:
         if table.name in state:
             # Made by someone else (Better Auth, an older authkeeper): only what it lacks.
@@ -59,7 +64,27 @@ def statements(conn: sa.Connection, revision: Revision, state: State) -> list[tu
         for column in make():
             if column.name not in state[name]:
                 out.append(_add_column(conn, name, column, state))
+    for name, indexes in revision.indexes.items():
+        if name not in existed:
+            continue  # created above, with the indexes of its definition
+        present = {ix["name"] for ix in sa.inspect(conn).get_indexes(name)} if name in _in_database(conn) else set()
+        for index in indexes():
+            if index.name not in present:
+                out.append(_create_index(conn, name, index))
     return out
+
+
+def _in_database(conn: sa.Connection) -> set[str]:
+    return set(sa.inspect(conn).get_table_names())
+
+
+def _create_index(conn: sa.Connection, table: str, index: sa.Index) -> tuple[str, Any, str]:
+    """CREATE INDEX on a table this revision did not define (given by name, columns by name)."""
+    quote = conn.dialect.identifier_preparer.quote
+    columns = ", ".join(quote(c.name) for c in index.expressions if isinstance(c, sa.ColumnClause))
+    unique = "UNIQUE " if index.unique else ""
+    ddl = f"CREATE {unique}INDEX {quote(str(index.name))} ON {quote(table)} ({columns})"
+    return ("index", sa.text(ddl), f"created index {index.name}")
 
 
 def _add_column(conn: sa.Connection, table: str, column: sa.Column[Any], state: State) -> tuple[str, Any, str]:

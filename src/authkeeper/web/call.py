@@ -67,6 +67,15 @@ class Call:
     set_cookies: list[str] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
     new_session_value: str | None = None
+    exposed: list[str] = field(default_factory=list)
+    """Response headers a cross-origin front end may read (``Access-Control-Expose-Headers``):
+    ``set-auth-token`` when a session is issued, and what plugins add (``set-auth-jwt``)."""
+
+    def send_header(self, name: str, value: str, *, expose: bool = False) -> None:
+        """Add a response header (``expose``: readable by a cross-origin front end too)."""
+        self.headers[name] = value
+        if expose and name not in self.exposed:
+            self.exposed.append(name)
 
     @property
     def user(self):  # type: ignore[no-untyped-def]
@@ -161,6 +170,9 @@ def _b64url(data: bytes) -> str:
 
 
 Handler = Callable[[Call], Awaitable[Response]]
+ResponseHook = Callable[[Call, Response], Awaitable[None]]
+"""Runs after an endpoint's handler answered successfully (``Plugin.after``), e.g. to add a
+header with :meth:`Call.send_header`: the jwt plugin's ``set-auth-jwt`` on get-session."""
 
 
 @dataclass(frozen=True)
@@ -188,6 +200,9 @@ class Endpoint:
     body_doc: type[Body] | None = None
     """The body a handler validates itself (the admin endpoints check the permission first):
     documented like ``body``, not validated by the router."""
+    cache: str | None = None
+    """The ``Cache-Control`` of a successful answer (a JWKS: ``public, max-age=300``); every
+    other answer of the API is ``no-store``."""
 
 
 def require(call: Call) -> None:

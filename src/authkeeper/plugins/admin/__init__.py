@@ -15,7 +15,7 @@ from .bans import ensure_not_banned
 from .constants import BAN_STAGE_ORDER, PLUGIN_ID
 from .events import AdminEvent
 from .flows import RolePolicy, access_control, has_permission
-from .session_check import check_session, end_impersonations, is_impersonation
+from .session_check import check_session, check_user, end_impersonations, is_impersonation
 from .settings import AdminSettings
 
 __all__ = [
@@ -51,6 +51,7 @@ def admin(settings: AdminSettings | None = None) -> Plugin:
         page_notices=pages.NOTICES,
         sign_in_stages=((BAN_STAGE_ORDER, bans.ban_stage),),
         session_checks=(check_session,),
+        user_checks=(check_user,),
         on_sessions_ending=(end_impersonations,),
         delegated=is_impersonation,
         cli=cli.commands,

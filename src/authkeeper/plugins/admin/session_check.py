@@ -44,6 +44,11 @@ async def check_session(ctx: AuthContext, session: Session, user: User) -> bool:
     return may_impersonate(actor_for(ctx, impersonator), user)
 
 
+async def check_user(ctx: AuthContext, user: User) -> bool:
+    """A credential that is no session (a JWT, an API key) of a banned user is refused."""
+    return not banned_now(ctx, user)
+
+
 async def end_impersonations(ctx: AuthContext, tx: Store, change: SessionsEnding) -> None:
     """The user's sessions ended (sign-out everywhere, a reset, a ban, a new password): so do
     the impersonations they started, which a thief holding their cookie might have opened."""

@@ -1,0 +1,59 @@
+"""The jwt plugin's endpoints (spec §8.3): ``GET /token``, ``GET /jwks``, and the ``set-auth-jwt``
+header after get-session."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from ...core import errors as core_errors
+from ...core.services import TOKEN_ISSUER
+from ...web.call import Call, Endpoint
+from .settings import JwtSettings
+from .tokens import JwtService
+
+
+def service(call: Call) -> JwtService:
+    found = call.ctx.services.require(TOKEN_ISSUER, for_="the jwt plugin's endpoints")
+    assert isinstance(found, JwtService)
+    return found
+
+
+async def get_token(call: Call) -> Response:
+    """A token for the caller's session (401 without one, 403 for an impersonation)."""
+    assert call.resolved is not None
+    issued = await service(call).issue(call.ctx, call.resolved.user, call.resolved.session)
+    return call.json({"token": issued.token})
+
+
+async def get_jwks(call: Call) -> Response:
+    """The public keys: every key that signs, will sign, or signed a token still alive. The
+    first request of a new deployment makes the first key, as in Better Auth."""
+    jwt = service(call)
+    rows = await jwt.keys.rows()
+    if not rows:
+        await jwt.keys.signing_key()
+        rows = await jwt.keys.rows()
+    return call.json({"keys": jwt.keys.jwks(rows, call.ctx.now())})
+
+
+async def set_jwt_header(call: Call, response: Response) -> None:
+    """After get-session: a fresh token in ``set-auth-jwt`` (readable cross-origin), when there
+    is a session that may hold one."""
+    if call.resolved is None or not call.ctx.settings.section(JwtSettings).set_header_on_get_session:
+        return
+    jwt = service(call)
+    if not jwt.may_hold(call.resolved.session):
+        return
+    try:
+        issued = await jwt.issue(call.ctx, call.resolved.user, call.resolved.session)
+    except core_errors.AuthError:
+        return
+    call.send_header("set-auth-jwt", issued.token, expose=True)
+
+
+def endpoints(settings: JwtSettings) -> list[Endpoint]:
+    cache = f"public, max-age={settings.jwks_max_age}"
+    return [
+        Endpoint("GET", "/token", get_token, auth="session", statuses=(403,)),
+        Endpoint("GET", settings.jwks_path, get_jwks, cache=cache),
+    ]
