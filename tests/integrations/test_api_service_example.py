@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVICE = ROOT / "examples/api_service/service.py"
 PASSWORD = "a fine passphrase for the api"
 MAX_STALE = 3.0
+FRONT_END = "http://localhost:5173"  # TRUSTED_ORIGINS of the service
 
 
 @dataclass
@@ -45,6 +46,7 @@ def _start_service(tmp_path: Path, auth_url: str) -> Service:
         "PORT": str(port),
         "JWKS_MAX_STALE": str(MAX_STALE),
         "JWKS_MIN_TTL": "1",
+        "TRUSTED_ORIGINS": FRONT_END,
     }
     fh = open(log, "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen([sys.executable, str(SERVICE)], cwd=tmp_path, env=env, stdout=fh, stderr=subprocess.STDOUT)
@@ -63,8 +65,9 @@ def _start_service(tmp_path: Path, auth_url: str) -> Service:
     raise RuntimeError(f"the service did not start: {log.read_text()}")
 
 
-def _sign_in(auth: LiveServer, email: str) -> tuple[str, str]:
-    """(the session token for a bearer header, a JWT from /token) for a signed-in user."""
+def _sign_in(auth: LiveServer, email: str) -> tuple[str, str, str]:
+    """(the session token for a bearer header, a JWT from /token, the session's cookies as a
+    browser sends them) for a signed-in user."""
     origin = {"origin": auth.url}
     with httpx.Client(base_url=f"{auth.url}/api/auth", timeout=10) as client:
         r = client.post("/sign-in/email", json={"email": email, "password": PASSWORD}, headers=origin)
@@ -74,9 +77,10 @@ def _sign_in(auth: LiveServer, email: str) -> tuple[str, str]:
             )
         assert r.status_code == 200, r.text
         session_token = r.headers["set-auth-token"]
+        cookie = "; ".join(f"{c.name}={c.value}" for c in client.cookies.jar)
         r = client.get("/token", headers={"authorization": f"Bearer {session_token}"})
         assert r.status_code == 200, r.text
-        return session_token, r.json()["token"]
+        return session_token, r.json()["token"], cookie
 
 
 @pytest.fixture
@@ -122,8 +126,8 @@ def test_the_service_knows_its_callers_and_outlives_the_auth_server_until_max_st
     both: tuple[LiveServer, Service],
 ) -> None:
     auth, service = both
-    ann_session, ann = _sign_in(auth, "ann@example.com")
-    _, boss = _sign_in(auth, "boss@example.com")
+    ann_session, ann, ann_cookie = _sign_in(auth, "ann@example.com")
+    boss_session, boss, _ = _sign_in(auth, "boss@example.com")
 
     r = service.get("/me", ann)
     assert r.status_code == 200, r.text
@@ -138,6 +142,28 @@ def test_the_service_knows_its_callers_and_outlives_the_auth_server_until_max_st
     assert (service.get("/admin/stats", ann).status_code, service.get("/admin/stats", boss).status_code) == (403, 200)
     assert (service.get("/audit", ann).status_code, service.get("/audit", boss).status_code) == (403, 200)
     assert service.get("/admin/stats", _tampered(ann)).status_code == 401
+    # By the browser's cookie, closing the account must come from a trusted origin (CSRF): the
+    # auth server's or the service's TRUSTED_ORIGINS; never from another site nor from nowhere.
+    for origin in ("https://evil.example", None, "null"):
+        headers = {"cookie": ann_cookie, **({"origin": origin} if origin else {})}
+        close = httpx.post(service.url + "/account/close", headers=headers, timeout=10)
+        assert (close.status_code, close.json()["code"]) == (403, "INVALID_ORIGIN"), (origin, close.text)
+    for origin in (auth.url, FRONT_END):
+        close = httpx.post(service.url + "/account/close", headers={"cookie": ann_cookie, "origin": origin}, timeout=10)
+        assert close.status_code == 200, close.text
+        assert close.json()["closing"] == service.get("/me", ann).json()["id"]
+    # An admin impersonating ann holds a session of hers, which the service tells apart.
+    r = httpx.post(
+        f"{auth.url}/api/auth/admin/impersonate-user",
+        json={"userId": service.get("/me", ann).json()["id"]},
+        headers={"authorization": f"Bearer {boss_session}"},
+        timeout=10,
+    )
+    assert r.status_code == 200, r.text
+    acting = r.json()["session"]["token"]
+    close = httpx.post(service.url + "/account/close", headers={"authorization": f"Bearer {acting}"}, timeout=10)
+    assert (close.status_code, close.json()["code"]) == (403, "FORBIDDEN"), close.text
+
     # Introspection sees a sign-out at once, where the token still verifies until it expires.
     close = httpx.post(service.url + "/account/close", headers={"authorization": f"Bearer {ann_session}"}, timeout=10)
     assert close.status_code == 200, close.text
@@ -149,7 +175,11 @@ def test_the_service_knows_its_callers_and_outlives_the_auth_server_until_max_st
     assert close.status_code == 401, close.text
     assert service.get("/me", ann).status_code == 200
 
-    # The auth server stops: the cached keys keep verifying until max-stale, then 503.
+    # The auth server stops: the cached keys keep verifying until max-stale, then 503. They are
+    # fetched afresh just before (past their 1 s lifetime, the next verification refetches), so
+    # "max-stale after the stop" does not depend on where the stop falls in that lifetime.
+    time.sleep(1.1)
+    assert service.get("/me", ann).status_code == 200
     stop_server(auth)
     stopped = time.monotonic()
     assert service.get("/me", ann).status_code == 200

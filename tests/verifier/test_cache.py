@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -48,6 +48,7 @@ async def unavailable(verifier: Verifier, token: str) -> VerifierError:
         (None, None, 300),  # no Cache-Control: the default
         ("public", None, 300),
         ("max-age=banana", None, 300),
+        ("public, max-age=300", "\u00b2", 300),  # latin-1 0xB2: isdigit() says yes, float() says no
     ],
 )
 async def test_the_lifetime_follows_cache_control_clamped(
@@ -58,6 +59,51 @@ async def test_the_lifetime_follows_cache_control_clamped(
     await verifier.prefetch()
     assert verifier.jwks.keyset is not None
     assert verifier.jwks.keyset.ttl == ttl
+
+
+def test_the_lifetime_reads_only_ascii_digits() -> None:
+    """``Age: ²`` reached ``float()`` and raised outside the fetch's error handling; other
+    Unicode digits (which a latin-1 header cannot carry) are no HTTP delta-seconds either."""
+    policy = CachePolicy()
+    assert policy.lifetime({"cache-control": "max-age=300", "age": "\u00b2"}) == 300
+    assert policy.lifetime({"cache-control": "max-age=300", "age": "\u0663"}) == 300
+    assert policy.lifetime({"cache-control": "max-age=\u0663\u0660\u0660"}) == 300  # the default
+    assert policy.lifetime({"cache-control": "max-age=300", "age": "100"}) == 200
+
+
+class UnreadablePolicy(CachePolicy):
+    """A lifetime that cannot be read off the answer: stands for anything that goes wrong
+    between receiving an answer and holding its keys."""
+
+    def lifetime(self, headers: Mapping[str, str]) -> float:
+        raise RecursionError("deep")
+
+
+async def test_any_failure_reading_an_answer_is_a_failed_fetch(
+    stub: StubAuthServer, make_verifier: MakeVerifier, clock: FakeClock
+) -> None:
+    settings: dict[str, float] = {"default_ttl": 60, "max_stale": 120, "retry_interval": 5}
+    stub.cache_control = None
+    verifier = make_verifier(cache=CachePolicy(**settings))
+    token = signing_key("EdDSA").sign(stub.claims())
+    await verifier.verify(token)
+    verifier.jwks.policy = UnreadablePolicy(**settings)
+
+    clock.advance(61)  # expired: the refetch fails, the held keys keep verifying
+    assert (await verifier.verify(token)).sub == "user-1"
+    assert verifier.jwks.degraded
+    attempts = stub.jwks_requests
+    for _ in range(20):  # throttled: no fetch per request
+        assert (await verifier.verify(token)).sub == "user-1"
+    assert stub.jwks_requests == attempts
+    clock.advance(120)  # past max_stale: 503, not the exception
+    await unavailable(verifier, token)
+
+    cold = make_verifier(cache=UnreadablePolicy(**settings))
+    await unavailable(cold, token)  # a cold cache: 503 ...
+    requests = stub.jwks_requests
+    await unavailable(cold, token)  # ... and no fetch again inside retry_interval
+    assert stub.jwks_requests == requests
 
 
 async def test_max_age_is_honoured_then_refetched(

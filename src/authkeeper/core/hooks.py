@@ -159,7 +159,10 @@ class Hooks:
         return True
 
     def is_delegated(self, session: Session) -> bool:
-        return any(test(session) for test in self.delegated)
+        for test in self.delegated:  # on every resolved session: a plain loop, no generator
+            if test(session):
+                return True
+        return False
 
     async def emit(self, ctx: AuthContext, event: Event) -> None:
         """Deliver ``event`` (after its transaction committed) to the subscribers of its class

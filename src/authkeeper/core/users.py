@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from . import errors
@@ -144,5 +145,8 @@ def additional_values(
     return values
 
 
+@lru_cache(maxsize=16)
 def hidden_fields(settings: UserSettings) -> frozenset[str]:
+    """The additional fields no answer shows (``returned = false``); read on every answer with a
+    user, so computed once per settings (they are immutable)."""
     return frozenset(f.name for f in settings.additional_fields if not f.returned)

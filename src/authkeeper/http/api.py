@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from ..core import errors
 from ..core.redirects import location_of
-from ..core.users import is_valid_email, normalise_email
+from ..core.users import hidden_fields, is_valid_email, normalise_email
 from ..flows import account, reset_password, sessions, sign_in, sign_up, verify_email
 from ..flows.sign_in import SignedIn
 from ..web.call import Call, Endpoint
@@ -18,8 +18,6 @@ from . import schemas as s
 
 
 def user_json(call: Call, user: Any) -> dict[str, Any]:
-    from ..core.users import hidden_fields
-
     data: dict[str, Any] = user.to_json(hidden_fields(call.ctx.settings.user))
     return data
 

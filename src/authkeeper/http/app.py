@@ -94,9 +94,13 @@ class AuthApp:
                 if table is None:
                     table = {}
                     self.param_routes.append((prefix, table))
-                table[ep.method] = ep
             else:
-                self.routes.setdefault(ep.path, {})[ep.method] = ep
+                table = self.routes.setdefault(ep.path, {})
+            if ep.method in table:
+                # Two endpoints on one route (a plugin's path setting naming a core route): the
+                # later would silently replace the earlier.
+                raise ValueError(f"two endpoints serve {ep.method} {ep.path}")
+            table[ep.method] = ep
         self.limiter: Limiter = limiter if limiter is not None else MemoryLimiter(max_keys=s.rate_limit.memory_max_keys)
         self.rules = RuleBook(rate_limit or s.rate_limit)
         self.proxies = parse_networks(s.trusted_proxies)
@@ -162,7 +166,9 @@ class AuthApp:
         # A live header credential (a bearer) wins and needs no Origin (a page cannot attach one
         # cross-site without a preflight that CORS refuses); anything else is a cookie request.
         header = (
-            await credentials.from_headers(call.request, ep.credentials, refresh=refresh) if ep.auth != "none" else None
+            await credentials.from_headers(call.request, ep.credentials, refresh=refresh)
+            if ep.auth != "none" and credentials.carries_header(call.request)
+            else None
         )
         if ep.method == "POST":
             await self.read_body(call, ep)
@@ -225,14 +231,18 @@ class AuthApp:
         exposed = call.exposed
         if call.new_session_value:
             extra.append((b"set-auth-token", call.new_session_value.encode("latin-1")))
-            exposed = ["set-auth-token", *(h for h in exposed if h != "set-auth-token")]
-        for name, value in call.headers.items():
-            extra.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+            exposed = ("set-auth-token", *(h for h in exposed if h != "set-auth-token"))
+        if call.headers:
+            extra.extend(
+                (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in call.headers.items()
+            )
         if exposed:
             extra.append((b"access-control-expose-headers", ", ".join(exposed).encode("latin-1")))
         response.raw_headers.extend(self._base_headers)
         if ep is not None and ep.cache is not None and response.status_code == 200:
             response.raw_headers.append((b"cache-control", ep.cache.encode("latin-1")))
+            if not cors:  # a shared cache must not give a CORS request an answer without ACAO
+                response.raw_headers.append((b"vary", b"Origin"))
         else:
             response.raw_headers.extend(_NO_STORE)
         response.raw_headers.extend(extra)

@@ -19,7 +19,9 @@ _CALLBACK_FIELDS = {
 
 def check_callbacks(call: Call, policy: OriginPolicy) -> None:
     """Every redirect-like value, in the body or the query, must be safe (no open redirect)."""
-    sources: list[dict[str, Any]] = [call.raw, dict(call.request.query_params)]
+    sources: list[dict[str, Any]] = [call.raw] if call.raw else []
+    if call.request.scope.get("query_string"):  # most requests have none: no parsing then
+        sources.append(dict(call.request.query_params))
     for source in sources:
         for name, error in _CALLBACK_FIELDS.items():
             if name not in source or source[name] is None:

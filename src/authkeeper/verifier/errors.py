@@ -19,6 +19,7 @@ INVALID_ISSUER: Final = "INVALID_ISSUER"
 UNKNOWN_KEY: Final = "UNKNOWN_KEY"
 INVALID_SESSION: Final = "INVALID_SESSION"
 FORBIDDEN: Final = "FORBIDDEN"
+INVALID_ORIGIN: Final = "INVALID_ORIGIN"
 JWKS_UNAVAILABLE: Final = "JWKS_UNAVAILABLE"
 AUTH_SERVER_UNAVAILABLE: Final = "AUTH_SERVER_UNAVAILABLE"
 
@@ -32,6 +33,7 @@ DEFAULTS: Final[dict[str, tuple[int, str]]] = {
     UNKNOWN_KEY: (401, "The token was signed with an unknown key"),
     INVALID_SESSION: (401, "The session is invalid or has ended"),
     FORBIDDEN: (403, "You are not allowed to do this"),
+    INVALID_ORIGIN: (403, "The request does not come from a trusted origin"),
     JWKS_UNAVAILABLE: (503, "The signing keys of the auth server cannot be fetched"),
     AUTH_SERVER_UNAVAILABLE: (503, "The auth server cannot be reached"),
 }
@@ -39,7 +41,8 @@ DEFAULTS: Final[dict[str, tuple[int, str]]] = {
 
 
 class VerifierError(Exception):
-    """A refused credential (401), a refused permission (403) or an unreachable auth server (503).
+    """A refused credential (401), a refused permission or origin (403) or an unreachable auth
+    server (503).
 
     Args:
         code: one of the codes above.

@@ -21,6 +21,11 @@ Refusals are raised as an ``HTTPException`` subclass: with :meth:`JWTAuth.instal
 ``{"code", "message"}`` (the auth server's own shape), without it FastAPI's default handler still
 answers the right status (``{"detail": {"code", "message"}}``), never a 500. A 401 carries
 ``WWW-Authenticate: Bearer`` (RFC 6750). The bearer scheme shows in the OpenAPI document.
+
+:attr:`JWTAuth.current_session` forwards the browser's cookie when the caller sends no bearer:
+on an unsafe method it then requires an ``Origin`` among the verifier's ``trusted_origins``
+(the issuer's origin and those given: ``Verifier(..., trusted_origins=["https://app.example.com"])``),
+else 403 ``INVALID_ORIGIN``, so a cross-site form cannot act with the user's cookie.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from starlette.responses import JSONResponse, Response
 
 from . import errors
 from .errors import VerifierError
+from .introspection import bearer_token
 from .principal import Claims, Permissions, SessionInfo, normalise_permissions
 from .verify import Verifier
 
@@ -69,8 +75,9 @@ class JWTAuth:
     Attributes:
         current_claims: the verified :class:`Claims` of ``Authorization: Bearer <jwt>``
             (401 when absent or invalid).
-        optional_claims: the same, or ``None`` without an ``Authorization`` header (an invalid
-            token is still a 401: a broken credential is never read as "anonymous").
+        optional_claims: the same, or ``None`` without an ``Authorization`` header. Any other
+            ``Authorization`` (``Basic …``, a bare ``Bearer``, an invalid token) is a 401: a
+            broken credential is never read as "anonymous".
     """
 
     def __init__(self, verifier: Verifier, *, scheme_name: str = "JWT") -> None:
@@ -87,11 +94,31 @@ class JWTAuth:
                 raise AuthHTTPException(VerifierError(errors.MISSING_TOKEN))
             return await self._verify(credentials.credentials)
 
-        async def optional_claims(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Claims | None:
-            return None if credentials is None else await self._verify(credentials.credentials)
+        async def optional_claims(
+            request: Request,
+            _documented: HTTPAuthorizationCredentials | None = Depends(bearer),  # the OpenAPI scheme only
+        ) -> Claims | None:
+            # Read here, not from HTTPBearer: it gives None for "Basic …" and a bare "Bearer",
+            # which would make such a caller anonymous.
+            values = request.headers.getlist("authorization")
+            if not values:
+                return None
+            token = bearer_token(values[0]) if len(values) == 1 else None
+            if token is None:
+                raise AuthHTTPException(
+                    VerifierError(errors.INVALID_TOKEN, "The Authorization header is not a bearer token")
+                )
+            return await self._verify(token)
+
+        async def current_session(request: Request) -> SessionInfo:
+            try:
+                return await self.verifier.introspect_request(request.method, request.headers)
+            except VerifierError as exc:
+                raise AuthHTTPException(exc) from None
 
         self.current_claims: Callable[..., Awaitable[Claims]] = current_claims
         self.optional_claims: Callable[..., Awaitable[Claims | None]] = optional_claims
+        self._current_session: Callable[..., Awaitable[SessionInfo]] = current_session
 
     async def _verify(self, token: str) -> Claims:
         try:
@@ -152,13 +179,21 @@ class JWTAuth:
 
         return dependency
 
-    async def current_session(self, request: Request) -> SessionInfo:
-        """The caller's live session, asked of the auth server now (its cookie or its
-        ``Authorization: Bearer <session token>`` is forwarded): 401 when there is none,
-        503 when the auth server cannot answer. For routes that must see a sign-out at once."""
-        try:
-            return await self.verifier.introspect(
-                cookie=request.headers.get("cookie"), authorization=request.headers.get("authorization")
-            )
-        except VerifierError as exc:
-            raise AuthHTTPException(exc) from None
+    @property
+    def current_session(self) -> Callable[..., Awaitable[SessionInfo]]:
+        """A dependency giving the caller's live session, asked of the auth server now (its
+        ``Authorization: Bearer <session token>`` is forwarded, else its auth cookies): 401
+        when there is none, 503 when the auth server cannot answer. For routes that must see
+        a sign-out at once.
+
+        CSRF: on an unsafe method (not GET, HEAD nor OPTIONS), a request whose credential would
+        be a forwarded cookie must send an ``Origin`` (or, without one, a ``Referer``) among the
+        verifier's ``trusted_origins`` (the issuer's origin and those given); else 403
+        ``INVALID_ORIGIN``, before the auth server is asked. ``Origin: null`` is refused. A
+        bearer needs no Origin: a cross-site page cannot attach one without a preflight.
+
+        Reading it fails (``RuntimeError``) where a route declares it when the verifier has no
+        ``session_url``, saying why and what to pass, rather than in a request."""
+        if self.verifier.session_url is None:
+            raise RuntimeError(f"current_session needs the verifier's session_url: {self.verifier.no_session_url}")
+        return self._current_session

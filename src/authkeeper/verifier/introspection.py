@@ -1,26 +1,45 @@
 """Introspection: asking the auth server's ``get-session`` about a caller's session, for the
 routes that must see a sign-out or a revocation at once (a JWT stays valid until it expires).
 
+The credential is the caller's ``Authorization: Bearer <session token>`` when it sends one
+(then no cookie is forwarded: the bearer is the credential, nothing else), else its cookies.
 Only the auth server's own cookies are forwarded (those named ``<prefix>.…``, with or without
-``__Secure-``/``__Host-``): the caller's other cookies belong to this service, not to it. The
-request asks Better Auth to bypass its cookie cache (``disableCookieCache=true``; authkeeper
-never reads that cache anyway), so the answer reflects the session store. Nothing is cached.
+``__Secure-``/``__Host-``): the caller's other cookies belong to this service, not to it.
+
+The request asks Better Auth to bypass its cookie cache (``disableCookieCache=true``; authkeeper
+never reads that cache anyway), so the answer reflects the session store, and not to refresh
+the session (``disableRefresh=true``): a refresh would slide the session's expiry and answer
+with a new ``Set-Cookie`` that only the verifier sees, so the browser's cookie would expire on
+its old date while the session lived on. The session's expiry slides when the user talks to
+the auth server itself. Nothing is cached.
+
+Forwarding a cookie is forwarding the browser's ambient credential: get-session is a GET, so
+the auth server checks no Origin on it, and the service must (:func:`check_origin`) before it
+introspects an unsafe request by cookie, or a cross-site form could act as the user.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from collections.abc import Collection
+from typing import Any, Final
 
 from . import errors
 from .errors import VerifierError
 from .principal import SessionInfo, parse_roles
-from .transport import Transport, Unavailable, loggable
+from .transport import Transport, Unavailable, loggable, origin_of
 
 log = logging.getLogger("authkeeper.verifier")
 
 MAX_HEADER_LENGTH = 8192
+
+SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+"""Methods that change nothing, so need no Origin check (a route that does change something on
+a GET is a bug of its own)."""
+
+QUERY: Final = {"disableCookieCache": "true", "disableRefresh": "true"}
+"""What every get-session request asks: the session store's answer, and no refresh."""
 
 
 def _clean(value: str | None) -> str | None:
@@ -61,6 +80,43 @@ def bearer_token(header: str | None) -> str | None:
     return token
 
 
+def request_origin(origin: str | None, referer: str | None) -> str | None:
+    """Where a request comes from: its ``Origin``, else (only when there is no ``Origin`` at
+    all) its ``Referer``'s origin, normalised as :func:`~.transport.origin_of` does; ``None``
+    when neither says (``Origin: null`` included: an opaque origin is no origin)."""
+    claimed = origin if origin is not None else referer
+    claimed = _clean(claimed)
+    if claimed is None or claimed == "null":
+        return None
+    try:
+        return origin_of(claimed)
+    except ValueError:  # not an http(s) URL, or a malformed port
+        return None
+
+
+def check_origin(
+    method: str,
+    *,
+    origin: str | None,
+    referer: str | None,
+    cookie: str | None,
+    authorization: str | None,
+    cookie_prefix: str | None,
+    trusted: Collection[str],
+) -> None:
+    """CSRF: an unsafe request (not GET/HEAD/OPTIONS) whose credential would be a forwarded
+    cookie (it sends an auth server's cookie and no bearer token) must come from one of
+    ``trusted``; else 403 ``INVALID_ORIGIN``. A bearer needs no Origin: a page cannot attach
+    one to a cross-site request without a preflight, and then only the bearer is forwarded."""
+    if method.upper() in SAFE_METHODS or bearer_token(authorization) is not None:
+        return
+    if auth_cookies(cookie, cookie_prefix) is None:
+        return  # nothing would be forwarded: introspection answers MISSING_TOKEN
+    found = request_origin(origin, referer)
+    if found is None or found not in trusted:
+        raise VerifierError(errors.INVALID_ORIGIN)
+
+
 async def introspect(
     transport: Transport,
     url: str,
@@ -70,20 +126,21 @@ async def introspect(
     cookie_prefix: str | None,
     default_role: str | None,
 ) -> SessionInfo:
-    """The live session of whoever sent ``cookie`` / ``authorization``: 401 ``MISSING_TOKEN``
-    with neither, 401 ``INVALID_SESSION`` when the auth server knows no such session, 503
-    ``AUTH_SERVER_UNAVAILABLE`` when it cannot answer."""
+    """The live session of whoever sent ``authorization`` (a bearer session token) or else
+    ``cookie``: 401 ``MISSING_TOKEN`` with neither, 401 ``INVALID_SESSION`` when the auth server
+    knows no such session, 503 ``AUTH_SERVER_UNAVAILABLE`` when it cannot answer. No Origin is
+    checked here: see :func:`check_origin`."""
     headers = {"Accept": "application/json"}
-    forwarded = auth_cookies(cookie, cookie_prefix)
     token = bearer_token(authorization)
-    if forwarded:
-        headers["Cookie"] = forwarded
+    forwarded = None if token else auth_cookies(cookie, cookie_prefix)
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    if not forwarded and not token:
+    elif forwarded:
+        headers["Cookie"] = forwarded
+    else:
         raise VerifierError(errors.MISSING_TOKEN)
     try:
-        answer = await transport.get(url, headers, params={"disableCookieCache": "true"})
+        answer = await transport.get(url, headers, params=QUERY)
     except Unavailable as exc:
         log.warning("cannot reach get-session %s (%s)", loggable(url), exc)
         raise VerifierError(errors.AUTH_SERVER_UNAVAILABLE) from None

@@ -20,6 +20,7 @@ Times come from ``clock`` (monotonic); a fetch is bounded by the transport's tim
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
@@ -33,7 +34,7 @@ from .transport import Transport, Unavailable, loggable
 
 log = logging.getLogger("authkeeper.verifier")
 
-_MAX_AGE = re.compile(r'^max-age\s*=\s*"?(\d+)"?$')
+_MAX_AGE = re.compile(r'^max-age\s*=\s*"?([0-9]+)"?$')
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,7 +70,8 @@ class CachePolicy:
             for directive in directives:
                 if match := _MAX_AGE.match(directive):
                     age = headers.get("age", "").strip()
-                    ttl = float(match.group(1)) - (float(age) if age.isdigit() else 0.0)
+                    # isdigit() alone takes "²" (latin-1 0xB2), which float() refuses.
+                    ttl = float(match.group(1)) - (float(age) if age.isascii() and age.isdigit() else 0.0)
                     break
         return min(max(ttl, self.min_ttl), self.max_ttl)
 
@@ -184,20 +186,28 @@ class JWKSCache:
         return await asyncio.shield(flight)
 
     async def _fetch(self) -> KeySet:
+        # Whatever goes wrong between asking and holding a key set (the transport, the status,
+        # the body, a header the lifetime cannot read) is a failed fetch: throttled, held keys
+        # served, then 503; never an exception that escapes the throttling.
         try:
             answer = await self._transport.get(self.url, {"Accept": "application/json"})
             if answer.status != 200:
                 raise Unavailable(f"HTTP {answer.status}")
-            try:
-                keys = parse_jwks(answer.body)
-            except JWKSError as exc:
-                raise Unavailable(str(exc)) from None
-            except Exception:  # noqa: BLE001  # not JSON (or nested past the recursion limit)
-                raise Unavailable("invalid JSON") from None
-        except Unavailable as exc:
-            return self._failed(str(exc))
+            keys = parse_jwks(answer.body)
+            lifetime = self.policy.lifetime(answer.headers)
+        except (Unavailable, JWKSError) as exc:
+            reason = str(exc)
+        except json.JSONDecodeError:
+            reason = "invalid JSON"
+        except Exception as exc:  # noqa: BLE001  # nested past the recursion limit, an odd header, ...
+            reason = f"unreadable answer ({type(exc).__name__})"
+        else:
+            return self._stored(keys, lifetime)
+        return self._failed(reason)
+
+    def _stored(self, keys: Mapping[str, VerifyingKey], lifetime: float) -> KeySet:
         now = self._clock()
-        keyset = KeySet(keys, now, now + self.policy.lifetime(answer.headers))
+        keyset = KeySet(keys, now, now + lifetime)
         if self._failed_at is not None:
             log.info("JWKS %s answers again", loggable(self.url))
         self._keyset, self._failed_at = keyset, None

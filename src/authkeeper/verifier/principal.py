@@ -74,9 +74,14 @@ class SessionInfo:
     """What the auth server's ``get-session`` answered for a live session.
 
     Attributes:
-        session: the session object (``id``, ``userId``, ``expiresAt``, ...).
+        session: the session object (``id``, ``userId``, ``expiresAt``, ``impersonatedBy``, ...).
         user: the user object (``id``, ``email``, ``role``, ...).
         roles: the user's roles, parsed from ``user.role``.
+
+    An admin impersonating a user holds a session *of that user*: ``sub`` and ``roles`` are the
+    user's, and only :attr:`impersonated_by` tells. A route doing what the user alone should do
+    (closing the account, changing a payout address) refuses such a session or records who
+    really acted.
     """
 
     session: Mapping[str, Any] = field(repr=False)
@@ -87,6 +92,13 @@ class SessionInfo:
     def sub(self) -> str:
         """The user id, named as in a JWT so the role checks take either."""
         return str(self.user.get("id", ""))
+
+    @property
+    def impersonated_by(self) -> str | None:
+        """The id of the admin impersonating the user through this session (the session's
+        ``impersonatedBy``), or ``None`` for the user's own session."""
+        value = self.session.get("impersonatedBy")
+        return value if isinstance(value, str) and value else None
 
 
 def _actions(resource: str, actions: object) -> frozenset[str]:

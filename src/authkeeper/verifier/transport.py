@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import http.cookiejar
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,31 @@ class Answer:
     status: int
     headers: httpx.Headers
     body: bytes
+
+
+def origin_of(url: str) -> str:
+    """``https://auth.example.com/api/auth/jwks`` → ``https://auth.example.com`` (the auth
+    server's default ``iss`` and ``aud``: its base origin); ``ValueError`` for anything but an
+    absolute http(s) URL. Scheme and host are lowercased, a default port is dropped, so two
+    spellings of one origin compare equal."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an absolute http(s) URL: {url!r}")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    port = parts.port
+    default = 80 if parts.scheme == "http" else 443
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None and port != default else "")
+
+
+def is_loopback(url: str) -> bool:
+    """Whether ``url``'s host is this machine (``localhost``, ``127.0.0.0/8``, ``::1``)."""
+    host = (urlsplit(url).hostname or "").rstrip(".")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def loggable(url: str) -> str:
@@ -133,7 +159,7 @@ class Transport:
 
 async def _read(response: httpx.Response) -> bytes:
     declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
         raise Unavailable("answer too large")
     chunks: list[bytes] = []
     size = 0

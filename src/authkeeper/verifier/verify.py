@@ -23,10 +23,11 @@ import jwt
 from . import errors
 from .errors import VerifierError
 from .introspection import bearer_token, introspect
+from .introspection import check_origin as _check_origin
 from .jwks import CachePolicy, JWKSCache
 from .keys import DEFAULT_ALGORITHMS, check_algorithms
 from .principal import Claims, Permissions, Principal, RoleTable, SessionInfo, parse_roles
-from .transport import Transport
+from .transport import Transport, is_loopback, loggable, origin_of
 
 MAX_TOKEN_LENGTH = 16384
 """A JWT of a user's fields is well under 2 KB; anything longer is refused before any parsing."""
@@ -35,24 +36,76 @@ _REQUIRED = ["exp", "iss", "aud", "sub"]
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
-def origin_of(url: str) -> str:
-    """``https://auth.example.com/api/auth/jwks`` → ``https://auth.example.com`` (the auth
-    server's default ``iss`` and ``aud``: its base origin)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an absolute http(s) URL: {url!r}")
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    port = parts.port
-    default = 80 if parts.scheme == "http" else 443
-    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None and port != default else "")
-
-
 def session_url_of(jwks_url: str) -> str | None:
     """``…/api/auth/jwks`` → ``…/api/auth/get-session``; ``None`` for another shape."""
     parts = urlsplit(jwks_url)
     if not parts.path.endswith("/jwks"):
         return None
     return parts._replace(path=parts.path.removesuffix("/jwks") + "/get-session", query="", fragment="").geturl()
+
+
+def _origin_or_none(value: str) -> str | None:
+    try:
+        return origin_of(value)
+    except ValueError:
+        return None
+
+
+def _unencrypted(url: str) -> bool:
+    """An ``http://`` URL to another machine: cookies (``__Secure-`` ones too) and session
+    tokens sent there travel in clear."""
+    return urlsplit(url).scheme == "http" and not is_loopback(url)
+
+
+def _session_url(jwks_url: str, issuer: str, given: str | None) -> tuple[str | None, str | None]:
+    """``(session_url, why there is none)``: the given one, checked (ValueError when unusable),
+    or one derived from ``jwks_url`` only where that is safe."""
+    if given is not None:
+        origin_of(given)  # an absolute http(s) URL, or ValueError
+        if _unencrypted(given):
+            raise ValueError(
+                f"session_url {loggable(given)} is http:// on a host other than this machine: the users' "
+                "cookies and session tokens would travel unencrypted; use https (http only for "
+                "127.0.0.1, ::1 or localhost)"
+            )
+        return given, None
+    hint = "pass Verifier(..., session_url='https://<auth server>/api/auth/get-session')"
+    derived = session_url_of(jwks_url)
+    if derived is None:
+        return None, f"jwks_url does not end with /jwks, so no get-session URL can be derived from it; {hint}"
+    jwks_origin, issuer_origin = origin_of(jwks_url), _origin_or_none(issuer)
+    if jwks_origin != issuer_origin:
+        # A JWKS on a CDN: its host must not receive the users' cookies and session tokens.
+        return None, (
+            f"the JWKS is served from {jwks_origin}, not from the issuer's origin ({issuer!r}), so "
+            f"get-session is not derived from it (that host would receive the users' cookies); {hint}"
+        )
+    if _unencrypted(derived):
+        return None, (
+            f"the derived get-session URL {loggable(derived)} is http:// on a host other than this "
+            f"machine: cookies and session tokens would travel unencrypted; serve the auth server over "
+            f"https and {hint}"
+        )
+    return derived, None
+
+
+def _origins(origins: Sequence[str]) -> frozenset[str]:
+    if isinstance(origins, str):
+        raise TypeError("trusted_origins must be a list of origins, e.g. ['https://app.example.com']")
+    found = set()
+    for origin in origins:
+        if not isinstance(origin, str):
+            raise TypeError("trusted_origins must be a list of origins, e.g. ['https://app.example.com']")
+        found.add(origin_of(origin))  # ValueError for anything but an http(s) URL
+    return frozenset(found)
+
+
+def _get(headers: Mapping[str, str], name: str) -> str | None:
+    """``headers[name]`` of a case-insensitive mapping (Starlette's, httpx's) or a plain dict."""
+    value = headers.get(name)
+    if value is None:
+        value = next((v for k, v in headers.items() if k.lower() == name), None)
+    return value
 
 
 def _header(token: str) -> dict[str, Any]:
@@ -92,7 +145,17 @@ class Verifier:
         default_role: the role of a user whose ``role`` is empty (the admin plugin's
             ``default_role``, usually ``"user"``); default: no role.
         session_url: the auth server's ``get-session`` for :meth:`introspect`; default:
-            ``jwks_url`` with ``/jwks`` replaced by ``/get-session``.
+            ``jwks_url`` with ``/jwks`` replaced by ``/get-session``, but only when the JWKS is
+            served from the issuer's origin (a JWKS on a CDN must not receive the users'
+            cookies: give ``session_url`` then). ``http://`` is refused unless the host is this
+            machine (``127.0.0.1``, ``::1``, ``localhost``): cookies would travel unencrypted.
+            Without one, :meth:`introspect` raises ``RuntimeError`` saying why, and
+            ``JWTAuth.current_session`` fails where a route declares it.
+        trusted_origins: the origins whose pages may send this service unsafe requests (POST,
+            PUT, PATCH, DELETE, ...) that :meth:`introspect_request` introspects *by cookie*,
+            e.g. your front end's ``https://app.example.com``; the issuer's origin is always
+            trusted. Normalised like the issuer (``HTTPS://App.example.com:443`` is
+            ``https://app.example.com``); a value that is not an http(s) origin fails here.
         cookie_prefix: the auth server's cookie prefix: introspection forwards only those
             cookies (``None``: the whole ``Cookie`` header).
         max_token_length: longer tokens are refused unread.
@@ -114,6 +177,7 @@ class Verifier:
         default_role: str | None = None,
         session_url: str | None = None,
         cookie_prefix: str | None = "better-auth",
+        trusted_origins: Sequence[str] = (),
         max_token_length: int = MAX_TOKEN_LENGTH,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -131,7 +195,13 @@ class Verifier:
         self.leeway = float(leeway)
         self.roles = RoleTable(roles) if roles is not None else None
         self.default_role = default_role
-        self.session_url = session_url if session_url is not None else session_url_of(jwks_url)
+        # The get-session URL, or None and, in no_session_url, why there is none.
+        self.session_url, self.no_session_url = _session_url(jwks_url, self.issuer, session_url)
+        # The origins an unsafe request introspected by cookie may come from.
+        issuer_origin = _origin_or_none(self.issuer)
+        self.trusted_origins: frozenset[str] = _origins(trusted_origins) | (
+            {issuer_origin} if issuer_origin else frozenset()
+        )
         self.cookie_prefix = cookie_prefix
         self.max_token_length = max_token_length
         self._transport = Transport(client, timeout)
@@ -218,11 +288,17 @@ class Verifier:
 
     # -- introspection -----------------------------------------------------------------------
     async def introspect(self, *, cookie: str | None = None, authorization: str | None = None) -> SessionInfo:
-        """The live session behind a caller's ``Cookie`` or ``Authorization: Bearer <session
-        token>`` header, asked of the auth server now (nothing cached): 401 ``MISSING_TOKEN`` /
-        ``INVALID_SESSION``, 503 ``AUTH_SERVER_UNAVAILABLE``."""
+        """The live session behind a caller's ``Authorization: Bearer <session token>`` header
+        (then its cookies are not forwarded) or else its ``Cookie`` header, asked of the auth
+        server now (nothing cached, the session not refreshed): 401 ``MISSING_TOKEN`` /
+        ``INVALID_SESSION``, 503 ``AUTH_SERVER_UNAVAILABLE``.
+
+        This checks no Origin: the auth server does not either (get-session is a GET), so a
+        cookie forwarded for an unsafe request is a CSRF hole unless the request's origin was
+        checked. Prefer :meth:`introspect_request`, which does it, or call :meth:`check_origin`
+        first. ``RuntimeError`` without a ``session_url`` (see the constructor)."""
         if self.session_url is None:
-            raise RuntimeError("introspection needs session_url: jwks_url does not end with /jwks")
+            raise RuntimeError(f"introspection needs session_url: {self.no_session_url}")
         return await introspect(
             self._transport,
             self.session_url,
@@ -231,6 +307,30 @@ class Verifier:
             cookie_prefix=self.cookie_prefix,
             default_role=self.default_role,
         )
+
+    def check_origin(self, method: str, headers: Mapping[str, str]) -> None:
+        """CSRF, for a request about to be introspected: an unsafe one (not GET, HEAD nor
+        OPTIONS) whose credential would be a forwarded cookie (it carries the auth server's
+        cookies and no ``Authorization: Bearer``) must send an ``Origin`` (or, without any
+        ``Origin``, a ``Referer``) in :attr:`trusted_origins`; ``Origin: null`` never is.
+        Raises 403 ``INVALID_ORIGIN``. A bearer needs no Origin (a page cannot attach one to a
+        cross-site request without a CORS preflight). ``headers``: the request's (Starlette's
+        or httpx's ``Headers``, or a dict)."""
+        _check_origin(
+            method,
+            origin=_get(headers, "origin"),
+            referer=_get(headers, "referer"),
+            cookie=_get(headers, "cookie"),
+            authorization=_get(headers, "authorization"),
+            cookie_prefix=self.cookie_prefix,
+            trusted=self.trusted_origins,
+        )
+
+    async def introspect_request(self, method: str, headers: Mapping[str, str]) -> SessionInfo:
+        """:meth:`check_origin`, then :meth:`introspect` with the request's ``Cookie`` and
+        ``Authorization``: the auth server is not asked about a refused request."""
+        self.check_origin(method, headers)
+        return await self.introspect(cookie=_get(headers, "cookie"), authorization=_get(headers, "authorization"))
 
     # -- roles -------------------------------------------------------------------------------
     def has_role(self, principal: Principal, *roles: str) -> bool:

@@ -67,7 +67,7 @@ class Call:
     set_cookies: list[str] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
     new_session_value: str | None = None
-    exposed: list[str] = field(default_factory=list)
+    exposed: tuple[str, ...] = ()
     """Response headers a cross-origin front end may read (``Access-Control-Expose-Headers``):
     ``set-auth-token`` when a session is issued, and what plugins add (``set-auth-jwt``)."""
 
@@ -75,7 +75,7 @@ class Call:
         """Add a response header (``expose``: readable by a cross-origin front end too)."""
         self.headers[name] = value
         if expose and name not in self.exposed:
-            self.exposed.append(name)
+            self.exposed += (name,)
 
     @property
     def user(self):  # type: ignore[no-untyped-def]
@@ -88,6 +88,8 @@ class Call:
         return self.resolved.session
 
     def query(self, name: str) -> str | None:
+        if not self.request.scope.get("query_string"):  # most requests: nothing to parse
+            return None
         return self.request.query_params.get(name)
 
     def query_flag(self, name: str) -> bool:

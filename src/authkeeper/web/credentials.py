@@ -57,6 +57,8 @@ class Credential:
     """The session's expiry slid while it was read (its cookie is sent again)."""
     details: Mapping[str, Any] = field(default_factory=dict)
     """What else the strategy knows (an API key's permissions, a JWT's claims)."""
+    resolved: sessions.Resolved | None = None
+    """For a ``session`` credential: the flow's answer, as handlers read it (``call.resolved``)."""
 
 
 class Transport(Protocol):
@@ -162,7 +164,7 @@ class SessionStrategy(Strategy):
         resolved = await sessions.resolve(ctx, token, refresh=refresh)
         if resolved is None:
             return None
-        return Credential(SESSION, resolved.user, resolved.session, resolved.refreshed)
+        return Credential(SESSION, resolved.user, resolved.session, resolved.refreshed, resolved=resolved)
 
     def respond(self, call: Call, found: Found) -> None:
         """The cookies of a dead session are cleared; the cookie of a session whose expiry
@@ -173,7 +175,9 @@ class SessionStrategy(Strategy):
             call.clear_session_cookies()
             return
         assert credential.session is not None
-        call.resolved = sessions.Resolved(credential.session, credential.user, credential.refreshed)
+        call.resolved = credential.resolved or sessions.Resolved(
+            credential.session, credential.user, credential.refreshed
+        )
         if credential.refreshed:
             call.set_session_cookie(found.token, expires_at=credential.session.expires_at)
 
@@ -190,7 +194,7 @@ class CredentialBackend:
         return self.strategy.kind
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Found:
     """A credential a transport presented: its token, and what the strategy made of it."""
 
@@ -215,12 +219,22 @@ class CredentialResolver:
         self.cookies = CookieJar.from_settings(ctx.settings)
         self.backends = tuple(core_credentials() if backends is None else backends)
         self._by_kinds: dict[tuple[str, ...], tuple[tuple[CredentialBackend, ...], tuple[CredentialBackend, ...]]] = {}
+        self._header_names = frozenset(h.encode("latin-1") for h in self.headers)
 
     @property
     def headers(self) -> tuple[str, ...]:
         """The request headers the transports read, lower-cased, in order, once each."""
         names = (h.lower() for b in self.backends for h in b.transport.headers)
         return tuple(dict.fromkeys(names))
+
+    def carries_header(self, request: HTTPConnection) -> bool:
+        """Whether the request has a header some transport reads (most requests of a browser
+        have none: their header backends need not be asked)."""
+        names = self._header_names
+        for name, _ in request.scope["headers"]:  # on every request: a plain loop
+            if name in names:
+                return True
+        return False
 
     def backends_for(self, kinds: Sequence[str]) -> tuple[tuple[CredentialBackend, ...], tuple[CredentialBackend, ...]]:
         """The header backends and the cookie (ambient) backends of ``kinds``, in order."""
@@ -242,6 +256,8 @@ class CredentialResolver:
     async def from_headers(self, request: HTTPConnection, kinds: Sequence[str], *, refresh: bool) -> Found | None:
         """The first live header credential of ``kinds``; None when there is none (whatever
         the headers carry that is no live credential is ignored)."""
+        if not self.carries_header(request):
+            return None
         for backend in self.backends_for(kinds)[0]:
             token = self._token(backend, request)
             if token is None:

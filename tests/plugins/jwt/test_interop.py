@@ -151,7 +151,7 @@ async def test_a_better_auth_row_without_expiry_is_rotated_out(make_app: Callabl
 
 
 async def test_a_retired_better_auth_row_leaves_the_jwks(make_app: Callable[..., Any]) -> None:
-    cfg = JwtSettings(enabled=True, rotation_interval=90 * DAY, expires_in=900, grace_period=DAY)
+    cfg = JwtSettings(enabled=True, rotation_interval=90 * DAY, expires_in=900, max_expires_in=900, grace_period=DAY)
     app: TestApp = await make_app(jwt=cfg)
     clock = freeze(app)
     row = better_auth_row("EdDSA", created=clock() - timedelta(days=89), with_alg=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import re
 import threading
@@ -43,8 +44,15 @@ pytestmark = pytest.mark.anyio
 
 DAY = 86400
 # Small numbers, the rules of keyring.py: a key signs for an hour, is published 300 s before,
-# and stays in the JWKS for expires_in (900) + grace_period (600) after it stops signing.
-ROTATING = JwtSettings(enabled=True, rotation_interval=3600, jwks_max_age=300, expires_in=900, grace_period=600)
+# and stays in the JWKS for max_expires_in (900) + grace_period (600) after it stops signing.
+ROTATING = JwtSettings(
+    enabled=True,
+    rotation_interval=3600,
+    jwks_max_age=300,
+    expires_in=900,
+    max_expires_in=900,
+    grace_period=600,
+)
 NEW_SECRET = "another-secret-9876543210-zyxwvutsrqponmlkjihgfedcba"
 HEX = re.compile(r"^[0-9a-f]+$")
 ON = JwtSettings(enabled=True)
@@ -264,23 +272,26 @@ async def test_scheduled_rotation_publishes_before_signing(make_app: Callable[..
 
 
 async def test_a_retired_key_stays_for_its_tokens_plus_grace_then_goes(make_app: Callable[..., Any]) -> None:
-    app: TestApp = await make_app(jwt=ROTATING)
+    """Another plugin may ask for tokens up to ``max_expires_in``: a retired key stays published
+    that long (and ``grace_period``) after it stopped signing, so they verify to their end."""
+    app: TestApp = await make_app(jwt=dataclasses.replace(ROTATING, max_expires_in=5000))
     clock = freeze(app)
     signed = await session_token(app)
     await get_token(app)
     (a,) = await records(app)
     assert a.expires_at is not None
-    # A long-lived token from the old key (another plugin may ask for longer lifetimes).
     user = await app.auth.store.find_user_by_email("ann@example.com")
     found = await app.auth.store.find_session((await app.get("/get-session")).json()["session"]["token"])
     assert user is not None and found is not None
     clock.to(a.expires_at - timedelta(seconds=1))
     long_lived = (await service(app).issue(app.ctx, user, found[0], expires_in=5000)).token
     assert header_of(long_lived)["kid"] == a.id
-    end = a.expires_at + timedelta(seconds=900 + 600)
-    clock.to(end - timedelta(seconds=1))
+    clock.to(a.expires_at + timedelta(seconds=5000 - 10))
     assert a.id in await published_kids(app)
     assert await service(app).verify(app.ctx, long_lived) is not None
+    end = a.expires_at + timedelta(seconds=5000 + 600)
+    clock.to(end - timedelta(seconds=1))
+    assert a.id in await published_kids(app)
     clock.to(end)
     assert a.id not in await published_kids(app)
     assert await service(app).verify(app.ctx, long_lived) is None

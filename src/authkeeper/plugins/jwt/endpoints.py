@@ -3,13 +3,18 @@ header after get-session."""
 
 from __future__ import annotations
 
+import logging
+
 from starlette.responses import Response
 
 from ...core import errors as core_errors
+from ...core.redaction import log_unhandled
 from ...core.services import TOKEN_ISSUER
 from ...web.call import Call, Endpoint
 from .settings import JwtSettings
 from .tokens import JwtService
+
+log = logging.getLogger("authkeeper.jwt")
 
 
 def service(call: Call) -> JwtService:
@@ -47,6 +52,9 @@ async def set_jwt_header(call: Call, response: Response) -> None:
     try:
         issued = await jwt.issue(call.ctx, call.resolved.user, call.resolved.session)
     except core_errors.AuthError:
+        return
+    except Exception:  # noqa: BLE001 - the session is answered without a token, never a 500
+        log_unhandled(log, call.ctx.settings.is_production, "GET", "/get-session (set-auth-jwt)")
         return
     call.send_header("set-auth-jwt", issued.token, expose=True)
 

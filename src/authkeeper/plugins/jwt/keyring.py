@@ -10,8 +10,9 @@ The rules, with ``delay`` = ``jwks_max_age`` (how long a verifier may keep the J
   verify everywhere), or when its private key cannot be opened (the secret changed without
   ``previous_secrets``). A key with no stored expiry (Better Auth's, without rotation) counts
   as expiring ``rotation_interval`` after it was made.
-- The JWKS lists every key until ``expires_in`` + ``grace_period`` after its stored expiry:
-  the tokens it signed verify to the end of their lifetime and beyond any cache.
+- The JWKS lists every key until ``max_expires_in`` (the longest lifetime a token may be given)
+  + ``grace_period`` after it stopped signing: the tokens it signed verify to the end of their
+  lifetime and beyond any cache.
 - **Exactly one successor.** The need is decided again on fresh rows, one rotation at a time per
   process; the new row names the key it replaces (``successorOf``, unique, see
   :meth:`KeyRing._replaced`), so of the workers that rotate at once one insert wins and the
@@ -97,6 +98,7 @@ class KeyRing:
             if k.algorithm(cfg.algorithm) == cfg.algorithm
             and k.id not in self._unreadable
             and ((end := self._expiry(k)) is None or end > now)
+            and self.public_key(k) is not None  # a key nobody could verify never signs
         ]
 
     def _signer(self, rows: Sequence[KeyRecord], now: datetime) -> KeyRecord | None:
@@ -133,7 +135,7 @@ class KeyRing:
         they stopped signing (a key with no stored expiry: ``rotation_interval`` after it was
         made, as for signing; with rotation off, for ever)."""
         cfg = self.settings
-        keep = timedelta(seconds=cfg.expires_in + cfg.grace_period)
+        keep = timedelta(seconds=max(cfg.expires_in, cfg.max_expires_in) + cfg.grace_period)
         found = [k for k in rows if (end := self._expiry(k)) is None or now < end + keep]
         return sorted(found, key=lambda k: (k.created_at, k.id), reverse=True)
 

@@ -175,4 +175,8 @@ def _load(record: KeyRecord, text: str, default_alg: str, *, private: bool) -> A
         raise UnreadableKey(f"key {record.id}: not a valid {alg} JWK") from None
     if private != hasattr(key, "public_key"):
         raise UnreadableKey(f"key {record.id}: expected a {'private' if private else 'public'} key")
+    size = getattr(key, "key_size", None)
+    if alg in ("RS256", "PS256") and (size is None or size < RSA_BITS):
+        # NIST SP 800-131A: under 2048 bits is no longer acceptable (verifiers refuse it too).
+        raise UnreadableKey(f"key {record.id}: an RSA key of {size} bits (at least {RSA_BITS} are needed)")
     return key

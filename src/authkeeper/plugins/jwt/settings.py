@@ -32,6 +32,9 @@ class JwtSettings:
     """The ``aud`` claim; the origin of ``base_url`` by default."""
     expires_in: int = 900
     """Seconds from ``iat`` to ``exp`` (Better Auth's 15 minutes)."""
+    max_expires_in: int = 86400
+    """The longest lifetime a plugin may give a token it asks for (``TokenIssuer.issue``), and
+    so how long a retired key stays published (with ``grace_period``)."""
     extra_claims: dict[str, Any] = field(default_factory=dict)
     """Claims added to every token (the user's fields are there already; ``role`` too when the
     admin plugin is on). A library user who needs claims computed per user passes ``claims=``
@@ -60,6 +63,8 @@ class JwtSettings:
         found: list[str] = []
         if self.algorithm not in ALGORITHMS:
             found.append(f"algorithm: must be one of {', '.join(ALGORITHMS)}, not {self.algorithm!r}")
+        if self.max_expires_in < self.expires_in:
+            found.append(f"max_expires_in: must be at least expires_in ({self.expires_in}), not {self.max_expires_in}")
         for key, value in {"expires_in": self.expires_in, "jwks_max_age": self.jwks_max_age}.items():
             if value <= 0:
                 found.append(f"{key}: must be a positive number of seconds, not {value}")

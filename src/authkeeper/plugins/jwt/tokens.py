@@ -74,6 +74,9 @@ class JwtService:
             raise core_errors.AuthError(core_errors.UNAUTHORIZED)
         cfg = self.settings
         lifetime = expires_in if expires_in is not None else cfg.expires_in
+        if not 0 < lifetime <= max(cfg.max_expires_in, cfg.expires_in):
+            # A programming error of the caller: a token outliving its key's publication.
+            raise ValueError(f"a token lifetime must be 1 to jwt.max_expires_in ({cfg.max_expires_in}) s")
         now = ctx.now()
         iat = int(now.timestamp())
         payload: dict[str, Any] = user.to_json(self._hidden)
