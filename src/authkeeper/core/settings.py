@@ -80,6 +80,18 @@ def section_types() -> Mapping[str, type[Any]]:
     return dict(_SECTIONS)
 
 
+_DEFAULTS: dict[type[Any], Any] = {}
+
+
+def default_section(cls: type[S]) -> S:
+    """The one default instance of a section class (sections are frozen): settings that do not
+    give a section share it, so it is built once and caches keyed on it keep working."""
+    found = _DEFAULTS.get(cls)
+    if found is None:
+        found = _DEFAULTS[cls] = cls()
+    return found
+
+
 def section_of(settings: Settings, name: str) -> Any:
     cls = _SECTIONS.get(name)
     value = settings.sections.get(name)
@@ -87,7 +99,7 @@ def section_of(settings: Settings, name: str) -> Any:
         return value
     if cls is None:
         raise AttributeError(f"Settings has no setting or plugin section {name!r}")
-    return cls()
+    return default_section(cls)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -145,7 +157,7 @@ class Settings:
         if name is None:
             raise LookupError(f"{cls.__name__} is not a registered settings section")
         value = self.sections.get(name)
-        return value if isinstance(value, cls) else cls()
+        return value if isinstance(value, cls) else default_section(cls)
 
     audit: AuditSettings = field(default_factory=AuditSettings)
     pages: PagesSettings = field(default_factory=PagesSettings)

@@ -65,10 +65,10 @@ class KeyRing:
         self._private: dict[str, Any] = {}
         self._public: dict[str, Any] = {}
         self._unreadable: set[str] = set()
-
-    @property
-    def settings(self) -> JwtSettings:
-        return self.ctx.settings.section(JwtSettings)
+        self._decision: tuple[list[KeyRecord], datetime, KeyRecord, Any] | None = None
+        """The last choice of signer: for these rows, until this instant (see :meth:`_stable_until`)."""
+        self.settings: JwtSettings = ctx.settings.section(JwtSettings)
+        """Read once: the settings of a context never change."""
 
     # -- reading ---------------------------------------------------------------------------
     async def rows(self, *, fresh: bool = False) -> list[KeyRecord]:
@@ -145,6 +145,9 @@ class KeyRing:
         no configured secret opens is passed over (logged once) and, when no other can sign,
         replaced."""
         rows = await self.rows()
+        decided = self._decision
+        if decided is not None and decided[0] is rows and self.ctx.now() < decided[1]:
+            return decided[2], decided[3]  # nothing can have changed: most tokens end here
         for _ in range(len(rows) + 3):
             now = self.ctx.now()
             if self._needs_successor(rows, now):
@@ -154,11 +157,27 @@ class KeyRing:
                 rows = await self.rows(fresh=True)
                 continue
             try:
-                return signer, self.private_key(signer)
+                key = self.private_key(signer)
             except UnreadableKey as exc:
                 log.error("jwt: %s; it signs no more", exc)
                 self._unreadable.add(signer.id)
+                continue
+            self._decision = (rows, self._stable_until(rows, now), signer, key)
+            return signer, key
         raise RuntimeError("jwt: no usable signing key could be made")
+
+    def _stable_until(self, rows: Sequence[KeyRecord], now: datetime) -> datetime:
+        """The first instant after ``now`` at which the choice of signer could change for these
+        rows: a candidate becomes ready, comes within ``jwks_max_age`` of its end (a successor is
+        due), or ends. (New rows are a reload, which the decision is tied to.)"""
+        delay = timedelta(seconds=self.settings.jwks_max_age)
+        moments = []
+        for key in self._candidates(rows, now):
+            moments.append(key.created_at + delay)
+            end = self._expiry(key)
+            if end is not None:
+                moments += [end - delay, end]
+        return min((m for m in moments if m > now), default=datetime.max.replace(tzinfo=now.tzinfo))
 
     async def _rotate_if_due(self) -> list[KeyRecord]:
         """A scheduled rotation: decided again on fresh rows, one at a time in this process (a
