@@ -10,11 +10,10 @@ from typing import Any
 from ...commands import CliError, CliGroups, migrate_db, run_reporting, settings_of
 from ...core import audit
 from ...core.models import iso
-from ...core.services import TOKEN_ISSUER
 from ...core.settings import Settings
 from .events import JwtEvent
 from .settings import JwtSettings
-from .tokens import JwtService
+from .tokens import JwtService, service_of
 
 
 def _enabled(args: argparse.Namespace) -> Settings:
@@ -26,9 +25,7 @@ def _enabled(args: argparse.Namespace) -> Settings:
 
 
 def _service(auth: Any) -> JwtService:
-    found = auth.ctx.services.require(TOKEN_ISSUER, for_="authkeeper keys")
-    assert isinstance(found, JwtService)
-    return found
+    return service_of(auth.ctx, "authkeeper keys")
 
 
 def cmd_list(args: argparse.Namespace) -> None:

@@ -9,18 +9,15 @@ from starlette.responses import Response
 
 from ...core import errors as core_errors
 from ...core.redaction import log_unhandled
-from ...core.services import TOKEN_ISSUER
 from ...web.call import Call, Endpoint
 from .settings import JwtSettings
-from .tokens import JwtService
+from .tokens import JwtService, service_of
 
 log = logging.getLogger("authkeeper.jwt")
 
 
 def service(call: Call) -> JwtService:
-    found = call.ctx.services.require(TOKEN_ISSUER, for_="the jwt plugin's endpoints")
-    assert isinstance(found, JwtService)
-    return found
+    return service_of(call.ctx, "the jwt plugin's endpoints")
 
 
 async def get_token(call: Call) -> Response:

@@ -21,7 +21,7 @@ import jwt as pyjwt
 from ...core import errors as core_errors
 from ...core.context import AuthContext
 from ...core.models import Session, User
-from ...core.services import ACCESS_POLICY, IssuedToken
+from ...core.services import ACCESS_POLICY, TOKEN_ISSUER, IssuedToken
 from ...core.users import hidden_fields
 from . import errors
 from .keyring import KeyRing
@@ -151,3 +151,10 @@ def _timely(claims: Mapping[str, Any], now: float) -> bool:
     if exp is None or iat is None or nbf is None or not isinstance(claims.get("sub"), str):
         return False
     return exp > now - LEEWAY and iat <= now + LEEWAY and nbf <= now + LEEWAY
+
+
+def service_of(ctx: AuthContext, for_: str) -> JwtService:
+    """The plugin's own :class:`JwtService` of an app (the ``TOKEN_ISSUER`` it provides)."""
+    found = ctx.services.require(TOKEN_ISSUER, for_=for_)
+    assert isinstance(found, JwtService)
+    return found
